@@ -1,0 +1,72 @@
+//! The one place that knows about backends. Everything else takes a burn
+//! `Device` and runs the same model code on it.
+//!
+//! - Browser: WebGPU through `Device::wgpu_options().init_async()`; when that
+//!   fails (no adapter, blocked, unsupported), the pure-Rust CPU backend Flex,
+//!   with the reason kept for the page's badge.
+//! - Native: Flex by default; the `gpu` cargo feature adds wgpu (Vulkan, Metal, DX12).
+
+use burn::tensor::{Device, Tensor};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BackendInfo {
+    /// `"webgpu"`, `"wgpu"` or `"cpu"`.
+    pub backend: String,
+    /// The adapter's name, or the CPU backend's.
+    pub name: String,
+    /// Why the CPU fallback was taken, when it was.
+    pub fallback_reason: Option<String>,
+    /// Σ 2·[1, 2, 3] computed on the device (12 when the device works).
+    pub check: f32,
+}
+
+/// The pure-Rust CPU backend.
+pub fn cpu() -> Device {
+    Device::flex()
+}
+
+async fn check(device: &Device) -> f32 {
+    let t = Tensor::<1>::from_floats([1.0, 2.0, 3.0], device).mul_scalar(2.0).sum();
+    t.into_scalar_async::<f32>().await.unwrap_or(f32::NAN)
+}
+
+/// Pick the best backend: wgpu (WebGPU in a browser) when built in and available, else the CPU.
+pub async fn detect() -> (Device, BackendInfo) {
+    #[cfg(any(target_arch = "wasm32", feature = "gpu"))]
+    let reason = match Device::wgpu_options().init_with_setup_async().await {
+        Ok((device, setup)) => {
+            let name = setup.adapter.get_info().name;
+            let backend = if cfg!(target_arch = "wasm32") { "webgpu" } else { "wgpu" };
+            let check = check(&device).await;
+            return (device, BackendInfo { backend: backend.into(), name, fallback_reason: None, check });
+        }
+        Err(e) => Some(e.to_string()),
+    };
+    #[cfg(not(any(target_arch = "wasm32", feature = "gpu")))]
+    let reason: Option<String> = None;
+    let device = cpu();
+    let check = check(&device).await;
+    (device, BackendInfo { backend: "cpu".into(), name: "Flex (pure-Rust CPU)".into(), fallback_reason: reason, check })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cpu_backend_computes() {
+        let (_, info) = futures_lite_block_on(super::detect());
+        assert_eq!(info.check, 12.0);
+    }
+
+    /// A minimal executor for a future that never waits on I/O (the CPU backend).
+    fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
+        use std::task::{Context, Poll, Waker};
+        let mut f = std::pin::pin!(f);
+        let mut cx = Context::from_waker(Waker::noop());
+        loop {
+            if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+        }
+    }
+}

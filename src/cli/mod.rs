@@ -1,0 +1,71 @@
+//! Argument parsing and dispatch.
+
+mod data;
+mod inspect;
+mod label;
+mod style;
+mod tokenizer;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "tppo",
+    version,
+    about = "TPPO Lab: token-level PPO for query generation, end to end"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the bundled assets live and which training users feed the judge's statistics.
+#[derive(clap::Args, Clone)]
+pub struct Assets {
+    /// Folder with the word vectors, labeler.json and tokenizer.json.
+    #[arg(long, default_value = "data")]
+    pub assets: PathBuf,
+    /// Training users whose histories give the judge its co-occurrence statistics.
+    #[arg(long, default_value = "data/train.jsonl.gz")]
+    pub train: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Data files: check, import from AOL, generate from the bundled real queries.
+    #[command(subcommand)]
+    Data(data::DataCommand),
+    /// Calibrate the judge's thresholds on the train split and write labeler.json.
+    Calibrate(label::CalibrateArgs),
+    /// Judge one response for one user: a class and evidence per word, a sentence label.
+    Judge(label::JudgeArgs),
+    /// Label the targets of every user (a labels JSONL), or report agreement with hidden truth.
+    Label(label::LabelArgs),
+    /// Train or inspect the tokenizer.
+    #[command(subcommand)]
+    Tokenizer(tokenizer::TokenizerCommand),
+    /// Show one user: history, targets, word labels and token labels.
+    Inspect(inspect::InspectArgs),
+    /// Print the length-weighted penalty lwp(l) (paper eq. 4) for a range of positions.
+    Lwp(inspect::LwpArgs),
+}
+
+pub fn run() -> anyhow::Result<ExitCode> {
+    match Cli::parse().command {
+        Command::Data(c) => data::run(c),
+        Command::Calibrate(a) => label::calibrate(a),
+        Command::Judge(a) => label::judge(a),
+        Command::Label(a) => label::label(a),
+        Command::Tokenizer(c) => tokenizer::run(c),
+        Command::Inspect(a) => inspect::inspect(a),
+        Command::Lwp(a) => inspect::lwp(a),
+    }
+}
+
+/// Print a value as pretty JSON on stdout.
+pub fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}

@@ -1,0 +1,373 @@
+//! The seeded generator of the bundled data set: synthetic users, real queries.
+//!
+//! The TREC queries ([`super::corpus`]) come without users, so users are
+//! assembled from topics discovered in the corpus ([`super::topics`]):
+//! 1. each user gets 1–3 interests (topics, drawn in proportion to √size);
+//! 2. a time-ordered history of `min_history..=max_history` searches, each one
+//!    of: a query from one of the interests (the first interest weighs double),
+//!    a navigational query the user keeps coming back to (`google`, `ebay`),
+//!    a reformulation of the previous query (a word dropped, a topic word
+//!    added, or the next query of the topic that shares a word with it), or an
+//!    off-interest query from anywhere; clicks follow some searches, with a page
+//!    title or URL derived from the query;
+//! 3. [`N_TARGETS`] targets: real queries from the user's interests, except
+//!    that each target comes from a *drifting* interest (a topic the history
+//!    never showed; half the time the topic nearest an interest) with
+//!    probability `drift`, so that not every target is obviously relevant.
+//!
+//! Splits: a query's split is a fixed hash of its text (1 in 10 → eval), so
+//! target queries never cross splits. Train users use train-split queries
+//! only, for history and targets; eval users take targets from the eval split.
+//! The hidden truth (`meta.interests`, `meta.target_topics`,
+//! `meta.target_on_interest`) is recorded for analysis; the labeler never reads it.
+//! Same corpus + config + seed → identical bytes.
+
+use super::corpus::Corpus;
+use super::schema::*;
+use super::topics::{Topics, discover};
+use crate::vectors::{WordVectors, dot};
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum Split {
+    Train,
+    Eval,
+    #[default]
+    All,
+}
+
+/// Generator settings; the defaults made the bundled data set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SynthConfig {
+    pub users: usize,
+    pub seed: u64,
+    pub split: Split,
+    pub topics: usize,
+    pub kmeans_rounds: usize,
+    pub min_topic_size: usize,
+    pub min_history: usize,
+    pub max_history: usize,
+    pub p_navigational: f64,
+    pub p_reformulation: f64,
+    pub p_off_interest: f64,
+    pub p_click: f64,
+    pub drift: f64,
+}
+
+impl Default for SynthConfig {
+    fn default() -> Self {
+        Self {
+            users: 200,
+            seed: 1,
+            split: Split::All,
+            topics: 200,
+            kmeans_rounds: 8,
+            min_topic_size: 40,
+            min_history: 4,
+            max_history: 16,
+            p_navigational: 0.08,
+            p_reformulation: 0.12,
+            p_off_interest: 0.07,
+            p_click: 0.25,
+            drift: 0.25,
+        }
+    }
+}
+
+/// Navigational queries: kept only where the corpus itself holds them.
+const NAVIGATIONAL: &[&str] = &[
+    "google", "yahoo", "ebay", "mapquest", "hotmail", "msn", "myspace", "aol", "aolmail",
+    "walmart", "pogo", "amazon", "weather", "yahoo mail", "bank of america", "white pages",
+    "yellow pages", "ask jeeves", "southwest airlines", "craigslist", "target", "home depot",
+];
+
+const SITES: &[&str] = &[
+    "en.wikipedia.org", "www.about.com", "www.answers.com", "www.yahoo.com", "www.msn.com",
+    "www.aol.com", "www.ask.com", "www.amazon.com", "www.ebay.com", "www.cnn.com",
+];
+
+/// Which split a query belongs to: a fixed FNV-1a hash of its text.
+pub fn split_of(query: &str) -> Split {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in query.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    if h % 10 == 0 { Split::Eval } else { Split::Train }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SynthSummary {
+    pub users: usize,
+    pub topics: usize,
+    pub corpus: super::corpus::CorpusSummary,
+    pub queries_without_topic: usize,
+    pub drifting_targets: usize,
+}
+
+pub struct Generator<'a> {
+    cfg: SynthConfig,
+    corpus: &'a Corpus,
+    topics: Topics,
+    /// Per topic: its queries usable in histories and as targets in this split.
+    hist_pool: Vec<Vec<usize>>,
+    target_pool: Vec<Vec<usize>>,
+    usable: Vec<usize>,
+    navigational: Vec<String>,
+    any_pool: Vec<usize>,
+}
+
+impl<'a> Generator<'a> {
+    pub fn new(cfg: SynthConfig, corpus: &'a Corpus, wv: &WordVectors) -> crate::Result<Self> {
+        // Topics depend on the corpus only (fixed seed), so both splits share them.
+        let topics = discover(&corpus.queries, wv, cfg.topics, cfg.kmeans_rounds, cfg.min_topic_size, 7);
+        let in_split = |q: &str, s: Split| s == Split::All || split_of(q) == s;
+        let hist_split = if cfg.split == Split::Train { Split::Train } else { Split::All };
+        let target_split = cfg.split;
+        let mut hist_pool = Vec::new();
+        let mut target_pool = Vec::new();
+        for t in &topics.topics {
+            hist_pool.push(t.queries.iter().copied().filter(|&i| in_split(&corpus.queries[i], hist_split)).collect::<Vec<_>>());
+            target_pool.push(t.queries.iter().copied().filter(|&i| in_split(&corpus.queries[i], target_split)).collect::<Vec<_>>());
+        }
+        let usable: Vec<usize> = (0..topics.topics.len())
+            .filter(|&t| hist_pool[t].len() >= 10 && target_pool[t].len() >= 6)
+            .collect();
+        if usable.len() < 4 {
+            return Err(crate::Error::Invalid(format!(
+                "the corpus gave only {} usable topics; the generator needs at least 4",
+                usable.len()
+            )));
+        }
+        let known: std::collections::HashSet<&str> = corpus.queries.iter().map(String::as_str).collect();
+        let navigational = NAVIGATIONAL.iter().filter(|q| known.contains(*q)).map(|q| q.to_string()).collect();
+        let any_pool = (0..corpus.queries.len()).filter(|&i| in_split(&corpus.queries[i], hist_split)).collect();
+        Ok(Self { cfg, corpus, topics, hist_pool, target_pool, usable, navigational, any_pool })
+    }
+
+    pub fn topics(&self) -> &Topics {
+        &self.topics
+    }
+
+    fn q(&self, i: usize) -> &str {
+        &self.corpus.queries[i]
+    }
+
+    /// Generate every user, with a summary of what was made.
+    pub fn generate(&self) -> (Vec<User>, SynthSummary) {
+        let prefix = match self.cfg.split {
+            Split::Train => "train",
+            Split::Eval => "eval",
+            Split::All => "user",
+        };
+        let mut drifting = 0;
+        let users: Vec<User> = (0..self.cfg.users)
+            .map(|i| {
+                // One stream per user: a user does not change when N changes.
+                let mut rng = ChaCha8Rng::seed_from_u64(self.cfg.seed.wrapping_mul(0x9E3779B97F4A7C15) ^ i as u64);
+                let u = self.user(format!("{prefix}-{i:06}"), &mut rng);
+                drifting += u.meta.as_ref().and_then(|m| m["target_on_interest"].as_array())
+                    .map_or(0, |a| a.iter().filter(|b| b == &&serde_json::Value::Bool(false)).count());
+                u
+            })
+            .collect();
+        let summary = SynthSummary {
+            users: users.len(),
+            topics: self.topics.topics.len(),
+            corpus: self.corpus.summary.clone(),
+            queries_without_topic: self.topics.of_query.iter().filter(|t| t.is_none()).count(),
+            drifting_targets: drifting,
+        };
+        (users, summary)
+    }
+
+    fn user(&self, user_id: String, rng: &mut ChaCha8Rng) -> User {
+        let cfg = &self.cfg;
+        // 1. Interests.
+        let n_interests = match rng.random::<f64>() {
+            x if x < 0.4 => 1,
+            x if x < 0.8 => 2,
+            _ => 3,
+        };
+        let mut interests: Vec<usize> = Vec::new();
+        while interests.len() < n_interests {
+            let t = *self
+                .usable
+                .choose_weighted(rng, |&t| (self.hist_pool[t].len() as f64).sqrt())
+                .expect("usable topics are non-empty");
+            if !interests.contains(&t) {
+                interests.push(t);
+            }
+        }
+        let favourite_nav: Vec<String> = self.navigational.choose_multiple(rng, 2).cloned().collect();
+
+        // 2. History.
+        let n_search = rng.random_range(cfg.min_history..=cfg.max_history);
+        let mut clock = 1_141_171_200 + rng.random_range(0..60 * 86_400); // 2006-03-01 + up to 60 days
+        let mut history: Vec<Event> = Vec::new();
+        let mut last_query: Option<(String, Option<usize>)> = None;
+        for _ in 0..n_search {
+            clock += if rng.random::<f64>() < 0.2 { rng.random_range(3_600..172_800) } else { rng.random_range(10..400) };
+            let r = rng.random::<f64>();
+            let (query, topic) = if r < cfg.p_navigational && !favourite_nav.is_empty() {
+                (favourite_nav.choose(rng).cloned().unwrap_or_default(), None)
+            } else if r < cfg.p_navigational + cfg.p_reformulation && last_query.as_ref().is_some_and(|l| l.1.is_some()) {
+                let (prev, t) = last_query.clone().unwrap_or_default();
+                (self.reformulate(&prev, t.unwrap_or(interests[0]), rng), t)
+            } else if r < cfg.p_navigational + cfg.p_reformulation + cfg.p_off_interest {
+                let i = *self.any_pool.choose(rng).expect("corpus is non-empty");
+                (self.q(i).to_string(), None)
+            } else {
+                let t = if rng.random::<f64>() < 0.5 { interests[0] } else { *interests.choose(rng).unwrap_or(&interests[0]) };
+                let i = *self.hist_pool[t].choose(rng).expect("usable topics have queries");
+                (self.q(i).to_string(), Some(t))
+            };
+            if cfg.split == Split::Train && split_of(&query) == Split::Eval {
+                continue; // a reformulation or navigational query that belongs to the eval split
+            }
+            history.push(Event { kind: EventKind::Search, text: query.clone(), time: Some(format_time(clock)) });
+            if rng.random::<f64>() < cfg.p_click {
+                clock += rng.random_range(2..90);
+                let nav = topic.is_none() && favourite_nav.contains(&query);
+                history.push(Event { kind: EventKind::Click, text: click_text(&query, nav, rng), time: Some(format_time(clock)) });
+            }
+            last_query = Some((query, topic));
+        }
+
+        // 3. Targets.
+        let seen: std::collections::HashSet<&str> = history.iter().map(|e| e.text.as_str()).collect();
+        let drift_topic = self.drift_topic(&interests, rng);
+        let mut targets: Vec<String> = Vec::new();
+        let mut target_topics = Vec::new();
+        let mut on_interest = Vec::new();
+        let mut tries = 0;
+        while targets.len() < N_TARGETS {
+            tries += 1;
+            let drift = rng.random::<f64>() < cfg.drift && tries < 200;
+            let t = if drift { drift_topic } else { *interests.choose(rng).unwrap_or(&interests[0]) };
+            let pool = if tries < 100 { &self.target_pool[t] } else { &self.target_pool[self.usable[tries % self.usable.len()]] };
+            let Some(&i) = pool.choose(rng) else { continue };
+            let q = self.q(i);
+            if seen.contains(q) || targets.iter().any(|x| x == q) {
+                continue;
+            }
+            targets.push(q.to_string());
+            let real_topic = self.topics.of_query[i].unwrap_or(t);
+            target_topics.push(self.topics.topics[real_topic].name.clone());
+            on_interest.push(interests.contains(&real_topic));
+        }
+        let meta = serde_json::json!({
+            "interests": interests.iter().map(|&t| self.topics.topics[t].name.clone()).collect::<Vec<_>>(),
+            "target_topics": target_topics,
+            "target_on_interest": on_interest,
+        });
+        User { user_id, history, targets, meta: Some(meta) }
+    }
+
+    fn drift_topic(&self, interests: &[usize], rng: &mut ChaCha8Rng) -> usize {
+        let candidates: Vec<usize> = self.usable.iter().copied().filter(|t| !interests.contains(t)).collect();
+        if rng.random::<f64>() < 0.5 {
+            // The topic nearest one of the interests.
+            let c = &self.topics.topics[interests[0]].centroid;
+            let nearest = candidates
+                .iter()
+                .copied()
+                .max_by(|&a, &b| dot(c, &self.topics.topics[a].centroid).total_cmp(&dot(c, &self.topics.topics[b].centroid)));
+            if let Some(t) = nearest {
+                return t;
+            }
+        }
+        *candidates.choose(rng).unwrap_or(&interests[0])
+    }
+
+    /// A reformulation of `prev`: drop a word, add a topic word, or a topic query sharing a word.
+    fn reformulate(&self, prev: &str, topic: usize, rng: &mut ChaCha8Rng) -> String {
+        let words: Vec<&str> = prev.split(' ').collect();
+        match rng.random_range(0..3) {
+            0 if words.len() >= 2 => {
+                let drop = rng.random_range(0..words.len());
+                words.iter().enumerate().filter(|(i, _)| *i != drop).map(|(_, w)| *w).collect::<Vec<_>>().join(" ")
+            }
+            1 => {
+                let extra = self.topics.topics[topic].top_words.iter().find(|w| !words.contains(&w.as_str()));
+                match extra {
+                    Some(w) => format!("{prev} {w}"),
+                    None => prev.to_string(),
+                }
+            }
+            _ => {
+                let content = crate::text::content_words(prev);
+                let pool = &self.hist_pool[topic];
+                let start = rng.random_range(0..pool.len());
+                (0..pool.len())
+                    .map(|k| self.q(pool[(start + k) % pool.len()]))
+                    .find(|q| *q != prev && crate::text::content_words(q).iter().any(|w| content.contains(w)))
+                    .unwrap_or(prev)
+                    .to_string()
+            }
+        }
+    }
+}
+
+fn click_text(query: &str, navigational: bool, rng: &mut ChaCha8Rng) -> String {
+    let slug: String = query.split(' ').collect::<Vec<_>>().join("-");
+    if navigational {
+        return format!("www.{}.com", query.replace(' ', ""));
+    }
+    let site = SITES.choose(rng).unwrap_or(&SITES[0]);
+    if rng.random::<bool>() {
+        let title: Vec<String> = query
+            .split(' ')
+            .map(|w| {
+                let mut c = w.chars();
+                c.next().map_or(String::new(), |f| f.to_uppercase().collect::<String>() + c.as_str())
+            })
+            .collect();
+        let name = site.trim_start_matches("www.").trim_start_matches("en.");
+        format!("{} - {}", title.join(" "), name)
+    } else if site.starts_with("en.wikipedia") {
+        format!("{site}/wiki/{}", slug.replace('-', "_"))
+    } else {
+        format!("{site}/{slug}")
+    }
+}
+
+/// Unix seconds → `YYYY-MM-DD HH:MM:SS` (UTC; civil-from-days, H. Hinnant).
+pub fn format_time(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_formatting_matches_known_dates() {
+        assert_eq!(format_time(0), "1970-01-01 00:00:00");
+        assert_eq!(format_time(1_141_171_200), "2006-03-01 00:00:00");
+        assert_eq!(format_time(951_782_400 + 86_399), "2000-02-29 23:59:59");
+    }
+
+    #[test]
+    fn split_hash_is_fixed() {
+        let eval = (0..1000).filter(|i| split_of(&format!("query {i}")) == Split::Eval).count();
+        assert!((60..140).contains(&eval), "about 1 in 10, got {eval}");
+        assert_eq!(split_of("google"), split_of("google"));
+    }
+}

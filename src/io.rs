@@ -1,0 +1,73 @@
+//! File input and output: whole-file reads that name the file in errors,
+//! transparent gzip for paths ending in `.gz`, and atomic writes.
+
+use crate::error::{Error, Result};
+use std::io::{Read, Write};
+use std::path::Path;
+
+fn io_error(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |source| Error::Io { path: path.display().to_string(), source }
+}
+
+/// Read a whole file, naming it in the error; a `.gz` file is decompressed.
+pub fn read_file(path: &Path) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(path).map_err(io_error(path))?;
+    if path.extension().is_some_and(|e| e == "gz") {
+        gunzip(&bytes).map_err(io_error(path))
+    } else {
+        Ok(bytes)
+    }
+}
+
+pub fn gunzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes).read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// Gzip with a fixed header (no time stamp), so equal input gives equal bytes.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
+    enc.write_all(bytes).expect("writing to memory cannot fail");
+    enc.finish().expect("writing to memory cannot fail")
+}
+
+/// Write a file atomically: a temporary file beside it, then a rename, so a
+/// reader never sees half a file and a crash leaves the old one in place.
+/// A path ending in `.gz` is written gzip-compressed.
+pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let compressed;
+    let bytes = if path.extension().is_some_and(|e| e == "gz") {
+        compressed = gzip(bytes);
+        &compressed[..]
+    } else {
+        bytes
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(io_error(path))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn gzip_round_trip_is_deterministic() {
+        let a = super::gzip(b"hello hello hello");
+        assert_eq!(a, super::gzip(b"hello hello hello"));
+        assert_eq!(super::gunzip(&a).unwrap(), b"hello hello hello");
+    }
+}

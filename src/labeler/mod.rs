@@ -1,0 +1,276 @@
+//! The AI-feedback judge (paper §3.2; DESIGN §2): for a user's history and a
+//! generated response `q1; q2; q3`, a class for every word and a sentence
+//! label, each with the evidence behind it.
+//!
+//! Word classes (the paper's): 0 = non-reward (separators, punctuation, stop
+//! words, single characters), 2 = relevant to the history, 1 = irrelevant.
+//! A content word is relevant when, in this order, it
+//! 1. appears in the history (exact match, lower-cased);
+//! 2. shares a Snowball (English) stem with a history word;
+//! 3. has GloVe cosine ≥ `cos_threshold` with a history word;
+//! 4. co-occurs with a history word over training histories with
+//!    PMI ≥ `pmi_threshold` in at least `min_pair_count` histories ([`cooc`]).
+//!
+//! Sentence label: 2 (relevant) when at least `sentence_threshold` of the
+//! response's content words are relevant, else 1. The thresholds are
+//! calibrated on the train split ([`calibrate`]). The judge reads the history
+//! text, the word vectors and the co-occurrence statistics only: never the
+//! generator's hidden `meta`.
+
+pub mod calibrate;
+pub mod cooc;
+pub mod labels;
+pub mod report;
+
+use crate::config::LabelerConfig;
+use crate::data::{Event, User};
+use crate::text;
+use crate::vectors::{WordVectors, dot};
+use cooc::Cooc;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Why a word got its class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Evidence {
+    Separator,
+    Punctuation,
+    StopWord,
+    SingleCharacter,
+    ExactMatch,
+    SameStem { word: String },
+    Close { word: String, cosine: f32 },
+    CoOccurs { word: String, histories: u32, pmi: f32 },
+    Unrelated { nearest: Option<(String, f32)>, best_pmi: Option<(String, f32)> },
+    /// Given by an imported labels file (an external LLM, a person).
+    Imported { note: Option<String> },
+}
+
+impl std::fmt::Display for Evidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Evidence::Separator => write!(f, "query separator"),
+            Evidence::Punctuation => write!(f, "punctuation"),
+            Evidence::StopWord => write!(f, "stop word"),
+            Evidence::SingleCharacter => write!(f, "single character"),
+            Evidence::ExactMatch => write!(f, "exact match in history"),
+            Evidence::SameStem { word } => write!(f, "same stem as '{word}' in history"),
+            Evidence::Close { word, cosine } => write!(f, "close to '{word}' in history, cosine {cosine:.2}"),
+            Evidence::CoOccurs { word, histories, pmi } => {
+                write!(f, "co-occurs with '{word}' in {histories} histories, PMI {pmi:.1}")
+            }
+            Evidence::Unrelated { nearest, best_pmi } => {
+                write!(f, "unrelated to the history")?;
+                match nearest {
+                    Some((w, c)) => write!(f, ": nearest '{w}', cosine {c:.2}")?,
+                    None => write!(f, ": no word vector")?,
+                }
+                if let Some((w, p)) = best_pmi {
+                    write!(f, "; best co-occurrence '{w}', PMI {p:.1}")?;
+                }
+                Ok(())
+            }
+            Evidence::Imported { note } => write!(f, "imported label{}", note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WordLabel {
+    pub text: String,
+    pub start: usize,
+    pub end: usize,
+    pub class: u8,
+    pub evidence: Evidence,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueryVerdict {
+    pub text: String,
+    /// Share of the query's content words that are relevant (0 when it has none).
+    pub relevant_fraction: f32,
+    pub relevant: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Judgement {
+    pub response: String,
+    pub words: Vec<WordLabel>,
+    pub queries: Vec<QueryVerdict>,
+    /// Share of the response's content words that are relevant.
+    pub relevant_fraction: f32,
+    /// Sentence label: 2 relevant, 1 irrelevant.
+    pub sentence: u8,
+}
+
+/// The history, prepared once for many judgements.
+pub struct HistoryIndex {
+    words: HashMap<String, ()>,
+    stems: HashMap<String, String>,
+    vectors: Vec<(String, u32)>,
+}
+
+pub struct Labeler {
+    pub cfg: LabelerConfig,
+    vectors: WordVectors,
+    cooc: Cooc,
+    stemmer: rust_stemmers::Stemmer,
+}
+
+impl Labeler {
+    /// Build from word vectors and the training users (their histories feed the co-occurrence statistics).
+    pub fn new(cfg: LabelerConfig, vectors: WordVectors, train: &[User]) -> Self {
+        let stemmer = rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English);
+        let cooc = Cooc::learn(train, &|w| stemmer.stem(w).into_owned(), cfg.min_word_df, cfg.min_pair_count);
+        Self { cfg, vectors, cooc, stemmer }
+    }
+
+    pub fn stem(&self, w: &str) -> String {
+        self.stemmer.stem(w).into_owned()
+    }
+
+    pub fn vectors(&self) -> &WordVectors {
+        &self.vectors
+    }
+
+    pub fn cooc(&self) -> &Cooc {
+        &self.cooc
+    }
+
+    pub fn index(&self, history: &[Event]) -> HistoryIndex {
+        let mut idx = HistoryIndex { words: HashMap::new(), stems: HashMap::new(), vectors: Vec::new() };
+        for e in history {
+            for w in text::content_words(&e.text) {
+                if idx.words.insert(w.clone(), ()).is_none() {
+                    idx.stems.entry(self.stem(&w)).or_insert_with(|| w.clone());
+                    if let Some(id) = self.vectors.id(&w) {
+                        idx.vectors.push((w, id));
+                    }
+                }
+            }
+        }
+        idx
+    }
+
+    /// Highest cosine between `word` and a history word.
+    pub fn nearest(&self, word: &str, idx: &HistoryIndex) -> Option<(String, f32)> {
+        let v = self.vectors.get(word)?;
+        idx.vectors
+            .iter()
+            .map(|(h, id)| (h, dot(v, self.vectors.vector(*id))))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(h, c)| (h.clone(), c))
+    }
+
+    /// Highest PMI between the stem of `word` and a history stem: (history word, histories, PMI).
+    pub fn best_pmi(&self, stem: &str, idx: &HistoryIndex) -> Option<(String, u32, f32)> {
+        idx.stems
+            .iter()
+            .filter_map(|(hs, hw)| self.cooc.pmi(stem, hs).map(|(n, p)| (hw.clone(), n, p)))
+            .max_by(|a, b| a.2.total_cmp(&b.2).then_with(|| b.0.cmp(&a.0)))
+    }
+
+    /// Class and evidence of one word of a response.
+    pub fn word_class(&self, word: &str, idx: &HistoryIndex) -> (u8, Evidence) {
+        let w = word.to_lowercase();
+        if w.starts_with(text::SEP) {
+            return (0, Evidence::Separator);
+        }
+        if !text::is_alnum_word(&w) {
+            return (0, Evidence::Punctuation);
+        }
+        if text::is_stop_word(&w) {
+            return (0, Evidence::StopWord);
+        }
+        if w.chars().count() == 1 {
+            return (0, Evidence::SingleCharacter);
+        }
+        if idx.words.contains_key(&w) {
+            return (2, Evidence::ExactMatch);
+        }
+        let stem = self.stem(&w);
+        if let Some(h) = idx.stems.get(&stem) {
+            return (2, Evidence::SameStem { word: h.clone() });
+        }
+        let nearest = self.nearest(&w, idx);
+        if let Some((h, c)) = &nearest {
+            if *c >= self.cfg.cos_threshold {
+                return (2, Evidence::Close { word: h.clone(), cosine: *c });
+            }
+        }
+        let pmi = self.best_pmi(&stem, idx);
+        if let Some((h, n, p)) = &pmi {
+            if *p >= self.cfg.pmi_threshold {
+                return (2, Evidence::CoOccurs { word: h.clone(), histories: *n, pmi: *p });
+            }
+        }
+        (1, Evidence::Unrelated { nearest, best_pmi: pmi.map(|(h, _, p)| (h, p)) })
+    }
+
+    /// Judge a response `q1; q2; q3` against a history.
+    pub fn judge(&self, history: &[Event], response: &str) -> Judgement {
+        self.judge_indexed(&self.index(history), response)
+    }
+
+    pub fn judge_indexed(&self, idx: &HistoryIndex, response: &str) -> Judgement {
+        let words: Vec<WordLabel> = text::words(response)
+            .into_iter()
+            .map(|sp| {
+                let t = &response[sp.start..sp.end];
+                let (class, evidence) = self.word_class(t, idx);
+                WordLabel { text: t.to_string(), start: sp.start, end: sp.end, class, evidence }
+            })
+            .collect();
+        sentence_verdict(response, words, self.cfg.sentence_threshold)
+    }
+}
+
+/// The sentence label and per-query verdicts from word labels (shared with imported labels).
+pub fn sentence_verdict(response: &str, words: Vec<WordLabel>, threshold: f32) -> Judgement {
+    let fraction = |ws: &[&WordLabel]| {
+        let content = ws.iter().filter(|w| w.class != 0).count();
+        let relevant = ws.iter().filter(|w| w.class == 2).count();
+        if content == 0 { 0.0 } else { relevant as f32 / content as f32 }
+    };
+    let mut queries = Vec::new();
+    let mut offset = 0;
+    for part in response.split(text::SEP) {
+        let (start, end) = (offset, offset + part.len());
+        offset = end + text::SEP.len_utf8();
+        if part.trim().is_empty() {
+            continue;
+        }
+        let inside: Vec<&WordLabel> = words.iter().filter(|w| w.start >= start && w.end <= end).collect();
+        let f = fraction(&inside);
+        queries.push(QueryVerdict { text: part.trim().to_string(), relevant_fraction: f, relevant: f >= threshold && f > 0.0 });
+    }
+    let all: Vec<&WordLabel> = words.iter().collect();
+    let f = fraction(&all);
+    let sentence = if f >= threshold && f > 0.0 { 2 } else { 1 };
+    Judgement { response: response.to_string(), words, queries, relevant_fraction: f, sentence }
+}
+
+/// Load the judge from the bundled assets: word vectors and `labeler.json` from
+/// `assets` (defaults with a note when there is no `labeler.json` yet), and the
+/// co-occurrence statistics from the training users in `train`.
+pub fn load(assets: &std::path::Path, train: &std::path::Path) -> crate::Result<(Labeler, Option<calibrate::LabelerFile>)> {
+    let vectors = WordVectors::load_dir(assets)?;
+    let users = crate::data::jsonl::read_users(train)?;
+    let path = assets.join("labeler.json");
+    let file = if path.exists() {
+        let bytes = crate::io::read_file(&path)?;
+        Some(serde_json::from_slice::<calibrate::LabelerFile>(&bytes).map_err(|e| {
+            crate::Error::Input(crate::error::InputErrors(vec![crate::error::InputError::new(
+                path.display().to_string(),
+                e.line(),
+                "",
+                format!("expected a labeler file {{config, calibration}}: {e}"),
+            )]))
+        })?)
+    } else {
+        None
+    };
+    let cfg = file.as_ref().map(|f| f.config).unwrap_or_default();
+    Ok((Labeler::new(cfg, vectors, &users), file))
+}

@@ -1,0 +1,19 @@
+//! TPPO Lab: token-level PPO for query generation (Ouyang et al.), end to end.
+//!
+//! Data flows one way: [`data`] → [`labeler`] → [`tokenize`] → [`reward`] → RL → eval → views.
+
+pub mod backend;
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod io;
+pub mod labeler;
+pub mod reward;
+pub mod text;
+pub mod tokenize;
+pub mod vectors;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
+
+pub use config::Config;
+pub use error::{Error, Result};

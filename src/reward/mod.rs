@@ -1,0 +1,3 @@
+//! Rewards: the length-weighted penalty now; the reward models follow.
+
+pub mod lwp;

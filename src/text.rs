@@ -1,0 +1,154 @@
+//! Words: the unit the labeler judges and the unit whose class every token
+//! inherits (paper §3.2). One definition shared by the labeler, the labels
+//! reader and the word→token mapping.
+//!
+//! A word is either a maximal run of letters/digits (an apostrophe between two
+//! of them stays inside: `mcdonald's`), or a single other non-space character
+//! (`;`, `-`, `.`). Whitespace belongs to no word. Spans are byte offsets into
+//! the original string, so they compose with the tokenizer's offsets.
+
+/// The separator between the queries of one response: `q1; q2; q3`.
+pub const SEP: char = ';';
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Split `s` into word spans (byte offsets).
+pub fn words(s: &str) -> Vec<Span> {
+    let chars: Vec<(usize, char)> = s.char_indices().collect();
+    let end_of = |i: usize| chars.get(i + 1).map_or(s.len(), |c| c.0);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let (start, c) = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+        } else if c.is_alphanumeric() {
+            let mut j = i;
+            loop {
+                let next = chars.get(j + 1).map(|x| x.1);
+                let after = chars.get(j + 2).map(|x| x.1);
+                match next {
+                    Some(n) if n.is_alphanumeric() => j += 1,
+                    Some('\'') if after.is_some_and(char::is_alphanumeric) => j += 2,
+                    _ => break,
+                }
+            }
+            out.push(Span { start, end: end_of(j) });
+            i = j + 1;
+        } else {
+            out.push(Span { start, end: end_of(i) });
+            i += 1;
+        }
+    }
+    out
+}
+
+/// True for a word made of letters/digits (not punctuation or a separator).
+pub fn is_alnum_word(w: &str) -> bool {
+    w.chars().next().is_some_and(char::is_alphanumeric)
+}
+
+/// Split a response `q1; q2; q3` into its queries (trimmed, empty ones kept out).
+pub fn split_response(response: &str) -> Vec<&str> {
+    response
+        .split(SEP)
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .collect()
+}
+
+/// Join queries into one response string with the separator.
+pub fn join_response<S: AsRef<str>>(queries: &[S]) -> String {
+    let parts: Vec<&str> = queries.iter().map(AsRef::as_ref).collect();
+    parts.join(&format!("{SEP} "))
+}
+
+/// Lower-case, map the separator and control characters to spaces, collapse whitespace.
+pub fn normalize_query(q: &str) -> String {
+    let lowered: String = q
+        .chars()
+        .map(|c| {
+            if c == SEP || c.is_control() {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect::<String>()
+        .to_lowercase();
+    lowered.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(s: &str) -> Vec<&str> {
+        words(s).iter().map(|w| &s[w.start..w.end]).collect()
+    }
+
+    #[test]
+    fn splits_words_punctuation_and_separators() {
+        assert_eq!(
+            texts("cheap flights; mcdonald's menu-prices  2006"),
+            vec!["cheap", "flights", ";", "mcdonald's", "menu", "-", "prices", "2006"]
+        );
+        assert_eq!(texts("  "), Vec::<&str>::new());
+        assert_eq!(texts("it's'"), vec!["it's", "'"]);
+        assert_eq!(texts("café über"), vec!["café", "über"]);
+    }
+
+    #[test]
+    fn response_round_trip() {
+        let r = join_response(&["a b", "c", "d"]);
+        assert_eq!(r, "a b; c; d");
+        assert_eq!(split_response(&r), vec!["a b", "c", "d"]);
+        assert_eq!(normalize_query("  Cheap;Flights\tNOW "), "cheap flights now");
+    }
+}
+
+/// English stop words and web fillers: words that carry no topical content.
+/// The labeler gives them class 0 (non-reward), as the paper masks separators.
+pub const STOP_WORDS: &[&str] = &[
+    "a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are",
+    "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but",
+    "by", "can", "com", "could", "did", "do", "does", "doing", "down", "during", "each", "few",
+    "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers",
+    "herself", "him", "himself", "his", "how", "htm", "html", "http", "https", "i", "if", "in",
+    "into", "is", "it", "its", "itself", "me", "more", "most", "my", "myself", "net", "no",
+    "nor", "not", "of", "off", "on", "once", "only", "or", "org", "other", "our", "ours",
+    "ourselves", "out", "over", "own", "s", "same", "she", "should", "so", "some", "such", "t",
+    "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these",
+    "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was",
+    "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will",
+    "with", "would", "www", "you", "your", "yours", "yourself", "yourselves",
+];
+
+/// True for a stop word (input lower-cased).
+pub fn is_stop_word(w: &str) -> bool {
+    STOP_WORDS.binary_search(&w).is_ok()
+}
+
+/// Content words of a text: lower-case letter/digit words that are not stop words.
+pub fn content_words(s: &str) -> Vec<String> {
+    words(s)
+        .into_iter()
+        .map(|sp| s[sp.start..sp.end].to_lowercase())
+        .filter(|w| is_alnum_word(w) && !is_stop_word(w))
+        .collect()
+}
+
+#[cfg(test)]
+mod stop_tests {
+    #[test]
+    fn stop_words_are_sorted_for_binary_search() {
+        let mut sorted = super::STOP_WORDS.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(sorted, super::STOP_WORDS);
+        assert!(super::is_stop_word("the") && !super::is_stop_word("chicken"));
+    }
+}

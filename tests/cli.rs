@@ -1,0 +1,83 @@
+//! The command-line tool, as a user runs it.
+
+use std::process::Command;
+
+fn tppo(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tppo")).args(args).output().expect("tppo runs")
+}
+
+#[test]
+fn synth_is_deterministic_and_checks_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.jsonl");
+    let b = dir.path().join("b.jsonl");
+    for out in [&a, &b] {
+        let o = tppo(&["data", "synth", "--users", "200", "--seed", "1", "--out", out.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let bytes = std::fs::read(&a).unwrap();
+    assert_eq!(bytes, std::fs::read(&b).unwrap(), "same seed, different bytes");
+    assert_eq!(bytes.iter().filter(|&&c| c == b'\n').count(), 200);
+    let o = tppo(&["data", "synth", "--users", "200", "--seed", "2", "--out", b.to_str().unwrap()]);
+    assert!(o.status.success());
+    assert_ne!(bytes, std::fs::read(&b).unwrap(), "another seed gave the same users");
+
+    let o = tppo(&["data", "check", a.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    // Break line 7: the check fails and names it.
+    let text = String::from_utf8(bytes).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines[6] = r#"{"user_id":"broken","history":[{"kind":"search","text":"x"}],"targets":["a"]}"#;
+    let broken = dir.path().join("broken.jsonl");
+    std::fs::write(&broken, lines.join("\n") + "\n").unwrap();
+    let o = tppo(&["data", "check", broken.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("broken.jsonl:7: field `targets`"), "{err}");
+
+    let o = tppo(&["data", "check", "--json", broken.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((v["valid_users"].as_u64(), v["errors"][0]["line"].as_u64()), (Some(199), Some(7)));
+}
+
+#[test]
+fn from_aol_writes_the_expected_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("aol.jsonl");
+    let o = tppo(&["data", "from-aol", "--input", "tests/fixtures/aol-small.tsv", "--out", out.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), include_str!("fixtures/aol-small.expected.jsonl"));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["skipped_fewer_than_3_distinct_queries"], 1);
+}
+
+#[test]
+fn judge_inspect_label_and_report_run_on_the_bundled_data() {
+    let o = tppo(&["judge", "--user", "eval-000001", "--response", "cheap flights; the weather", "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["words"][2]["text"], ";");
+    assert_eq!(j["words"][2]["class"], 0);
+
+    let o = tppo(&["inspect", "--user", "eval-000001"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("token labels") && !text.contains('\x1b'), "piped output must be plain");
+
+    let o = tppo(&["label", "--report", "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(r["word_precision"].as_f64().unwrap() > 0.0 && r["words"].as_u64().unwrap() > 1000);
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("labels.jsonl");
+    let o = tppo(&["label", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let labels = tppo::labeler::labels::read(&out).unwrap();
+    assert_eq!(labels.len(), 2000);
+
+    let o = tppo(&["judge", "--user", "nobody", "--response", "x"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no user with user_id \"nobody\""));
+}
