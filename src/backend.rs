@@ -27,7 +27,9 @@ pub fn cpu() -> Device {
 }
 
 async fn check(device: &Device) -> f32 {
-    let t = Tensor::<1>::from_floats([1.0, 2.0, 3.0], device).mul_scalar(2.0).sum();
+    let t = Tensor::<1>::from_floats([1.0, 2.0, 3.0], device)
+        .mul_scalar(2.0)
+        .sum();
     t.into_scalar_async::<f32>().await.unwrap_or(f32::NAN)
 }
 
@@ -36,10 +38,32 @@ pub async fn detect() -> (Device, BackendInfo) {
     #[cfg(any(target_arch = "wasm32", feature = "gpu"))]
     let reason = match Device::wgpu_options().init_with_setup_async().await {
         Ok((device, setup)) => {
-            let name = setup.adapter.get_info().name;
-            let backend = if cfg!(target_arch = "wasm32") { "webgpu" } else { "wgpu" };
+            let a = setup.adapter.get_info();
+            // Browsers may hide the adapter's name; say what is known instead.
+            let name = [a.name.clone(), a.driver.clone(), a.driver_info.clone()]
+                .into_iter()
+                .find(|s| !s.trim().is_empty())
+                .unwrap_or_else(|| {
+                    format!(
+                        "{:?} adapter, name not exposed by the browser",
+                        a.device_type
+                    )
+                });
+            let backend = if cfg!(target_arch = "wasm32") {
+                "webgpu"
+            } else {
+                "wgpu"
+            };
             let check = check(&device).await;
-            return (device, BackendInfo { backend: backend.into(), name, fallback_reason: None, check });
+            return (
+                device,
+                BackendInfo {
+                    backend: backend.into(),
+                    name,
+                    fallback_reason: None,
+                    check,
+                },
+            );
         }
         Err(e) => Some(e.to_string()),
     };
@@ -47,7 +71,15 @@ pub async fn detect() -> (Device, BackendInfo) {
     let reason: Option<String> = None;
     let device = cpu();
     let check = check(&device).await;
-    (device, BackendInfo { backend: "cpu".into(), name: "Flex (pure-Rust CPU)".into(), fallback_reason: reason, check })
+    (
+        device,
+        BackendInfo {
+            backend: "cpu".into(),
+            name: "Flex (pure-Rust CPU)".into(),
+            fallback_reason: reason,
+            check,
+        },
+    )
 }
 
 #[cfg(test)]

@@ -16,14 +16,18 @@ pub struct Config {
 pub struct LwpConfig {
     /// Penalty intensity α (paper ablation: 0.5 and 1.0).
     pub alpha: f32,
-    /// Suggested length `sl` in response tokens. The paper gives no value; 16 is
-    /// about the token length of three bundled target queries with their separators.
+    /// Suggested length `sl` in response tokens. The paper gives no value; the
+    /// bundled targets (three queries and two separators) average 18.9 tokens with
+    /// the bundled tokenizer (`tppo tokenizer train` prints it), so 20.
     pub sl: f32,
 }
 
 impl Default for LwpConfig {
     fn default() -> Self {
-        Self { alpha: 1.0, sl: 16.0 }
+        Self {
+            alpha: 1.0,
+            sl: 20.0,
+        }
     }
 }
 

@@ -88,4 +88,3 @@ impl From<InputErrors> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-

@@ -6,7 +6,10 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 fn io_error(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |source| Error::Io { path: path.display().to_string(), source }
+    move |source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// Read a whole file, naming it in the error; a `.gz` file is decompressed.
@@ -27,7 +30,9 @@ pub fn gunzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
 
 /// Gzip with a fixed header (no time stamp), so equal input gives equal bytes.
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
+    let mut enc = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), flate2::Compression::best());
     enc.write_all(bytes).expect("writing to memory cannot fail");
     enc.finish().expect("writing to memory cannot fail")
 }
@@ -47,7 +52,10 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;

@@ -37,10 +37,16 @@ pub fn words(s: &str) -> Vec<Span> {
                     _ => break,
                 }
             }
-            out.push(Span { start, end: end_of(j) });
+            out.push(Span {
+                start,
+                end: end_of(j),
+            });
             i = j + 1;
         } else {
-            out.push(Span { start, end: end_of(i) });
+            out.push(Span {
+                start,
+                end: end_of(i),
+            });
             i += 1;
         }
     }
@@ -71,13 +77,7 @@ pub fn join_response<S: AsRef<str>>(queries: &[S]) -> String {
 pub fn normalize_query(q: &str) -> String {
     let lowered: String = q
         .chars()
-        .map(|c| {
-            if c == SEP || c.is_control() {
-                ' '
-            } else {
-                c
-            }
-        })
+        .map(|c| if c == SEP || c.is_control() { ' ' } else { c })
         .collect::<String>()
         .to_lowercase();
     lowered.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -95,7 +95,16 @@ mod tests {
     fn splits_words_punctuation_and_separators() {
         assert_eq!(
             texts("cheap flights; mcdonald's menu-prices  2006"),
-            vec!["cheap", "flights", ";", "mcdonald's", "menu", "-", "prices", "2006"]
+            vec![
+                "cheap",
+                "flights",
+                ";",
+                "mcdonald's",
+                "menu",
+                "-",
+                "prices",
+                "2006"
+            ]
         );
         assert_eq!(texts("  "), Vec::<&str>::new());
         assert_eq!(texts("it's'"), vec!["it's", "'"]);
@@ -107,25 +116,150 @@ mod tests {
         let r = join_response(&["a b", "c", "d"]);
         assert_eq!(r, "a b; c; d");
         assert_eq!(split_response(&r), vec!["a b", "c", "d"]);
-        assert_eq!(normalize_query("  Cheap;Flights\tNOW "), "cheap flights now");
+        assert_eq!(
+            normalize_query("  Cheap;Flights\tNOW "),
+            "cheap flights now"
+        );
     }
 }
 
 /// English stop words and web fillers: words that carry no topical content.
 /// The labeler gives them class 0 (non-reward), as the paper masks separators.
 pub const STOP_WORDS: &[&str] = &[
-    "a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are",
-    "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but",
-    "by", "can", "com", "could", "did", "do", "does", "doing", "down", "during", "each", "few",
-    "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers",
-    "herself", "him", "himself", "his", "how", "htm", "html", "http", "https", "i", "if", "in",
-    "into", "is", "it", "its", "itself", "me", "more", "most", "my", "myself", "net", "no",
-    "nor", "not", "of", "off", "on", "once", "only", "or", "org", "other", "our", "ours",
-    "ourselves", "out", "over", "own", "s", "same", "she", "should", "so", "some", "such", "t",
-    "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these",
-    "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was",
-    "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will",
-    "with", "would", "www", "you", "your", "yours", "yourself", "yourselves",
+    "a",
+    "about",
+    "above",
+    "after",
+    "again",
+    "against",
+    "all",
+    "am",
+    "an",
+    "and",
+    "any",
+    "are",
+    "as",
+    "at",
+    "be",
+    "because",
+    "been",
+    "before",
+    "being",
+    "below",
+    "between",
+    "both",
+    "but",
+    "by",
+    "can",
+    "com",
+    "could",
+    "did",
+    "do",
+    "does",
+    "doing",
+    "down",
+    "during",
+    "each",
+    "few",
+    "for",
+    "from",
+    "further",
+    "had",
+    "has",
+    "have",
+    "having",
+    "he",
+    "her",
+    "here",
+    "hers",
+    "herself",
+    "him",
+    "himself",
+    "his",
+    "how",
+    "htm",
+    "html",
+    "http",
+    "https",
+    "i",
+    "if",
+    "in",
+    "into",
+    "is",
+    "it",
+    "its",
+    "itself",
+    "me",
+    "more",
+    "most",
+    "my",
+    "myself",
+    "net",
+    "no",
+    "nor",
+    "not",
+    "of",
+    "off",
+    "on",
+    "once",
+    "only",
+    "or",
+    "org",
+    "other",
+    "our",
+    "ours",
+    "ourselves",
+    "out",
+    "over",
+    "own",
+    "s",
+    "same",
+    "she",
+    "should",
+    "so",
+    "some",
+    "such",
+    "t",
+    "than",
+    "that",
+    "the",
+    "their",
+    "theirs",
+    "them",
+    "themselves",
+    "then",
+    "there",
+    "these",
+    "they",
+    "this",
+    "those",
+    "through",
+    "to",
+    "too",
+    "under",
+    "until",
+    "up",
+    "very",
+    "was",
+    "we",
+    "were",
+    "what",
+    "when",
+    "where",
+    "which",
+    "while",
+    "who",
+    "whom",
+    "why",
+    "will",
+    "with",
+    "would",
+    "www",
+    "you",
+    "your",
+    "yours",
+    "yourself",
+    "yourselves",
 ];
 
 /// True for a stop word (input lower-cased).

@@ -32,7 +32,9 @@ pub fn token_classes(offsets: &[(usize, usize)], words: &[LabeledSpan]) -> Vec<u
             let mut best: Option<(usize, u8)> = None;
             for w in words {
                 let overlap = e.min(w.span.end).saturating_sub(s.max(w.span.start));
-                if overlap > 0 && best.is_none_or(|(o, c)| overlap > o || (overlap == o && w.class > c)) {
+                if overlap > 0
+                    && best.is_none_or(|(o, c)| overlap > o || (overlap == o && w.class > c))
+                {
                     best = Some((overlap, w.class));
                 }
             }
@@ -55,12 +57,14 @@ pub struct Tok {
 
 impl Tok {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let inner = Tokenizer::from_bytes(bytes).map_err(|e| Error::Tokenizer(format!("not a tokenizer.json: {e}")))?;
+        let inner = Tokenizer::from_bytes(bytes)
+            .map_err(|e| Error::Tokenizer(format!("not a tokenizer.json: {e}")))?;
         Ok(Self { inner })
     }
 
     pub fn load(path: &std::path::Path) -> Result<Self> {
-        Self::from_bytes(&crate::io::read_file(path)?).map_err(|e| Error::Tokenizer(format!("{}: {e}", path.display())))
+        Self::from_bytes(&crate::io::read_file(path)?)
+            .map_err(|e| Error::Tokenizer(format!("{}: {e}", path.display())))
     }
 
     pub fn inner(&self) -> &Tokenizer {
@@ -77,8 +81,15 @@ impl Tok {
 
     /// Encode without special tokens; offsets are byte offsets into `text`.
     pub fn encode(&self, text: &str) -> Result<Encoded> {
-        let enc = self.inner.encode(text, false).map_err(|e| Error::Tokenizer(e.to_string()))?;
-        Ok(Encoded { ids: enc.get_ids().to_vec(), offsets: enc.get_offsets().to_vec(), tokens: enc.get_tokens().to_vec() })
+        let enc = self
+            .inner
+            .encode(text, false)
+            .map_err(|e| Error::Tokenizer(e.to_string()))?;
+        Ok(Encoded {
+            ids: enc.get_ids().to_vec(),
+            offsets: enc.get_offsets().to_vec(),
+            tokens: enc.get_tokens().to_vec(),
+        })
     }
 
     /// Encode `text` and give each token the class of its word.
@@ -89,7 +100,9 @@ impl Tok {
     }
 
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
-        self.inner.decode(ids, true).map_err(|e| Error::Tokenizer(e.to_string()))
+        self.inner
+            .decode(ids, true)
+            .map_err(|e| Error::Tokenizer(e.to_string()))
     }
 
     /// SHA-256-free fingerprint of the tokenizer's JSON (FNV-1a, hex), for checkpoints to check against.
@@ -118,16 +131,27 @@ where
         .vocab_size(vocab)
         .min_frequency(2)
         .show_progress(false)
-        .special_tokens(SPECIAL_TOKENS.iter().map(|t| AddedToken::from(*t, true)).collect())
+        .special_tokens(
+            SPECIAL_TOKENS
+                .iter()
+                .map(|t| AddedToken::from(*t, true))
+                .collect(),
+        )
         .initial_alphabet(ByteLevel::alphabet().into_iter().collect())
         .build();
-    let mut tok = TokenizerBuilder::<BPE, tokenizers::NormalizerWrapper, ByteLevel, ByteLevel, ByteLevel>::new()
-        .with_model(BPE::default())
-        .with_pre_tokenizer(Some(ByteLevel::new(true, true, true)))
-        .with_post_processor(Some(ByteLevel::new(true, true, true)))
-        .with_decoder(Some(ByteLevel::default()))
-        .build()
-        .map_err(err)?;
+    let mut tok = TokenizerBuilder::<
+        BPE,
+        tokenizers::NormalizerWrapper,
+        ByteLevel,
+        ByteLevel,
+        ByteLevel,
+    >::new()
+    .with_model(BPE::default())
+    .with_pre_tokenizer(Some(ByteLevel::new(true, true, true)))
+    .with_post_processor(Some(ByteLevel::new(true, true, true)))
+    .with_decoder(Some(ByteLevel::default()))
+    .build()
+    .map_err(err)?;
     tok.train(&mut trainer, texts).map_err(err)?;
     tok.to_string(false).map_err(err)
 }
@@ -137,13 +161,21 @@ mod tests {
     use super::*;
 
     fn span(start: usize, end: usize, class: u8) -> LabeledSpan {
-        LabeledSpan { span: Span { start, end }, class }
+        LabeledSpan {
+            span: Span { start, end },
+            class,
+        }
     }
 
     #[test]
     fn mapping_by_hand() {
         // "cheap relevant; x" with words cheap[0,5)=1, relevant[6,14)=2, ;[14,15)=0, x[16,17)=1
-        let words = [span(0, 5, 1), span(6, 14, 2), span(14, 15, 0), span(16, 17, 1)];
+        let words = [
+            span(0, 5, 1),
+            span(6, 14, 2),
+            span(14, 15, 0),
+            span(16, 17, 1),
+        ];
         // tokens: "cheap", " re", "levant", ";", " x", a special token (0,0)
         let offsets = [(0, 5), (5, 8), (8, 14), (14, 15), (15, 17), (0, 0)];
         assert_eq!(token_classes(&offsets, &words), vec![1, 2, 2, 0, 1, 0]);

@@ -24,7 +24,9 @@ impl WordVectors {
             .map_err(|e| Error::Invalid(format!("word vectors: no tensor `vectors`: {e}")))?;
         let shape = t.shape().to_vec();
         if shape.len() != 2 {
-            return Err(Error::Invalid(format!("word vectors: expected a 2-d tensor, found shape {shape:?}")));
+            return Err(Error::Invalid(format!(
+                "word vectors: expected a 2-d tensor, found shape {shape:?}"
+            )));
         }
         let (n, dim) = (shape[0], shape[1]);
         let raw: Vec<f32> = match t.dtype() {
@@ -38,7 +40,11 @@ impl WordVectors {
                 .chunks_exact(4)
                 .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                 .collect(),
-            d => return Err(Error::Invalid(format!("word vectors: expected f16 or f32, found {d:?}"))),
+            d => {
+                return Err(Error::Invalid(format!(
+                    "word vectors: expected f16 or f32, found {d:?}"
+                )));
+            }
         };
         let words: Vec<String> = vocab.lines().map(|w| w.trim().to_string()).collect();
         if words.len() != n {
@@ -52,16 +58,26 @@ impl WordVectors {
             let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
             row.iter_mut().for_each(|x| *x /= norm);
         }
-        let index = words.iter().enumerate().map(|(i, w)| (w.clone(), i as u32)).collect();
-        Ok(Self { dim, data, index, words })
+        let index = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.clone(), i as u32))
+            .collect();
+        Ok(Self {
+            dim,
+            data,
+            index,
+            words,
+        })
     }
 
     /// Load the bundled files from a directory (`data/`).
     pub fn load_dir(dir: &std::path::Path) -> Result<Self> {
         let st = crate::io::read_file(&dir.join("glove-6b-50d.safetensors"))?;
         let vocab_path = dir.join("glove-6b-50d-vocab.txt");
-        let vocab = String::from_utf8(crate::io::read_file(&vocab_path)?)
-            .map_err(|_| Error::Invalid(format!("{}: expected UTF-8 text", vocab_path.display())))?;
+        let vocab = String::from_utf8(crate::io::read_file(&vocab_path)?).map_err(|_| {
+            Error::Invalid(format!("{}: expected UTF-8 text", vocab_path.display()))
+        })?;
         Self::from_bytes(&st, &vocab)
     }
 

@@ -51,10 +51,16 @@ fn malformed_rows_name_line_and_column() {
         ("142\tq\t2006-03-01 07:17:12\t1\t", "ClickURL"),
     ];
     for (row, field) in cases {
-        let input = format!("AnonID\tQuery\tQueryTime\tItemRank\tClickURL\n142\tok\t2006-03-01 07:00:00\t\t\n{row}\n");
+        let input = format!(
+            "AnonID\tQuery\tQueryTime\tItemRank\tClickURL\n142\tok\t2006-03-01 07:00:00\t\t\n{row}\n"
+        );
         let err = convert("log.tsv", input.as_bytes(), 1).unwrap_err();
         assert_eq!(err.0.len(), 1, "{row}");
-        assert_eq!((err.0[0].line, err.0[0].field.as_str()), (3, *field), "{row}: {err}");
+        assert_eq!(
+            (err.0[0].line, err.0[0].field.as_str()),
+            (3, *field),
+            "{row}: {err}"
+        );
     }
     let err = convert("log.tsv", b"id\tquery\n", 1).unwrap_err();
     assert_eq!(err.0[0].field, "header");

@@ -3,7 +3,10 @@
 use std::process::Command;
 
 fn tppo(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_tppo")).args(args).output().expect("tppo runs")
+    Command::new(env!("CARGO_BIN_EXE_tppo"))
+        .args(args)
+        .output()
+        .expect("tppo runs")
 }
 
 #[test]
@@ -12,15 +15,41 @@ fn synth_is_deterministic_and_checks_clean() {
     let a = dir.path().join("a.jsonl");
     let b = dir.path().join("b.jsonl");
     for out in [&a, &b] {
-        let o = tppo(&["data", "synth", "--users", "200", "--seed", "1", "--out", out.to_str().unwrap()]);
+        let o = tppo(&[
+            "data",
+            "synth",
+            "--users",
+            "200",
+            "--seed",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
     let bytes = std::fs::read(&a).unwrap();
-    assert_eq!(bytes, std::fs::read(&b).unwrap(), "same seed, different bytes");
+    assert_eq!(
+        bytes,
+        std::fs::read(&b).unwrap(),
+        "same seed, different bytes"
+    );
     assert_eq!(bytes.iter().filter(|&&c| c == b'\n').count(), 200);
-    let o = tppo(&["data", "synth", "--users", "200", "--seed", "2", "--out", b.to_str().unwrap()]);
+    let o = tppo(&[
+        "data",
+        "synth",
+        "--users",
+        "200",
+        "--seed",
+        "2",
+        "--out",
+        b.to_str().unwrap(),
+    ]);
     assert!(o.status.success());
-    assert_ne!(bytes, std::fs::read(&b).unwrap(), "another seed gave the same users");
+    assert_ne!(
+        bytes,
+        std::fs::read(&b).unwrap(),
+        "another seed gave the same users"
+    );
 
     let o = tppo(&["data", "check", a.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -38,23 +67,44 @@ fn synth_is_deterministic_and_checks_clean() {
 
     let o = tppo(&["data", "check", "--json", broken.to_str().unwrap()]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!((v["valid_users"].as_u64(), v["errors"][0]["line"].as_u64()), (Some(199), Some(7)));
+    assert_eq!(
+        (v["valid_users"].as_u64(), v["errors"][0]["line"].as_u64()),
+        (Some(199), Some(7))
+    );
 }
 
 #[test]
 fn from_aol_writes_the_expected_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("aol.jsonl");
-    let o = tppo(&["data", "from-aol", "--input", "tests/fixtures/aol-small.tsv", "--out", out.to_str().unwrap(), "--json"]);
+    let o = tppo(&[
+        "data",
+        "from-aol",
+        "--input",
+        "tests/fixtures/aol-small.tsv",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(std::fs::read_to_string(&out).unwrap(), include_str!("fixtures/aol-small.expected.jsonl"));
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        include_str!("fixtures/aol-small.expected.jsonl")
+    );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["skipped_fewer_than_3_distinct_queries"], 1);
 }
 
 #[test]
 fn judge_inspect_label_and_report_run_on_the_bundled_data() {
-    let o = tppo(&["judge", "--user", "eval-000001", "--response", "cheap flights; the weather", "--json"]);
+    let o = tppo(&[
+        "judge",
+        "--user",
+        "eval-000001",
+        "--response",
+        "cheap flights; the weather",
+        "--json",
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(j["words"][2]["text"], ";");
@@ -63,7 +113,10 @@ fn judge_inspect_label_and_report_run_on_the_bundled_data() {
     let o = tppo(&["inspect", "--user", "eval-000001"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.contains("token labels") && !text.contains('\x1b'), "piped output must be plain");
+    assert!(
+        text.contains("token labels") && !text.contains('\x1b'),
+        "piped output must be plain"
+    );
 
     let o = tppo(&["label", "--report", "--json"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

@@ -7,31 +7,50 @@ use tppo::labeler::{Evidence, Labeler};
 use tppo::vectors::WordVectors;
 
 fn search(text: &str) -> Event {
-    Event { kind: EventKind::Search, text: text.into(), time: None }
+    Event {
+        kind: EventKind::Search,
+        text: text.into(),
+        time: None,
+    }
 }
 
 fn user(id: usize, history: &[&str]) -> User {
-    User { user_id: format!("u{id}"), history: history.iter().map(|t| search(t)).collect(), targets: vec!["a".into(), "b".into(), "c".into()], meta: None }
+    User {
+        user_id: format!("u{id}"),
+        history: history.iter().map(|t| search(t)).collect(),
+        targets: vec!["a".into(), "b".into(), "c".into()],
+        meta: None,
+    }
 }
 
 fn labeler() -> Labeler {
     let vectors = WordVectors::load_dir(std::path::Path::new("data")).expect("bundled vectors");
     // 200 training histories: "mortgage" and "orlando" share 5 of them, and appear nowhere else.
-    let mut train: Vec<User> = (0..195).map(|i| user(i, &[&format!("filler{i} words{i}")])).collect();
+    let mut train: Vec<User> = (0..195)
+        .map(|i| user(i, &[&format!("filler{i} words{i}")]))
+        .collect();
     train.extend((0..5).map(|i| user(200 + i, &["mortgage rates", "orlando"])));
     Labeler::new(LabelerConfig::default(), vectors, &train)
 }
 
 fn classes(l: &Labeler, history: &[&str], response: &str) -> Vec<(String, u8, Evidence)> {
     let h: Vec<Event> = history.iter().map(|t| search(t)).collect();
-    l.judge(&h, response).words.into_iter().map(|w| (w.text, w.class, w.evidence)).collect()
+    l.judge(&h, response)
+        .words
+        .into_iter()
+        .map(|w| (w.text, w.class, w.evidence))
+        .collect()
 }
 
 #[test]
 fn separators_punctuation_and_stop_words_are_class_0() {
     let l = labeler();
     let got = classes(&l, &["chicken recipes"], "the chicken; of - a");
-    let zero: Vec<&str> = got.iter().filter(|w| w.1 == 0).map(|w| w.0.as_str()).collect();
+    let zero: Vec<&str> = got
+        .iter()
+        .filter(|w| w.1 == 0)
+        .map(|w| w.0.as_str())
+        .collect();
     assert_eq!(zero, ["the", ";", "of", "-", "a"]);
     assert_eq!(got[2].2, Evidence::Separator);
     assert_eq!(got[0].2, Evidence::StopWord);
@@ -40,12 +59,28 @@ fn separators_punctuation_and_stop_words_are_class_0() {
 #[test]
 fn history_words_are_class_2_with_their_evidence() {
     let l = labeler();
-    let got = classes(&l, &["chicken recipes", "crock pot"], "chicken recipe; beef stew");
+    let got = classes(
+        &l,
+        &["chicken recipes", "crock pot"],
+        "chicken recipe; beef stew",
+    );
     assert_eq!((got[0].1, &got[0].2), (2, &Evidence::ExactMatch));
-    assert_eq!((got[1].1, &got[1].2), (2, &Evidence::SameStem { word: "recipes".into() }));
+    assert_eq!(
+        (got[1].1, &got[1].2),
+        (
+            2,
+            &Evidence::SameStem {
+                word: "recipes".into()
+            }
+        )
+    );
     // "beef" is close to "chicken" in GloVe (cosine above the default 0.75).
     assert_eq!(got[3].1, 2, "{:?}", got[3]);
-    assert!(matches!(&got[3].2, Evidence::Close { word, cosine } if word == "chicken" && *cosine >= 0.75), "{:?}", got[3]);
+    assert!(
+        matches!(&got[3].2, Evidence::Close { word, cosine } if word == "chicken" && *cosine >= 0.75),
+        "{:?}",
+        got[3]
+    );
 }
 
 #[test]
@@ -55,7 +90,11 @@ fn co_occurring_words_are_class_2() {
     let got = classes(&l, &["orlando"], "mortgage");
     assert_eq!(got[0].1, 2, "{:?}", got[0]);
     match &got[0].2 {
-        Evidence::CoOccurs { word, histories, pmi } => {
+        Evidence::CoOccurs {
+            word,
+            histories,
+            pmi,
+        } => {
             assert_eq!((word.as_str(), *histories), ("orlando", 5));
             assert!((pmi - 40f32.ln()).abs() < 1e-5);
         }
@@ -69,9 +108,21 @@ fn unrelated_words_are_class_1_and_set_the_sentence_label() {
     let h = [search("chicken recipes"), search("crock pot soup")];
     let j = l.judge(&h, "quantum physics; chicken soup");
     let got: Vec<(&str, u8)> = j.words.iter().map(|w| (w.text.as_str(), w.class)).collect();
-    assert_eq!(got, [("quantum", 1), ("physics", 1), (";", 0), ("chicken", 2), ("soup", 2)]);
+    assert_eq!(
+        got,
+        [
+            ("quantum", 1),
+            ("physics", 1),
+            (";", 0),
+            ("chicken", 2),
+            ("soup", 2)
+        ]
+    );
     assert!(matches!(j.words[0].evidence, Evidence::Unrelated { .. }));
-    assert_eq!((j.queries[0].relevant, j.queries[1].relevant), (false, true));
+    assert_eq!(
+        (j.queries[0].relevant, j.queries[1].relevant),
+        (false, true)
+    );
     // 2 of 4 content words relevant: 0.5 ≥ the default threshold 0.5 → sentence label 2.
     assert_eq!((j.relevant_fraction, j.sentence), (0.5, 2));
     assert_eq!(l.judge(&h, "quantum physics; tax forms").sentence, 1);
@@ -82,6 +133,7 @@ fn the_judge_never_reads_meta() {
     let l = labeler();
     let mut u = user(1, &["chicken recipes"]);
     let a = l.judge(&u.history, "chicken; tax forms");
-    u.meta = Some(serde_json::json!({"interests": ["tax"], "target_on_interest": [true, true, true]}));
+    u.meta =
+        Some(serde_json::json!({"interests": ["tax"], "target_on_interest": [true, true, true]}));
     assert_eq!(l.judge(&u.history, "chicken; tax forms"), a);
 }

@@ -8,32 +8,128 @@ const GOOD2: &str = r#"{"user_id":"ok-2","history":[{"kind":"click","text":"www.
 
 /// (bad line, field the error must name ("" for a whole-line error), a word the message must contain)
 const CASES: &[(&str, &str, &str)] = &[
-    (r#"{"user_id":"u","history":[{"kind":"search","text":"x"}],"targets":["a","b","c"]"#, "", "invalid JSON"),
+    (
+        r#"{"user_id":"u","history":[{"kind":"search","text":"x"}],"targets":["a","b","c"]"#,
+        "",
+        "invalid JSON",
+    ),
     (r#"[1,2,3]"#, "", "expected a JSON object"),
     (r#""just a string""#, "", "expected a JSON object"),
-    (r#"{"history":[{"kind":"search","text":"x"}],"targets":["a","b","c"]}"#, "user_id", "missing"),
-    (r#"{"user_id":42,"history":[{"kind":"search","text":"x"}],"targets":["a","b","c"]}"#, "user_id", "expected a string"),
-    (r#"{"user_id":"  ","history":[{"kind":"search","text":"x"}],"targets":["a","b","c"]}"#, "user_id", "non-empty"),
-    (r#"{"user_id":"u","targets":["a","b","c"]}"#, "history", "missing"),
-    (r#"{"user_id":"u","history":{},"targets":["a","b","c"]}"#, "history", "expected an array"),
-    (r#"{"user_id":"u","history":[],"targets":["a","b","c"]}"#, "history", "at least one event"),
-    (r#"{"user_id":"u","history":["cheap flights"],"targets":["a","b","c"]}"#, "history[0]", "event object"),
-    (r#"{"user_id":"u","history":[{"kind":"serach","text":"x"}],"targets":["a","b","c"]}"#, "history[0].kind", "\"search\" or \"click\""),
-    (r#"{"user_id":"u","history":[{"text":"x"}],"targets":["a","b","c"]}"#, "history[0].kind", "missing"),
-    (r#"{"user_id":"u","history":[{"kind":"search"}],"targets":["a","b","c"]}"#, "history[0].text", "missing"),
-    (r#"{"user_id":"u","history":[{"kind":"search","text":""}],"targets":["a","b","c"]}"#, "history[0].text", "non-empty"),
-    (r#"{"user_id":"u","history":[{"kind":"search","text":"a\tb"}],"targets":["a","b","c"]}"#, "history[0].text", "control characters"),
-    (r#"{"user_id":"u","history":[{"kind":"search","text":"x","time":"yesterday"}],"targets":["a","b","c"]}"#, "history[0].time", "YYYY-MM-DD"),
-    (r#"{"user_id":"u","history":[{"kind":"search","text":"x","time":"2006-03-02 00:00:00"},{"kind":"search","text":"y","time":"2006-03-01 00:00:00"}],"targets":["a","b","c"]}"#, "history[1].time", "time order"),
-    (r#"{"user_id":"u","history":[{"kind":"search","text":"x","clicks":3}],"targets":["a","b","c"]}"#, "history[0].clicks", "unknown field"),
-    (r#"{"user_id":"u","history":[{"kind":"search","text":"x"}]}"#, "targets", "missing"),
-    (r#"{"user_id":"u","history":[{"kind":"search","text":"x"}],"targets":["a","b"]}"#, "targets", "exactly 3"),
-    (r#"{"user_id":"u","history":[{"kind":"search","text":"x"}],"targets":["a","b","c","d"]}"#, "targets", "exactly 3"),
-    (r#"{"user_id":"u","history":[{"kind":"search","text":"x"}],"targets":["a",7,"c"]}"#, "targets[1]", "expected a string"),
-    (r#"{"user_id":"u","history":[{"kind":"search","text":"x"}],"targets":["a","b; c","d"]}"#, "targets[1]", "separator"),
-    (r#"{"user_id":"u","history":[{"kind":"search","text":"x"}],"targets":["a","b","c"],"meta":"x"}"#, "meta", "expected an object"),
-    (r#"{"user_id":"u","history":[{"kind":"search","text":"x"}],"targets":["a","b","c"],"target":["a"]}"#, "target", "unknown field"),
-    (r#"{"user_id":"ok-1","history":[{"kind":"search","text":"x"}],"targets":["a","b","c"]}"#, "user_id", "already used on line 1"),
+    (
+        r#"{"history":[{"kind":"search","text":"x"}],"targets":["a","b","c"]}"#,
+        "user_id",
+        "missing",
+    ),
+    (
+        r#"{"user_id":42,"history":[{"kind":"search","text":"x"}],"targets":["a","b","c"]}"#,
+        "user_id",
+        "expected a string",
+    ),
+    (
+        r#"{"user_id":"  ","history":[{"kind":"search","text":"x"}],"targets":["a","b","c"]}"#,
+        "user_id",
+        "non-empty",
+    ),
+    (
+        r#"{"user_id":"u","targets":["a","b","c"]}"#,
+        "history",
+        "missing",
+    ),
+    (
+        r#"{"user_id":"u","history":{},"targets":["a","b","c"]}"#,
+        "history",
+        "expected an array",
+    ),
+    (
+        r#"{"user_id":"u","history":[],"targets":["a","b","c"]}"#,
+        "history",
+        "at least one event",
+    ),
+    (
+        r#"{"user_id":"u","history":["cheap flights"],"targets":["a","b","c"]}"#,
+        "history[0]",
+        "event object",
+    ),
+    (
+        r#"{"user_id":"u","history":[{"kind":"serach","text":"x"}],"targets":["a","b","c"]}"#,
+        "history[0].kind",
+        "\"search\" or \"click\"",
+    ),
+    (
+        r#"{"user_id":"u","history":[{"text":"x"}],"targets":["a","b","c"]}"#,
+        "history[0].kind",
+        "missing",
+    ),
+    (
+        r#"{"user_id":"u","history":[{"kind":"search"}],"targets":["a","b","c"]}"#,
+        "history[0].text",
+        "missing",
+    ),
+    (
+        r#"{"user_id":"u","history":[{"kind":"search","text":""}],"targets":["a","b","c"]}"#,
+        "history[0].text",
+        "non-empty",
+    ),
+    (
+        r#"{"user_id":"u","history":[{"kind":"search","text":"a\tb"}],"targets":["a","b","c"]}"#,
+        "history[0].text",
+        "control characters",
+    ),
+    (
+        r#"{"user_id":"u","history":[{"kind":"search","text":"x","time":"yesterday"}],"targets":["a","b","c"]}"#,
+        "history[0].time",
+        "YYYY-MM-DD",
+    ),
+    (
+        r#"{"user_id":"u","history":[{"kind":"search","text":"x","time":"2006-03-02 00:00:00"},{"kind":"search","text":"y","time":"2006-03-01 00:00:00"}],"targets":["a","b","c"]}"#,
+        "history[1].time",
+        "time order",
+    ),
+    (
+        r#"{"user_id":"u","history":[{"kind":"search","text":"x","clicks":3}],"targets":["a","b","c"]}"#,
+        "history[0].clicks",
+        "unknown field",
+    ),
+    (
+        r#"{"user_id":"u","history":[{"kind":"search","text":"x"}]}"#,
+        "targets",
+        "missing",
+    ),
+    (
+        r#"{"user_id":"u","history":[{"kind":"search","text":"x"}],"targets":["a","b"]}"#,
+        "targets",
+        "exactly 3",
+    ),
+    (
+        r#"{"user_id":"u","history":[{"kind":"search","text":"x"}],"targets":["a","b","c","d"]}"#,
+        "targets",
+        "exactly 3",
+    ),
+    (
+        r#"{"user_id":"u","history":[{"kind":"search","text":"x"}],"targets":["a",7,"c"]}"#,
+        "targets[1]",
+        "expected a string",
+    ),
+    (
+        r#"{"user_id":"u","history":[{"kind":"search","text":"x"}],"targets":["a","b; c","d"]}"#,
+        "targets[1]",
+        "separator",
+    ),
+    (
+        r#"{"user_id":"u","history":[{"kind":"search","text":"x"}],"targets":["a","b","c"],"meta":"x"}"#,
+        "meta",
+        "expected an object",
+    ),
+    (
+        r#"{"user_id":"u","history":[{"kind":"search","text":"x"}],"targets":["a","b","c"],"target":["a"]}"#,
+        "target",
+        "unknown field",
+    ),
+    (
+        r#"{"user_id":"ok-1","history":[{"kind":"search","text":"x"}],"targets":["a","b","c"]}"#,
+        "user_id",
+        "already used on line 1",
+    ),
     ("", "", "empty line"),
 ];
 
@@ -47,7 +143,11 @@ fn every_malformed_line_is_named_and_no_valid_line_is_lost() {
         let e = &c.errors[0];
         assert_eq!((e.file.as_str(), e.line), ("users.jsonl", 2), "case {bad}");
         assert_eq!(e.field, *field, "case {bad}: {e}");
-        assert!(e.message.contains(word), "case {bad}: message {:?} lacks {word:?}", e.message);
+        assert!(
+            e.message.contains(word),
+            "case {bad}: message {:?} lacks {word:?}",
+            e.message
+        );
         let shown = e.to_string();
         assert!(shown.starts_with("users.jsonl:2"), "{shown}");
         if !field.is_empty() {
@@ -62,7 +162,9 @@ fn every_malformed_line_is_named_and_no_valid_line_is_lost() {
 fn invalid_utf8_and_enormous_lines_are_errors_not_truncations() {
     let mut input = format!("{GOOD}\n").into_bytes();
     input.extend_from_slice(b"{\"user_id\":\"\xff\xfe\"}\n");
-    input.extend_from_slice(format!("{}\n", "x".repeat(tppo::data::schema::MAX_LINE_BYTES + 1)).as_bytes());
+    input.extend_from_slice(
+        format!("{}\n", "x".repeat(tppo::data::schema::MAX_LINE_BYTES + 1)).as_bytes(),
+    );
     input.extend_from_slice(format!("{GOOD2}\n").as_bytes());
     let c = check_bytes("f.jsonl", &input);
     assert_eq!(c.errors.len(), 2, "{:?}", c.errors);
@@ -75,9 +177,15 @@ fn invalid_utf8_and_enormous_lines_are_errors_not_truncations() {
 
 #[test]
 fn one_line_can_carry_several_errors() {
-    let c = check_bytes("f.jsonl", br#"{"user_id":"","history":[{"kind":"x","text":""}],"targets":[]}"#);
+    let c = check_bytes(
+        "f.jsonl",
+        br#"{"user_id":"","history":[{"kind":"x","text":""}],"targets":[]}"#,
+    );
     let fields: Vec<&str> = c.errors.iter().map(|e| e.field.as_str()).collect();
-    assert_eq!(fields, ["user_id", "history[0].kind", "history[0].text", "targets"]);
+    assert_eq!(
+        fields,
+        ["user_id", "history[0].kind", "history[0].text", "targets"]
+    );
 }
 
 #[test]
@@ -85,5 +193,8 @@ fn a_file_round_trips_through_the_writer() {
     let input = format!("{GOOD}\n{GOOD2}\n");
     let users = tppo::data::jsonl::read_users_bytes("f", input.as_bytes()).unwrap();
     let again = tppo::data::jsonl::to_jsonl(&users);
-    assert_eq!(tppo::data::jsonl::read_users_bytes("f", again.as_bytes()).unwrap(), users);
+    assert_eq!(
+        tppo::data::jsonl::read_users_bytes("f", again.as_bytes()).unwrap(),
+        users
+    );
 }

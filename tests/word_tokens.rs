@@ -8,19 +8,45 @@ use tppo::text::{Span, words};
 use tppo::tokenize::{LabeledSpan, Tok, token_classes, train_bpe};
 
 fn labeled(text: &str, classes: &[u8]) -> Vec<LabeledSpan> {
-    words(text).into_iter().zip(classes).map(|(span, &class)| LabeledSpan { span, class }).collect()
+    words(text)
+        .into_iter()
+        .zip(classes)
+        .map(|(span, &class)| LabeledSpan { span, class })
+        .collect()
 }
 
 fn hand_bpe() -> Tok {
     use tokenizers::models::bpe::BPE;
-    let merges = [("r", "e"), ("re", "l"), ("rel", "e"), ("rele", "v"), ("a", "n"), ("an", "t")];
+    let merges = [
+        ("r", "e"),
+        ("re", "l"),
+        ("rel", "e"),
+        ("rele", "v"),
+        ("a", "n"),
+        ("an", "t"),
+    ];
     let mut vocab: HashMap<String, u32> = HashMap::new();
-    for t in "abcdefghijklmnopqrstuvwxyz0123456789;'-".chars().map(String::from).chain(merges.iter().map(|(a, b)| format!("{a}{b}"))) {
+    for t in "abcdefghijklmnopqrstuvwxyz0123456789;'-"
+        .chars()
+        .map(String::from)
+        .chain(merges.iter().map(|(a, b)| format!("{a}{b}")))
+    {
         let n = vocab.len() as u32;
         vocab.entry(t).or_insert(n);
     }
-    let merges = merges.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
-    let bpe = BPE::builder().vocab_and_merges(vocab.into_iter().collect::<tokenizers::models::bpe::Vocab>(), merges).build().unwrap();
+    let merges = merges
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    let bpe = BPE::builder()
+        .vocab_and_merges(
+            vocab
+                .into_iter()
+                .collect::<tokenizers::models::bpe::Vocab>(),
+            merges,
+        )
+        .build()
+        .unwrap();
     let mut t = tokenizers::Tokenizer::new(bpe);
     t.with_pre_tokenizer(Some(tokenizers::pre_tokenizers::whitespace::Whitespace {}));
     Tok::from_bytes(t.to_string(false).unwrap().as_bytes()).unwrap()
@@ -28,8 +54,14 @@ fn hand_bpe() -> Tok {
 
 /// A WordPiece written as a tokenizer.json by hand, as a user would bring one.
 fn hand_wordpiece() -> Tok {
-    let pieces = ["[UNK]", "re", "##levant", "cheap", "flights", ";", "or", "##lando", "##s", "a", "##b", "b"];
-    let vocab: serde_json::Map<String, serde_json::Value> = pieces.iter().enumerate().map(|(i, p)| (p.to_string(), i.into())).collect();
+    let pieces = [
+        "[UNK]", "re", "##levant", "cheap", "flights", ";", "or", "##lando", "##s", "a", "##b", "b",
+    ];
+    let vocab: serde_json::Map<String, serde_json::Value> = pieces
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.to_string(), i.into()))
+        .collect();
     let json = serde_json::json!({
         "version": "1.0", "truncation": null, "padding": null, "added_tokens": [], "normalizer": null,
         "pre_tokenizer": {"type": "BertPreTokenizer"}, "post_processor": null, "decoder": null,
@@ -44,7 +76,14 @@ fn hand_unigram() -> Tok {
     for c in "abcdefghijklmnopqrstuvwxyz0123456789;'-".chars() {
         vocab.push(serde_json::json!([c.to_string(), -6.0]));
     }
-    for (p, score) in [("re", -3.0), ("levant", -3.0), ("relev", -2.5), ("ant", -2.5), ("cheap", -1.0), ("flights", -1.0)] {
+    for (p, score) in [
+        ("re", -3.0),
+        ("levant", -3.0),
+        ("relev", -2.5),
+        ("ant", -2.5),
+        ("cheap", -1.0),
+        ("flights", -1.0),
+    ] {
         vocab.push(serde_json::json!([p, score]));
     }
     let json = serde_json::json!({
@@ -56,7 +95,13 @@ fn hand_unigram() -> Tok {
 }
 
 fn trained_bpe() -> Tok {
-    let corpus = ["relevant queries", "cheap flights; orlando", "irrelevant answers", "relevance of flights", "mcdonald's menu-prices 2006"];
+    let corpus = [
+        "relevant queries",
+        "cheap flights; orlando",
+        "irrelevant answers",
+        "relevance of flights",
+        "mcdonald's menu-prices 2006",
+    ];
     let json = train_bpe(corpus.iter().cycle().take(200), 300).unwrap();
     Tok::from_bytes(json.as_bytes()).unwrap()
 }
@@ -80,8 +125,13 @@ fn the_papers_example_relevant_maps_to_2_2_in_both_tokenizers() {
 fn a_full_response_by_hand() {
     // cheap/1 flights/2 ;/0 orlandos/2 — WordPiece: cheap flights ; or ##lando ##s
     let text = "cheap flights; orlandos";
-    let (enc, classes) = hand_wordpiece().encode_labeled(text, &labeled(text, &[1, 2, 0, 2])).unwrap();
-    assert_eq!(enc.tokens, ["cheap", "flights", ";", "or", "##lando", "##s"]);
+    let (enc, classes) = hand_wordpiece()
+        .encode_labeled(text, &labeled(text, &[1, 2, 0, 2]))
+        .unwrap();
+    assert_eq!(
+        enc.tokens,
+        ["cheap", "flights", ";", "or", "##lando", "##s"]
+    );
     assert_eq!(classes, [1, 2, 0, 2, 2, 2]);
 }
 
@@ -90,7 +140,10 @@ fn tokens_outside_labeled_words_get_class_0() {
     let tok = trained_bpe();
     let text = "relevant flights";
     // Only "flights" is labeled (an external labeler may skip words).
-    let only = [LabeledSpan { span: Span { start: 9, end: 16 }, class: 2 }];
+    let only = [LabeledSpan {
+        span: Span { start: 9, end: 16 },
+        class: 2,
+    }];
     let (enc, classes) = tok.encode_labeled(text, &only).unwrap();
     for ((s, e), c) in enc.offsets.iter().zip(&classes) {
         assert_eq!(*c, if *s >= 9 { 2 } else { 0 }, "token {s}..{e}");
@@ -113,7 +166,21 @@ fn per_word(tok: &Tok, text: &str, words: &[LabeledSpan]) -> Vec<Vec<u8>> {
         .collect()
 }
 
-const WORDS: &[&str] = &["relevant", "cheap", "flights", "orlando", "irrelevant", "b", "ab", "zzqx", ";", "mcdonald's", "2006", "-", "relevance"];
+const WORDS: &[&str] = &[
+    "relevant",
+    "cheap",
+    "flights",
+    "orlando",
+    "irrelevant",
+    "b",
+    "ab",
+    "zzqx",
+    ";",
+    "mcdonald's",
+    "2006",
+    "-",
+    "relevance",
+];
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, failure_persistence: None, ..ProptestConfig::default() })]

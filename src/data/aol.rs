@@ -64,7 +64,12 @@ pub fn convert(
                 String::from_utf8_lossy(h).replace('\t', "\\t")
             ),
         )),
-        None => errors.push(InputError::new(file, 0, "", "expected a header line, found an empty file")),
+        None => errors.push(InputError::new(
+            file,
+            0,
+            "",
+            "expected a header line, found an empty file",
+        )),
     }
 
     for (n, raw) in lines {
@@ -76,25 +81,47 @@ pub fn convert(
         };
         let cols: Vec<&str> = line.split('\t').collect();
         if cols.len() != 3 && cols.len() != 5 {
-            errors.push(err("", format!("expected 5 tab-separated columns (or 3 without a click), found {}", cols.len())));
+            errors.push(err(
+                "",
+                format!(
+                    "expected 5 tab-separated columns (or 3 without a click), found {}",
+                    cols.len()
+                ),
+            ));
             continue;
         }
         let (id, query, time) = (cols[0].trim(), cols[1], cols[2].trim());
         if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
-            errors.push(err("AnonID", format!("expected a numeric user id, found \"{id}\"")));
+            errors.push(err(
+                "AnonID",
+                format!("expected a numeric user id, found \"{id}\""),
+            ));
             continue;
         }
         if !is_valid_time(time) {
-            errors.push(err("QueryTime", format!("expected \"YYYY-MM-DD HH:MM:SS\", found \"{time}\"")));
+            errors.push(err(
+                "QueryTime",
+                format!("expected \"YYYY-MM-DD HH:MM:SS\", found \"{time}\""),
+            ));
             continue;
         }
-        let (rank, url) = if cols.len() == 5 { (cols[3].trim(), cols[4].trim()) } else { ("", "") };
+        let (rank, url) = if cols.len() == 5 {
+            (cols[3].trim(), cols[4].trim())
+        } else {
+            ("", "")
+        };
         if !rank.is_empty() && rank.parse::<u32>().is_err() {
-            errors.push(err("ItemRank", format!("expected a whole number or nothing, found \"{rank}\"")));
+            errors.push(err(
+                "ItemRank",
+                format!("expected a whole number or nothing, found \"{rank}\""),
+            ));
             continue;
         }
         if rank.is_empty() != url.is_empty() {
-            errors.push(err("ClickURL", "expected ItemRank and ClickURL both present or both empty".into()));
+            errors.push(err(
+                "ClickURL",
+                "expected ItemRank and ClickURL both present or both empty".into(),
+            ));
             continue;
         }
         let query = normalize_query(query);
@@ -111,7 +138,11 @@ pub fn convert(
         if !rows.contains_key(&user) {
             order.push(user.clone());
         }
-        rows.entry(user).or_default().push(Row { time: time.to_string(), query, click });
+        rows.entry(user).or_default().push(Row {
+            time: time.to_string(),
+            query,
+            click,
+        });
     }
     if !errors.is_empty() {
         return Err(InputErrors(errors));
@@ -129,11 +160,19 @@ pub fn convert(
             if last_search.as_ref() == Some(&key) {
                 summary.repeated_rows_merged += 1;
             } else {
-                events.push(Event { kind: EventKind::Search, text: r.query, time: Some(r.time.clone()) });
+                events.push(Event {
+                    kind: EventKind::Search,
+                    text: r.query,
+                    time: Some(r.time.clone()),
+                });
                 last_search = Some(key);
             }
             if let Some(url) = r.click {
-                events.push(Event { kind: EventKind::Click, text: url, time: Some(r.time) });
+                events.push(Event {
+                    kind: EventKind::Click,
+                    text: url,
+                    time: Some(r.time),
+                });
             }
         }
         // Walk back to the search that brings the third distinct query.
@@ -158,7 +197,12 @@ pub fn convert(
         }
         targets.reverse();
         events.truncate(cut);
-        users.push(User { user_id: id, history: events, targets, meta: None });
+        users.push(User {
+            user_id: id,
+            history: events,
+            targets,
+            meta: None,
+        });
     }
     summary.users_written = users.len();
     Ok((users, summary))

@@ -32,8 +32,18 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Corpus, InputErrors> {
     let mut lines = super::jsonl::lines(bytes);
     match lines.next() {
         Some((_, b"source\tqid\tquery")) => {}
-        Some((n, _)) => errors.push(InputError::new(file, n, "header", "expected \"source\\tqid\\tquery\"")),
-        None => errors.push(InputError::new(file, 0, "", "expected a header line, found an empty file")),
+        Some((n, _)) => errors.push(InputError::new(
+            file,
+            n,
+            "header",
+            "expected \"source\\tqid\\tquery\"",
+        )),
+        None => errors.push(InputError::new(
+            file,
+            0,
+            "",
+            "expected a header line, found an empty file",
+        )),
     }
     for (n, raw) in lines {
         s.rows += 1;
@@ -43,7 +53,12 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Corpus, InputErrors> {
         };
         let cols: Vec<&str> = line.split('\t').collect();
         if cols.len() != 3 {
-            errors.push(InputError::new(file, n, "", format!("expected 3 tab-separated columns, found {}", cols.len())));
+            errors.push(InputError::new(
+                file,
+                n,
+                "",
+                format!("expected 3 tab-separated columns, found {}", cols.len()),
+            ));
             continue;
         }
         let q = normalize_query(cols[2]);
@@ -68,7 +83,10 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Corpus, InputErrors> {
         return Err(InputErrors(errors));
     }
     s.kept = queries.len();
-    Ok(Corpus { queries, summary: s })
+    Ok(Corpus {
+        queries,
+        summary: s,
+    })
 }
 
 pub fn load(path: &std::path::Path) -> crate::Result<Corpus> {

@@ -15,26 +15,120 @@
 
 /// Adult or sexual terms. A query containing one of these words is removed.
 pub const ADULT_WORDS: &[&str] = &[
-    "sex", "sexy", "porn", "porno", "pornography", "xxx", "nude", "nudes", "naked", "nudity",
-    "fuck", "fucking", "pussy", "cock", "tits", "boobs", "boob", "nipple", "anal", "blowjob",
-    "handjob", "milf", "hentai", "erotic", "erotica", "escort", "escorts", "stripper",
-    "strippers", "playboy", "penthouse", "hustler", "orgasm", "orgy", "fetish", "bdsm",
-    "bondage", "incest", "rape", "shemale", "tranny", "hooker", "hookers", "prostitute",
-    "prostitutes", "whore", "slut", "sluts", "bitch", "masturbation", "masturbate", "viagra",
-    "cialis", "penis", "vagina", "clitoris", "genital", "genitals", "lingerie", "thong",
-    "bikini", "upskirt", "voyeur", "camgirl", "adult", "swinger", "swingers", "horny",
-    "hardcore", "softcore", "bukkake", "gangbang", "threesome", "spank", "spanking", "pedo",
-    "lolita", "nsfw", "stripclub", "dildo", "vibrator",
+    "sex",
+    "sexy",
+    "porn",
+    "porno",
+    "pornography",
+    "xxx",
+    "nude",
+    "nudes",
+    "naked",
+    "nudity",
+    "fuck",
+    "fucking",
+    "pussy",
+    "cock",
+    "tits",
+    "boobs",
+    "boob",
+    "nipple",
+    "anal",
+    "blowjob",
+    "handjob",
+    "milf",
+    "hentai",
+    "erotic",
+    "erotica",
+    "escort",
+    "escorts",
+    "stripper",
+    "strippers",
+    "playboy",
+    "penthouse",
+    "hustler",
+    "orgasm",
+    "orgy",
+    "fetish",
+    "bdsm",
+    "bondage",
+    "incest",
+    "rape",
+    "shemale",
+    "tranny",
+    "hooker",
+    "hookers",
+    "prostitute",
+    "prostitutes",
+    "whore",
+    "slut",
+    "sluts",
+    "bitch",
+    "masturbation",
+    "masturbate",
+    "viagra",
+    "cialis",
+    "penis",
+    "vagina",
+    "clitoris",
+    "genital",
+    "genitals",
+    "lingerie",
+    "thong",
+    "bikini",
+    "upskirt",
+    "voyeur",
+    "camgirl",
+    "adult",
+    "swinger",
+    "swingers",
+    "horny",
+    "hardcore",
+    "softcore",
+    "bukkake",
+    "gangbang",
+    "threesome",
+    "spank",
+    "spanking",
+    "pedo",
+    "lolita",
+    "nsfw",
+    "stripclub",
+    "dildo",
+    "vibrator",
 ];
 
 /// Words that ask for personal records.
 pub const PERSONAL_WORDS: &[&str] = &[
-    "ssn", "dob", "passport", "password", "passwords", "pin", "license plate",
+    "ssn",
+    "dob",
+    "passport",
+    "password",
+    "passwords",
+    "pin",
+    "license plate",
 ];
 
 const STREET_WORDS: &[&str] = &[
-    "street", "st", "avenue", "ave", "road", "rd", "drive", "dr", "lane", "ln", "boulevard",
-    "blvd", "court", "ct", "circle", "way", "place", "pl", "terrace",
+    "street",
+    "st",
+    "avenue",
+    "ave",
+    "road",
+    "rd",
+    "drive",
+    "dr",
+    "lane",
+    "ln",
+    "boulevard",
+    "blvd",
+    "court",
+    "ct",
+    "circle",
+    "way",
+    "place",
+    "pl",
+    "terrace",
 ];
 
 fn stemmer() -> &'static rust_stemmers::Stemmer {
@@ -44,7 +138,12 @@ fn stemmer() -> &'static rust_stemmers::Stemmer {
 
 fn adult_stems() -> &'static std::collections::HashSet<String> {
     static S: std::sync::OnceLock<std::collections::HashSet<String>> = std::sync::OnceLock::new();
-    S.get_or_init(|| ADULT_WORDS.iter().map(|w| stemmer().stem(w).into_owned()).collect())
+    S.get_or_init(|| {
+        ADULT_WORDS
+            .iter()
+            .map(|w| stemmer().stem(w).into_owned())
+            .collect()
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -83,8 +182,14 @@ pub fn removal_reason(query: &str) -> Option<Removal> {
             run = 0;
         }
     }
-    let joined = format!(" {} ", words.iter().map(|w| plain(w)).collect::<Vec<_>>().join(" "));
-    if PERSONAL_WORDS.iter().any(|p| joined.contains(&format!(" {p} "))) {
+    let joined = format!(
+        " {} ",
+        words.iter().map(|w| plain(w)).collect::<Vec<_>>().join(" ")
+    );
+    if PERSONAL_WORDS
+        .iter()
+        .any(|p| joined.contains(&format!(" {p} ")))
+    {
         return Some(Removal::PersonalData);
     }
     for pair in words.windows(3) {
@@ -104,16 +209,35 @@ mod tests {
     fn removes_adult_and_personal_queries() {
         assert_eq!(removal_reason("free porn videos"), Some(Removal::Adult));
         assert_eq!(removal_reason("hot escorts"), Some(Removal::Adult));
-        assert_eq!(removal_reason("brothers masturbating"), Some(Removal::Adult));
-        assert_eq!(removal_reason("john smith 555-123-4567"), Some(Removal::PersonalData));
-        assert_eq!(removal_reason("mail jdoe@aol.com"), Some(Removal::PersonalData));
-        assert_eq!(removal_reason("1234 elm street"), Some(Removal::PersonalData));
+        assert_eq!(
+            removal_reason("brothers masturbating"),
+            Some(Removal::Adult)
+        );
+        assert_eq!(
+            removal_reason("john smith 555-123-4567"),
+            Some(Removal::PersonalData)
+        );
+        assert_eq!(
+            removal_reason("mail jdoe@aol.com"),
+            Some(Removal::PersonalData)
+        );
+        assert_eq!(
+            removal_reason("1234 elm street"),
+            Some(Removal::PersonalData)
+        );
         assert_eq!(removal_reason("ssn lookup"), Some(Removal::PersonalData));
     }
 
     #[test]
     fn keeps_ordinary_queries() {
-        for q in ["chicken recipes", "essex county", "orlando hotels 2006", "pinball", "sussex", "route 66"] {
+        for q in [
+            "chicken recipes",
+            "essex county",
+            "orlando hotels 2006",
+            "pinball",
+            "sussex",
+            "route 66",
+        ] {
             assert_eq!(removal_reason(q), None, "{q}");
         }
     }

@@ -30,10 +30,10 @@ pub fn lines(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
 }
 
 /// Decode one line as a JSON object, with a clear error otherwise.
-pub fn parse_line<'a>(
+pub fn parse_line(
     file: &str,
     line_no: usize,
-    raw: &'a [u8],
+    raw: &[u8],
 ) -> Result<Map<String, Value>, InputError> {
     let err = |m: String| InputError::new(file, line_no, "", m);
     if raw.len() > MAX_LINE_BYTES {
@@ -42,8 +42,12 @@ pub fn parse_line<'a>(
             raw.len()
         )));
     }
-    let text = std::str::from_utf8(raw)
-        .map_err(|e| err(format!("expected UTF-8 text, found an invalid byte at column {}", e.valid_up_to() + 1)))?;
+    let text = std::str::from_utf8(raw).map_err(|e| {
+        err(format!(
+            "expected UTF-8 text, found an invalid byte at column {}",
+            e.valid_up_to() + 1
+        ))
+    })?;
     if text.trim().is_empty() {
         return Err(err("expected a JSON object, found an empty line".into()));
     }
@@ -77,7 +81,11 @@ pub struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     pub fn new(file: &'a str, line: usize) -> Self {
-        Self { file, line, errors: Vec::new() }
+        Self {
+            file,
+            line,
+            errors: Vec::new(),
+        }
     }
 
     pub fn error(&mut self, field: impl Into<String>, message: impl Into<String>) {
@@ -123,7 +131,10 @@ impl<'a> Fields<'a> {
             );
             None
         } else if s.chars().any(char::is_control) {
-            self.error(path, "expected text without control characters (tab, newline, ...)");
+            self.error(
+                path,
+                "expected text without control characters (tab, newline, ...)",
+            );
             None
         } else {
             Some(s.clone())
@@ -153,18 +164,27 @@ pub fn validate_user(obj: &Map<String, Value>, f: &mut Fields) -> Option<User> {
     let mut history = Vec::new();
     if let Some(events) = f.array(obj, "history") {
         if events.is_empty() {
-            f.error("history", "expected at least one event, found an empty history");
+            f.error(
+                "history",
+                "expected at least one event, found an empty history",
+            );
         } else if events.len() > MAX_HISTORY {
             f.error(
                 "history",
-                format!("expected at most {MAX_HISTORY} events, found {}", events.len()),
+                format!(
+                    "expected at most {MAX_HISTORY} events, found {}",
+                    events.len()
+                ),
             );
         }
         let mut last_time: Option<String> = None;
         for (i, ev) in events.iter().enumerate().take(MAX_HISTORY) {
             let p = format!("history[{i}]");
             let Value::Object(ev) = ev else {
-                f.error(&p, format!("expected an event object, found {}", kind_of(ev)));
+                f.error(
+                    &p,
+                    format!("expected an event object, found {}", kind_of(ev)),
+                );
                 continue;
             };
             f.only(ev, &format!("{p}."), &["kind", "text", "time"]);
@@ -179,7 +199,10 @@ pub fn validate_user(obj: &Map<String, Value>, f: &mut Fields) -> Option<User> {
                     None
                 }
                 None => {
-                    f.error(format!("{p}.kind"), "missing; expected \"search\" or \"click\"");
+                    f.error(
+                        format!("{p}.kind"),
+                        "missing; expected \"search\" or \"click\"",
+                    );
                     None
                 }
             };
@@ -187,15 +210,14 @@ pub fn validate_user(obj: &Map<String, Value>, f: &mut Fields) -> Option<User> {
             let time = match ev.get("time") {
                 None | Some(Value::Null) => None,
                 Some(Value::String(t)) if is_valid_time(t) => {
-                    if let Some(prev) = &last_time {
-                        if t.replace('T', " ").trim_end_matches('Z')
-                            < prev.replace('T', " ").trim_end_matches('Z')
-                        {
-                            f.error(
-                                format!("{p}.time"),
-                                format!("expected events in time order, found {t} after {prev}"),
-                            );
-                        }
+                    let key = |t: &str| t.replace('T', " ").trim_end_matches('Z').to_string();
+                    if let Some(prev) = &last_time
+                        && key(t) < key(prev)
+                    {
+                        f.error(
+                            format!("{p}.time"),
+                            format!("expected events in time order, found {t} after {prev}"),
+                        );
                     }
                     last_time = Some(t.clone());
                     Some(t.clone())
@@ -219,7 +241,10 @@ pub fn validate_user(obj: &Map<String, Value>, f: &mut Fields) -> Option<User> {
         if ts.len() != N_TARGETS {
             f.error(
                 "targets",
-                format!("expected exactly {N_TARGETS} target queries, found {}", ts.len()),
+                format!(
+                    "expected exactly {N_TARGETS} target queries, found {}",
+                    ts.len()
+                ),
             );
         }
         for (i, t) in ts.iter().enumerate() {
@@ -228,7 +253,10 @@ pub fn validate_user(obj: &Map<String, Value>, f: &mut Fields) -> Option<User> {
                 if q.contains(crate::text::SEP) {
                     f.error(
                         &p,
-                        format!("expected a query without '{}' (the response separator)", crate::text::SEP),
+                        format!(
+                            "expected a query without '{}' (the response separator)",
+                            crate::text::SEP
+                        ),
                     );
                 } else {
                     targets.push(q);
@@ -249,7 +277,12 @@ pub fn validate_user(obj: &Map<String, Value>, f: &mut Fields) -> Option<User> {
     if !f.errors.is_empty() {
         return None;
     }
-    Some(User { user_id: user_id?, history, targets, meta })
+    Some(User {
+        user_id: user_id?,
+        history,
+        targets,
+        meta,
+    })
 }
 
 /// Check a whole JSONL buffer: every line is validated, user ids must be unique.
@@ -274,7 +307,10 @@ pub fn check_bytes(file: &str, bytes: &[u8]) -> Checked {
                     file,
                     line_no,
                     "user_id",
-                    format!("expected a unique id, \"{}\" is already used on line {first}", u.user_id),
+                    format!(
+                        "expected a unique id, \"{}\" is already used on line {first}",
+                        u.user_id
+                    ),
                 ));
             } else {
                 out.users.push(u);
@@ -282,8 +318,12 @@ pub fn check_bytes(file: &str, bytes: &[u8]) -> Checked {
         }
     }
     if out.lines == 0 {
-        out.errors
-            .push(InputError::new(file, 0, "", "expected at least one user line, found an empty file"));
+        out.errors.push(InputError::new(
+            file,
+            0,
+            "",
+            "expected at least one user line, found an empty file",
+        ));
     }
     out
 }

@@ -81,14 +81,41 @@ impl Default for SynthConfig {
 
 /// Navigational queries: kept only where the corpus itself holds them.
 const NAVIGATIONAL: &[&str] = &[
-    "google", "yahoo", "ebay", "mapquest", "hotmail", "msn", "myspace", "aol", "aolmail",
-    "walmart", "pogo", "amazon", "weather", "yahoo mail", "bank of america", "white pages",
-    "yellow pages", "ask jeeves", "southwest airlines", "craigslist", "target", "home depot",
+    "google",
+    "yahoo",
+    "ebay",
+    "mapquest",
+    "hotmail",
+    "msn",
+    "myspace",
+    "aol",
+    "aolmail",
+    "walmart",
+    "pogo",
+    "amazon",
+    "weather",
+    "yahoo mail",
+    "bank of america",
+    "white pages",
+    "yellow pages",
+    "ask jeeves",
+    "southwest airlines",
+    "craigslist",
+    "target",
+    "home depot",
 ];
 
 const SITES: &[&str] = &[
-    "en.wikipedia.org", "www.about.com", "www.answers.com", "www.yahoo.com", "www.msn.com",
-    "www.aol.com", "www.ask.com", "www.amazon.com", "www.ebay.com", "www.cnn.com",
+    "en.wikipedia.org",
+    "www.about.com",
+    "www.answers.com",
+    "www.yahoo.com",
+    "www.msn.com",
+    "www.aol.com",
+    "www.ask.com",
+    "www.amazon.com",
+    "www.ebay.com",
+    "www.cnn.com",
 ];
 
 /// Which split a query belongs to: a fixed FNV-1a hash of its text.
@@ -98,7 +125,11 @@ pub fn split_of(query: &str) -> Split {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x100000001b3);
     }
-    if h % 10 == 0 { Split::Eval } else { Split::Train }
+    if h.is_multiple_of(10) {
+        Split::Eval
+    } else {
+        Split::Train
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -125,15 +156,38 @@ pub struct Generator<'a> {
 impl<'a> Generator<'a> {
     pub fn new(cfg: SynthConfig, corpus: &'a Corpus, wv: &WordVectors) -> crate::Result<Self> {
         // Topics depend on the corpus only (fixed seed), so both splits share them.
-        let topics = discover(&corpus.queries, wv, cfg.topics, cfg.kmeans_rounds, cfg.min_topic_size, 7);
+        let topics = discover(
+            &corpus.queries,
+            wv,
+            cfg.topics,
+            cfg.kmeans_rounds,
+            cfg.min_topic_size,
+            7,
+        );
         let in_split = |q: &str, s: Split| s == Split::All || split_of(q) == s;
-        let hist_split = if cfg.split == Split::Train { Split::Train } else { Split::All };
+        let hist_split = if cfg.split == Split::Train {
+            Split::Train
+        } else {
+            Split::All
+        };
         let target_split = cfg.split;
         let mut hist_pool = Vec::new();
         let mut target_pool = Vec::new();
         for t in &topics.topics {
-            hist_pool.push(t.queries.iter().copied().filter(|&i| in_split(&corpus.queries[i], hist_split)).collect::<Vec<_>>());
-            target_pool.push(t.queries.iter().copied().filter(|&i| in_split(&corpus.queries[i], target_split)).collect::<Vec<_>>());
+            hist_pool.push(
+                t.queries
+                    .iter()
+                    .copied()
+                    .filter(|&i| in_split(&corpus.queries[i], hist_split))
+                    .collect::<Vec<_>>(),
+            );
+            target_pool.push(
+                t.queries
+                    .iter()
+                    .copied()
+                    .filter(|&i| in_split(&corpus.queries[i], target_split))
+                    .collect::<Vec<_>>(),
+            );
         }
         let usable: Vec<usize> = (0..topics.topics.len())
             .filter(|&t| hist_pool[t].len() >= 10 && target_pool[t].len() >= 6)
@@ -144,10 +198,26 @@ impl<'a> Generator<'a> {
                 usable.len()
             )));
         }
-        let known: std::collections::HashSet<&str> = corpus.queries.iter().map(String::as_str).collect();
-        let navigational = NAVIGATIONAL.iter().filter(|q| known.contains(*q)).map(|q| q.to_string()).collect();
-        let any_pool = (0..corpus.queries.len()).filter(|&i| in_split(&corpus.queries[i], hist_split)).collect();
-        Ok(Self { cfg, corpus, topics, hist_pool, target_pool, usable, navigational, any_pool })
+        let known: std::collections::HashSet<&str> =
+            corpus.queries.iter().map(String::as_str).collect();
+        let navigational = NAVIGATIONAL
+            .iter()
+            .filter(|q| known.contains(*q))
+            .map(|q| q.to_string())
+            .collect();
+        let any_pool = (0..corpus.queries.len())
+            .filter(|&i| in_split(&corpus.queries[i], hist_split))
+            .collect();
+        Ok(Self {
+            cfg,
+            corpus,
+            topics,
+            hist_pool,
+            target_pool,
+            usable,
+            navigational,
+            any_pool,
+        })
     }
 
     pub fn topics(&self) -> &Topics {
@@ -169,10 +239,19 @@ impl<'a> Generator<'a> {
         let users: Vec<User> = (0..self.cfg.users)
             .map(|i| {
                 // One stream per user: a user does not change when N changes.
-                let mut rng = ChaCha8Rng::seed_from_u64(self.cfg.seed.wrapping_mul(0x9E3779B97F4A7C15) ^ i as u64);
+                let mut rng = ChaCha8Rng::seed_from_u64(
+                    self.cfg.seed.wrapping_mul(0x9E3779B97F4A7C15) ^ i as u64,
+                );
                 let u = self.user(format!("{prefix}-{i:06}"), &mut rng);
-                drifting += u.meta.as_ref().and_then(|m| m["target_on_interest"].as_array())
-                    .map_or(0, |a| a.iter().filter(|b| b == &&serde_json::Value::Bool(false)).count());
+                drifting += u
+                    .meta
+                    .as_ref()
+                    .and_then(|m| m["target_on_interest"].as_array())
+                    .map_or(0, |a| {
+                        a.iter()
+                            .filter(|b| b == &&serde_json::Value::Bool(false))
+                            .count()
+                    });
                 u
             })
             .collect();
@@ -204,7 +283,8 @@ impl<'a> Generator<'a> {
                 interests.push(t);
             }
         }
-        let favourite_nav: Vec<String> = self.navigational.choose_multiple(rng, 2).cloned().collect();
+        let favourite_nav: Vec<String> =
+            self.navigational.choose_multiple(rng, 2).cloned().collect();
 
         // 2. History.
         let n_search = rng.random_range(cfg.min_history..=cfg.max_history);
@@ -212,35 +292,56 @@ impl<'a> Generator<'a> {
         let mut history: Vec<Event> = Vec::new();
         let mut last_query: Option<(String, Option<usize>)> = None;
         for _ in 0..n_search {
-            clock += if rng.random::<f64>() < 0.2 { rng.random_range(3_600..172_800) } else { rng.random_range(10..400) };
+            clock += if rng.random::<f64>() < 0.2 {
+                rng.random_range(3_600..172_800)
+            } else {
+                rng.random_range(10..400)
+            };
             let r = rng.random::<f64>();
             let (query, topic) = if r < cfg.p_navigational && !favourite_nav.is_empty() {
                 (favourite_nav.choose(rng).cloned().unwrap_or_default(), None)
-            } else if r < cfg.p_navigational + cfg.p_reformulation && last_query.as_ref().is_some_and(|l| l.1.is_some()) {
+            } else if r < cfg.p_navigational + cfg.p_reformulation
+                && last_query.as_ref().is_some_and(|l| l.1.is_some())
+            {
                 let (prev, t) = last_query.clone().unwrap_or_default();
                 (self.reformulate(&prev, t.unwrap_or(interests[0]), rng), t)
             } else if r < cfg.p_navigational + cfg.p_reformulation + cfg.p_off_interest {
                 let i = *self.any_pool.choose(rng).expect("corpus is non-empty");
                 (self.q(i).to_string(), None)
             } else {
-                let t = if rng.random::<f64>() < 0.5 { interests[0] } else { *interests.choose(rng).unwrap_or(&interests[0]) };
-                let i = *self.hist_pool[t].choose(rng).expect("usable topics have queries");
+                let t = if rng.random::<f64>() < 0.5 {
+                    interests[0]
+                } else {
+                    *interests.choose(rng).unwrap_or(&interests[0])
+                };
+                let i = *self.hist_pool[t]
+                    .choose(rng)
+                    .expect("usable topics have queries");
                 (self.q(i).to_string(), Some(t))
             };
             if cfg.split == Split::Train && split_of(&query) == Split::Eval {
                 continue; // a reformulation or navigational query that belongs to the eval split
             }
-            history.push(Event { kind: EventKind::Search, text: query.clone(), time: Some(format_time(clock)) });
+            history.push(Event {
+                kind: EventKind::Search,
+                text: query.clone(),
+                time: Some(format_time(clock)),
+            });
             if rng.random::<f64>() < cfg.p_click {
                 clock += rng.random_range(2..90);
                 let nav = topic.is_none() && favourite_nav.contains(&query);
-                history.push(Event { kind: EventKind::Click, text: click_text(&query, nav, rng), time: Some(format_time(clock)) });
+                history.push(Event {
+                    kind: EventKind::Click,
+                    text: click_text(&query, nav, rng),
+                    time: Some(format_time(clock)),
+                });
             }
             last_query = Some((query, topic));
         }
 
         // 3. Targets.
-        let seen: std::collections::HashSet<&str> = history.iter().map(|e| e.text.as_str()).collect();
+        let seen: std::collections::HashSet<&str> =
+            history.iter().map(|e| e.text.as_str()).collect();
         let drift_topic = self.drift_topic(&interests, rng);
         let mut targets: Vec<String> = Vec::new();
         let mut target_topics = Vec::new();
@@ -249,8 +350,16 @@ impl<'a> Generator<'a> {
         while targets.len() < N_TARGETS {
             tries += 1;
             let drift = rng.random::<f64>() < cfg.drift && tries < 200;
-            let t = if drift { drift_topic } else { *interests.choose(rng).unwrap_or(&interests[0]) };
-            let pool = if tries < 100 { &self.target_pool[t] } else { &self.target_pool[self.usable[tries % self.usable.len()]] };
+            let t = if drift {
+                drift_topic
+            } else {
+                *interests.choose(rng).unwrap_or(&interests[0])
+            };
+            let pool = if tries < 100 {
+                &self.target_pool[t]
+            } else {
+                &self.target_pool[self.usable[tries % self.usable.len()]]
+            };
             let Some(&i) = pool.choose(rng) else { continue };
             let q = self.q(i);
             if seen.contains(q) || targets.iter().any(|x| x == q) {
@@ -266,18 +375,28 @@ impl<'a> Generator<'a> {
             "target_topics": target_topics,
             "target_on_interest": on_interest,
         });
-        User { user_id, history, targets, meta: Some(meta) }
+        User {
+            user_id,
+            history,
+            targets,
+            meta: Some(meta),
+        }
     }
 
     fn drift_topic(&self, interests: &[usize], rng: &mut ChaCha8Rng) -> usize {
-        let candidates: Vec<usize> = self.usable.iter().copied().filter(|t| !interests.contains(t)).collect();
+        let candidates: Vec<usize> = self
+            .usable
+            .iter()
+            .copied()
+            .filter(|t| !interests.contains(t))
+            .collect();
         if rng.random::<f64>() < 0.5 {
             // The topic nearest one of the interests.
             let c = &self.topics.topics[interests[0]].centroid;
-            let nearest = candidates
-                .iter()
-                .copied()
-                .max_by(|&a, &b| dot(c, &self.topics.topics[a].centroid).total_cmp(&dot(c, &self.topics.topics[b].centroid)));
+            let nearest = candidates.iter().copied().max_by(|&a, &b| {
+                dot(c, &self.topics.topics[a].centroid)
+                    .total_cmp(&dot(c, &self.topics.topics[b].centroid))
+            });
             if let Some(t) = nearest {
                 return t;
             }
@@ -286,15 +405,34 @@ impl<'a> Generator<'a> {
     }
 
     /// A reformulation of `prev`: drop a word, add a topic word, or a topic query sharing a word.
+    /// A new string passes the content filter too; if it would not, `prev` is kept.
     fn reformulate(&self, prev: &str, topic: usize, rng: &mut ChaCha8Rng) -> String {
+        let q = self.reformulation(prev, topic, rng);
+        if super::filter::removal_reason(&q).is_some() {
+            prev.to_string()
+        } else {
+            q
+        }
+    }
+
+    fn reformulation(&self, prev: &str, topic: usize, rng: &mut ChaCha8Rng) -> String {
         let words: Vec<&str> = prev.split(' ').collect();
         match rng.random_range(0..3) {
             0 if words.len() >= 2 => {
                 let drop = rng.random_range(0..words.len());
-                words.iter().enumerate().filter(|(i, _)| *i != drop).map(|(_, w)| *w).collect::<Vec<_>>().join(" ")
+                words
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != drop)
+                    .map(|(_, w)| *w)
+                    .collect::<Vec<_>>()
+                    .join(" ")
             }
             1 => {
-                let extra = self.topics.topics[topic].top_words.iter().find(|w| !words.contains(&w.as_str()));
+                let extra = self.topics.topics[topic]
+                    .top_words
+                    .iter()
+                    .find(|w| !words.contains(&w.as_str()));
                 match extra {
                     Some(w) => format!("{prev} {w}"),
                     None => prev.to_string(),
@@ -306,7 +444,12 @@ impl<'a> Generator<'a> {
                 let start = rng.random_range(0..pool.len());
                 (0..pool.len())
                     .map(|k| self.q(pool[(start + k) % pool.len()]))
-                    .find(|q| *q != prev && crate::text::content_words(q).iter().any(|w| content.contains(w)))
+                    .find(|q| {
+                        *q != prev
+                            && crate::text::content_words(q)
+                                .iter()
+                                .any(|w| content.contains(w))
+                    })
                     .unwrap_or(prev)
                     .to_string()
             }
@@ -315,9 +458,14 @@ impl<'a> Generator<'a> {
 }
 
 fn click_text(query: &str, navigational: bool, rng: &mut ChaCha8Rng) -> String {
-    let slug: String = query.split(' ').collect::<Vec<_>>().join("-");
+    let slug: String = crate::text::words(query)
+        .into_iter()
+        .map(|w| &query[w.start..w.end])
+        .filter(|w| crate::text::is_alnum_word(w))
+        .collect::<Vec<_>>()
+        .join("-");
     if navigational {
-        return format!("www.{}.com", query.replace(' ', ""));
+        return format!("www.{}.com", slug.replace('-', ""));
     }
     let site = SITES.choose(rng).unwrap_or(&SITES[0]);
     if rng.random::<bool>() {
@@ -325,7 +473,9 @@ fn click_text(query: &str, navigational: bool, rng: &mut ChaCha8Rng) -> String {
             .split(' ')
             .map(|w| {
                 let mut c = w.chars();
-                c.next().map_or(String::new(), |f| f.to_uppercase().collect::<String>() + c.as_str())
+                c.next().map_or(String::new(), |f| {
+                    f.to_uppercase().collect::<String>() + c.as_str()
+                })
             })
             .collect();
         let name = site.trim_start_matches("www.").trim_start_matches("en.");
@@ -350,7 +500,12 @@ pub fn format_time(secs: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[cfg(test)]
@@ -366,7 +521,9 @@ mod tests {
 
     #[test]
     fn split_hash_is_fixed() {
-        let eval = (0..1000).filter(|i| split_of(&format!("query {i}")) == Split::Eval).count();
+        let eval = (0..1000)
+            .filter(|i| split_of(&format!("query {i}")) == Split::Eval)
+            .count();
         assert!((60..140).contains(&eval), "about 1 in 10, got {eval}");
         assert_eq!(split_of("google"), split_of("google"));
     }

@@ -44,7 +44,14 @@ pub fn embed(query: &str, wv: &WordVectors) -> Option<Vec<f32>> {
     (n > 0 && norm > 1e-6).then(|| v.into_iter().map(|x| x / norm).collect())
 }
 
-pub fn discover(queries: &[String], wv: &WordVectors, k: usize, rounds: usize, min_size: usize, seed: u64) -> Topics {
+pub fn discover(
+    queries: &[String],
+    wv: &WordVectors,
+    k: usize,
+    rounds: usize,
+    min_size: usize,
+    seed: u64,
+) -> Topics {
     let dim = wv.dim();
     let embedded: Vec<(usize, Vec<f32>)> = queries
         .iter()
@@ -54,7 +61,11 @@ pub fn discover(queries: &[String], wv: &WordVectors, k: usize, rounds: usize, m
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
 
     // k-means++ seeding on a fixed sample (distance = 1 - cosine).
-    let sample: Vec<&Vec<f32>> = embedded.iter().step_by((embedded.len() / 20_000).max(1)).map(|e| &e.1).collect();
+    let sample: Vec<&Vec<f32>> = embedded
+        .iter()
+        .step_by((embedded.len() / 20_000).max(1))
+        .map(|e| &e.1)
+        .collect();
     let mut centroids: Vec<Vec<f32>> = vec![sample[rng.random_range(0..sample.len())].clone()];
     let mut best: Vec<f32> = sample.iter().map(|x| 1.0 - dot(x, &centroids[0])).collect();
     while centroids.len() < k.min(sample.len()) {
@@ -127,8 +138,18 @@ pub fn discover(queries: &[String], wv: &WordVectors, k: usize, rounds: usize, m
         for &i in &members {
             of_query[i] = Some(id);
         }
-        let name = top_words.iter().take(3).cloned().collect::<Vec<_>>().join(" ");
-        topics.push(Topic { name, queries: members, centroid, top_words });
+        let name = top_words
+            .iter()
+            .take(3)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ");
+        topics.push(Topic {
+            name,
+            queries: members,
+            centroid,
+            top_words,
+        });
     }
     Topics { topics, of_query }
 }

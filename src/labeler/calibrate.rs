@@ -52,7 +52,9 @@ fn scores(labeler: &Labeler, idx: &HistoryIndex, targets: &[String]) -> Vec<(f32
                 continue;
             }
             let cos = labeler.nearest(&w, idx).map_or(f32::NEG_INFINITY, |x| x.1);
-            let pmi = labeler.best_pmi(&stem, idx).map_or(f32::NEG_INFINITY, |x| x.2);
+            let pmi = labeler
+                .best_pmi(&stem, idx)
+                .map_or(f32::NEG_INFINITY, |x| x.2);
             out.push((cos, pmi));
         }
     }
@@ -83,16 +85,29 @@ pub fn calibrate(labeler: &Labeler, users: &[User]) -> Calibration {
         }
     }
     // Among all null words (those with no score count as not passing).
-    let frac = |total: usize, finite: usize| 1.0 - (rate / 2.0) * total as f32 / finite.max(1) as f32;
+    let frac =
+        |total: usize, finite: usize| 1.0 - (rate / 2.0) * total as f32 / finite.max(1) as f32;
     let null_cos: Vec<f32> = null.iter().map(|x| x.0).filter(|x| x.is_finite()).collect();
     let null_pmi: Vec<f32> = null.iter().map(|x| x.1).filter(|x| x.is_finite()).collect();
     let pick = |vals: &[f32], fallback: f32| {
         let q = frac(null.len(), vals.len());
-        if q <= 0.0 { vals.iter().copied().fold(f32::INFINITY, f32::min).min(fallback) } else { quantile(vals, q).map_or(fallback, |x| x + 1e-6) }
+        if q <= 0.0 {
+            vals.iter()
+                .copied()
+                .fold(f32::INFINITY, f32::min)
+                .min(fallback)
+        } else {
+            quantile(vals, q).map_or(fallback, |x| x + 1e-6)
+        }
     };
     let cos_threshold = pick(&null_cos, labeler.cfg.cos_threshold);
     let pmi_threshold = pick(&null_pmi, labeler.cfg.pmi_threshold).max(0.0);
-    let pass = |s: &[(f32, f32)]| s.iter().filter(|(c, p)| *c >= cos_threshold || *p >= pmi_threshold).count() as f32 / s.len().max(1) as f32;
+    let pass = |s: &[(f32, f32)]| {
+        s.iter()
+            .filter(|(c, p)| *c >= cos_threshold || *p >= pmi_threshold)
+            .count() as f32
+            / s.len().max(1) as f32
+    };
     Calibration {
         users: n,
         words_real: real.len(),

@@ -28,7 +28,12 @@ fn key(a: u32, b: u32) -> u64 {
 
 impl Cooc {
     /// Learn from the histories of `users` (their targets are not read).
-    pub fn learn(users: &[User], stem: &dyn Fn(&str) -> String, min_word_df: u32, min_pair_count: u32) -> Self {
+    pub fn learn(
+        users: &[User],
+        stem: &dyn Fn(&str) -> String,
+        min_word_df: u32,
+        min_pair_count: u32,
+    ) -> Self {
         let bags: Vec<Vec<String>> = users
             .iter()
             .map(|u| {
@@ -52,7 +57,11 @@ impl Cooc {
         df.retain(|_, n| *n >= min_word_df);
         let mut vocab: Vec<&String> = df.keys().collect();
         vocab.sort_unstable();
-        let ids: HashMap<String, u32> = vocab.iter().enumerate().map(|(i, w)| ((*w).clone(), i as u32)).collect();
+        let ids: HashMap<String, u32> = vocab
+            .iter()
+            .enumerate()
+            .map(|(i, w)| ((*w).clone(), i as u32))
+            .collect();
         let mut pairs: HashMap<u64, u32> = HashMap::new();
         for bag in &bags {
             let known: Vec<u32> = bag.iter().filter_map(|w| ids.get(w).copied()).collect();
@@ -63,7 +72,13 @@ impl Cooc {
             }
         }
         pairs.retain(|_, n| *n >= min_pair_count);
-        Self { histories: bags.len() as u32, df, ids, pairs, min_pair_count }
+        Self {
+            histories: bags.len() as u32,
+            df,
+            ids,
+            pairs,
+            min_pair_count,
+        }
     }
 
     /// Histories holding the stem.
@@ -98,7 +113,14 @@ mod tests {
     fn user(words: &[&str]) -> User {
         User {
             user_id: "u".into(),
-            history: words.iter().map(|w| Event { kind: EventKind::Search, text: w.to_string(), time: None }).collect(),
+            history: words
+                .iter()
+                .map(|w| Event {
+                    kind: EventKind::Search,
+                    text: w.to_string(),
+                    time: None,
+                })
+                .collect(),
             targets: vec!["x".into(), "y".into(), "z".into()],
             meta: None,
         }
@@ -107,7 +129,12 @@ mod tests {
     #[test]
     fn pmi_matches_the_formula_by_hand() {
         // 4 histories: {a,b}, {a,b}, {a,c}, {c}. n(a)=3, n(b)=2, n(a,b)=2, N=4.
-        let users = vec![user(&["alpha beta"]), user(&["alpha", "beta"]), user(&["alpha gamma"]), user(&["gamma"])];
+        let users = vec![
+            user(&["alpha beta"]),
+            user(&["alpha", "beta"]),
+            user(&["alpha gamma"]),
+            user(&["gamma"]),
+        ];
         let c = Cooc::learn(&users, &|w| w.to_string(), 1, 1);
         let (n, pmi) = c.pmi("alpha", "beta").unwrap();
         assert_eq!(n, 2);

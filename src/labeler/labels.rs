@@ -34,7 +34,13 @@ pub struct LabelRecord {
 
 impl LabelRecord {
     pub fn from_judgement(user_id: &str, j: &Judgement, source: &str) -> Self {
-        Self { user_id: user_id.into(), response: j.response.clone(), words: j.words.clone(), sentence: j.sentence, source: Some(source.into()) }
+        Self {
+            user_id: user_id.into(),
+            response: j.response.clone(),
+            words: j.words.clone(),
+            sentence: j.sentence,
+            source: Some(source.into()),
+        }
     }
 
     pub fn to_json(&self) -> Value {
@@ -52,7 +58,11 @@ impl LabelRecord {
 }
 
 fn small_int(v: Option<&Value>, allowed: &[u64]) -> Result<u8, String> {
-    let want = allowed.iter().map(u64::to_string).collect::<Vec<_>>().join(" or ");
+    let want = allowed
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(" or ");
     match v {
         None => Err(format!("missing; expected {want}")),
         Some(Value::Number(n)) => match n.as_u64() {
@@ -65,10 +75,16 @@ fn small_int(v: Option<&Value>, allowed: &[u64]) -> Result<u8, String> {
 
 /// Validate one line of a labels file.
 pub fn validate(obj: &serde_json::Map<String, Value>, f: &mut Fields) -> Option<LabelRecord> {
-    f.only(obj, "", &["user_id", "response", "words", "sentence", "source"]);
+    f.only(
+        obj,
+        "",
+        &["user_id", "response", "words", "sentence", "source"],
+    );
     let user_id = f.text(obj, "user_id", "user_id");
     let response = f.text(obj, "response", "response");
-    let sentence = small_int(obj.get("sentence"), &[1, 2]).map_err(|m| f.error("sentence", m)).ok();
+    let sentence = small_int(obj.get("sentence"), &[1, 2])
+        .map_err(|m| f.error("sentence", m))
+        .ok();
     let source = match obj.get("source") {
         None => None,
         Some(v) => f.text_value(v, "source"),
@@ -82,24 +98,43 @@ pub fn validate(obj: &serde_json::Map<String, Value>, f: &mut Fields) -> Option<
                 f.error(&p, format!("expected an object, found {}", kind_of(w)));
                 continue;
             };
-            f.only(w, &format!("{p}."), &["text", "class", "start", "end", "evidence"]);
-            let class = small_int(w.get("class"), &[0, 1, 2]).map_err(|m| f.error(format!("{p}.class"), m)).ok();
-            let Some(text) = f.text(w, "text", &format!("{p}.text")) else { continue };
+            f.only(
+                w,
+                &format!("{p}."),
+                &["text", "class", "start", "end", "evidence"],
+            );
+            let class = small_int(w.get("class"), &[0, 1, 2])
+                .map_err(|m| f.error(format!("{p}.class"), m))
+                .ok();
+            let Some(text) = f.text(w, "text", &format!("{p}.text")) else {
+                continue;
+            };
             let note = match w.get("evidence") {
                 None => None,
                 Some(v) => f.text_value(v, &format!("{p}.evidence")),
             };
             let start = match (w.get("start"), w.get("end")) {
-                (None, None) => resp.get(pos..).and_then(|r| r.find(text.as_str())).map(|s| s + pos),
+                (None, None) => resp
+                    .get(pos..)
+                    .and_then(|r| r.find(text.as_str()))
+                    .map(|s| s + pos),
                 (Some(s), Some(e)) => match (s.as_u64(), e.as_u64()) {
-                    (Some(s), Some(e)) if s as usize >= pos && resp.get(s as usize..e as usize) == Some(text.as_str()) => Some(s as usize),
+                    (Some(s), Some(e))
+                        if s as usize >= pos
+                            && resp.get(s as usize..e as usize) == Some(text.as_str()) =>
+                    {
+                        Some(s as usize)
+                    }
                     _ => {
                         f.error(format!("{p}.start"), format!("expected byte offsets of \"{text}\" in the response at or after byte {pos}, found start={s}, end={e}"));
                         continue;
                     }
                 },
                 _ => {
-                    f.error(format!("{p}.start"), "expected both start and end, or neither");
+                    f.error(
+                        format!("{p}.start"),
+                        "expected both start and end, or neither",
+                    );
                     continue;
                 }
             };
@@ -110,14 +145,26 @@ pub fn validate(obj: &serde_json::Map<String, Value>, f: &mut Fields) -> Option<
             let end = start + text.len();
             pos = end;
             if let Some(class) = class {
-                words.push(WordLabel { text, start, end, class, evidence: Evidence::Imported { note } });
+                words.push(WordLabel {
+                    text,
+                    start,
+                    end,
+                    class,
+                    evidence: Evidence::Imported { note },
+                });
             }
         }
     }
     if !f.errors.is_empty() {
         return None;
     }
-    Some(LabelRecord { user_id: user_id?, response: response?, words, sentence: sentence?, source })
+    Some(LabelRecord {
+        user_id: user_id?,
+        response: response?,
+        words,
+        sentence: sentence?,
+        source,
+    })
 }
 
 /// Read a labels file; every bad line is reported.
@@ -137,9 +184,18 @@ pub fn read_bytes(file: &str, bytes: &[u8]) -> Result<Vec<LabelRecord>, InputErr
         }
     }
     if out.is_empty() && errors.is_empty() {
-        errors.push(InputError::new(file, 0, "", "expected at least one label line, found an empty file"));
+        errors.push(InputError::new(
+            file,
+            0,
+            "",
+            "expected at least one label line, found an empty file",
+        ));
     }
-    if errors.is_empty() { Ok(out) } else { Err(InputErrors(errors)) }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(InputErrors(errors))
+    }
 }
 
 pub fn read(path: &std::path::Path) -> crate::Result<Vec<LabelRecord>> {
@@ -164,14 +220,31 @@ mod tests {
     #[test]
     fn errors_name_line_and_field() {
         let bad = [
-            (r#"{"user_id":"u","response":"a b","words":[{"text":"b","class":1},{"text":"a","class":1}],"sentence":2}"#, "words[1].text"),
-            (r#"{"user_id":"u","response":"a b","words":[{"text":"a","class":3}],"sentence":2}"#, "words[0].class"),
-            (r#"{"user_id":"u","response":"a b","words":[],"sentence":0}"#, "sentence"),
-            (r#"{"user_id":"u","response":"a b","words":[{"text":"a","class":1,"start":1,"end":2}],"sentence":1}"#, "words[0].start"),
-            (r#"{"user_id":"u","response":"a b","words":"a","sentence":1}"#, "words"),
+            (
+                r#"{"user_id":"u","response":"a b","words":[{"text":"b","class":1},{"text":"a","class":1}],"sentence":2}"#,
+                "words[1].text",
+            ),
+            (
+                r#"{"user_id":"u","response":"a b","words":[{"text":"a","class":3}],"sentence":2}"#,
+                "words[0].class",
+            ),
+            (
+                r#"{"user_id":"u","response":"a b","words":[],"sentence":0}"#,
+                "sentence",
+            ),
+            (
+                r#"{"user_id":"u","response":"a b","words":[{"text":"a","class":1,"start":1,"end":2}],"sentence":1}"#,
+                "words[0].start",
+            ),
+            (
+                r#"{"user_id":"u","response":"a b","words":"a","sentence":1}"#,
+                "words",
+            ),
         ];
         for (line, field) in bad {
-            let input = format!("{{\"user_id\":\"ok\",\"response\":\"x\",\"words\":[],\"sentence\":1}}\n{line}\n");
+            let input = format!(
+                "{{\"user_id\":\"ok\",\"response\":\"x\",\"words\":[],\"sentence\":1}}\n{line}\n"
+            );
             let err = read_bytes("l.jsonl", input.as_bytes()).unwrap_err();
             assert_eq!(err.0.len(), 1, "{line}: {err}");
             assert_eq!(err.0[0].line, 2);

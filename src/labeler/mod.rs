@@ -39,12 +39,26 @@ pub enum Evidence {
     StopWord,
     SingleCharacter,
     ExactMatch,
-    SameStem { word: String },
-    Close { word: String, cosine: f32 },
-    CoOccurs { word: String, histories: u32, pmi: f32 },
-    Unrelated { nearest: Option<(String, f32)>, best_pmi: Option<(String, f32)> },
+    SameStem {
+        word: String,
+    },
+    Close {
+        word: String,
+        cosine: f32,
+    },
+    CoOccurs {
+        word: String,
+        histories: u32,
+        pmi: f32,
+    },
+    Unrelated {
+        nearest: Option<(String, f32)>,
+        best_pmi: Option<(String, f32)>,
+    },
     /// Given by an imported labels file (an external LLM, a person).
-    Imported { note: Option<String> },
+    Imported {
+        note: Option<String>,
+    },
 }
 
 impl std::fmt::Display for Evidence {
@@ -56,9 +70,18 @@ impl std::fmt::Display for Evidence {
             Evidence::SingleCharacter => write!(f, "single character"),
             Evidence::ExactMatch => write!(f, "exact match in history"),
             Evidence::SameStem { word } => write!(f, "same stem as '{word}' in history"),
-            Evidence::Close { word, cosine } => write!(f, "close to '{word}' in history, cosine {cosine:.2}"),
-            Evidence::CoOccurs { word, histories, pmi } => {
-                write!(f, "co-occurs with '{word}' in {histories} histories, PMI {pmi:.1}")
+            Evidence::Close { word, cosine } => {
+                write!(f, "close to '{word}' in history, cosine {cosine:.2}")
+            }
+            Evidence::CoOccurs {
+                word,
+                histories,
+                pmi,
+            } => {
+                write!(
+                    f,
+                    "co-occurs with '{word}' in {histories} histories, PMI {pmi:.1}"
+                )
             }
             Evidence::Unrelated { nearest, best_pmi } => {
                 write!(f, "unrelated to the history")?;
@@ -71,7 +94,11 @@ impl std::fmt::Display for Evidence {
                 }
                 Ok(())
             }
-            Evidence::Imported { note } => write!(f, "imported label{}", note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()),
+            Evidence::Imported { note } => write!(
+                f,
+                "imported label{}",
+                note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
+            ),
         }
     }
 }
@@ -122,8 +149,18 @@ impl Labeler {
     /// Build from word vectors and the training users (their histories feed the co-occurrence statistics).
     pub fn new(cfg: LabelerConfig, vectors: WordVectors, train: &[User]) -> Self {
         let stemmer = rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English);
-        let cooc = Cooc::learn(train, &|w| stemmer.stem(w).into_owned(), cfg.min_word_df, cfg.min_pair_count);
-        Self { cfg, vectors, cooc, stemmer }
+        let cooc = Cooc::learn(
+            train,
+            &|w| stemmer.stem(w).into_owned(),
+            cfg.min_word_df,
+            cfg.min_pair_count,
+        );
+        Self {
+            cfg,
+            vectors,
+            cooc,
+            stemmer,
+        }
     }
 
     pub fn stem(&self, w: &str) -> String {
@@ -139,7 +176,11 @@ impl Labeler {
     }
 
     pub fn index(&self, history: &[Event]) -> HistoryIndex {
-        let mut idx = HistoryIndex { words: HashMap::new(), stems: HashMap::new(), vectors: Vec::new() };
+        let mut idx = HistoryIndex {
+            words: HashMap::new(),
+            stems: HashMap::new(),
+            vectors: Vec::new(),
+        };
         for e in history {
             for w in text::content_words(&e.text) {
                 if idx.words.insert(w.clone(), ()).is_none() {
@@ -194,18 +235,37 @@ impl Labeler {
             return (2, Evidence::SameStem { word: h.clone() });
         }
         let nearest = self.nearest(&w, idx);
-        if let Some((h, c)) = &nearest {
-            if *c >= self.cfg.cos_threshold {
-                return (2, Evidence::Close { word: h.clone(), cosine: *c });
-            }
+        if let Some((h, c)) = &nearest
+            && *c >= self.cfg.cos_threshold
+        {
+            return (
+                2,
+                Evidence::Close {
+                    word: h.clone(),
+                    cosine: *c,
+                },
+            );
         }
         let pmi = self.best_pmi(&stem, idx);
-        if let Some((h, n, p)) = &pmi {
-            if *p >= self.cfg.pmi_threshold {
-                return (2, Evidence::CoOccurs { word: h.clone(), histories: *n, pmi: *p });
-            }
+        if let Some((h, n, p)) = &pmi
+            && *p >= self.cfg.pmi_threshold
+        {
+            return (
+                2,
+                Evidence::CoOccurs {
+                    word: h.clone(),
+                    histories: *n,
+                    pmi: *p,
+                },
+            );
         }
-        (1, Evidence::Unrelated { nearest, best_pmi: pmi.map(|(h, _, p)| (h, p)) })
+        (
+            1,
+            Evidence::Unrelated {
+                nearest,
+                best_pmi: pmi.map(|(h, _, p)| (h, p)),
+            },
+        )
     }
 
     /// Judge a response `q1; q2; q3` against a history.
@@ -219,7 +279,13 @@ impl Labeler {
             .map(|sp| {
                 let t = &response[sp.start..sp.end];
                 let (class, evidence) = self.word_class(t, idx);
-                WordLabel { text: t.to_string(), start: sp.start, end: sp.end, class, evidence }
+                WordLabel {
+                    text: t.to_string(),
+                    start: sp.start,
+                    end: sp.end,
+                    class,
+                    evidence,
+                }
             })
             .collect();
         sentence_verdict(response, words, self.cfg.sentence_threshold)
@@ -231,7 +297,11 @@ pub fn sentence_verdict(response: &str, words: Vec<WordLabel>, threshold: f32) -
     let fraction = |ws: &[&WordLabel]| {
         let content = ws.iter().filter(|w| w.class != 0).count();
         let relevant = ws.iter().filter(|w| w.class == 2).count();
-        if content == 0 { 0.0 } else { relevant as f32 / content as f32 }
+        if content == 0 {
+            0.0
+        } else {
+            relevant as f32 / content as f32
+        }
     };
     let mut queries = Vec::new();
     let mut offset = 0;
@@ -241,33 +311,53 @@ pub fn sentence_verdict(response: &str, words: Vec<WordLabel>, threshold: f32) -
         if part.trim().is_empty() {
             continue;
         }
-        let inside: Vec<&WordLabel> = words.iter().filter(|w| w.start >= start && w.end <= end).collect();
+        let inside: Vec<&WordLabel> = words
+            .iter()
+            .filter(|w| w.start >= start && w.end <= end)
+            .collect();
         let f = fraction(&inside);
-        queries.push(QueryVerdict { text: part.trim().to_string(), relevant_fraction: f, relevant: f >= threshold && f > 0.0 });
+        queries.push(QueryVerdict {
+            text: part.trim().to_string(),
+            relevant_fraction: f,
+            relevant: f >= threshold && f > 0.0,
+        });
     }
     let all: Vec<&WordLabel> = words.iter().collect();
     let f = fraction(&all);
     let sentence = if f >= threshold && f > 0.0 { 2 } else { 1 };
-    Judgement { response: response.to_string(), words, queries, relevant_fraction: f, sentence }
+    Judgement {
+        response: response.to_string(),
+        words,
+        queries,
+        relevant_fraction: f,
+        sentence,
+    }
 }
 
 /// Load the judge from the bundled assets: word vectors and `labeler.json` from
 /// `assets` (defaults with a note when there is no `labeler.json` yet), and the
 /// co-occurrence statistics from the training users in `train`.
-pub fn load(assets: &std::path::Path, train: &std::path::Path) -> crate::Result<(Labeler, Option<calibrate::LabelerFile>)> {
+pub fn load(
+    assets: &std::path::Path,
+    train: &std::path::Path,
+) -> crate::Result<(Labeler, Option<calibrate::LabelerFile>)> {
     let vectors = WordVectors::load_dir(assets)?;
     let users = crate::data::jsonl::read_users(train)?;
     let path = assets.join("labeler.json");
     let file = if path.exists() {
         let bytes = crate::io::read_file(&path)?;
-        Some(serde_json::from_slice::<calibrate::LabelerFile>(&bytes).map_err(|e| {
-            crate::Error::Input(crate::error::InputErrors(vec![crate::error::InputError::new(
-                path.display().to_string(),
-                e.line(),
-                "",
-                format!("expected a labeler file {{config, calibration}}: {e}"),
-            )]))
-        })?)
+        Some(
+            serde_json::from_slice::<calibrate::LabelerFile>(&bytes).map_err(|e| {
+                crate::Error::Input(crate::error::InputErrors(vec![
+                    crate::error::InputError::new(
+                        path.display().to_string(),
+                        e.line(),
+                        "",
+                        format!("expected a labeler file {{config, calibration}}: {e}"),
+                    ),
+                ]))
+            })?,
+        )
     } else {
         None
     };

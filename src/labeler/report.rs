@@ -58,7 +58,10 @@ impl Counts {
 pub fn agreement(labeler: &Labeler, users: &[User]) -> Agreement {
     let mut words = Counts::default();
     let mut queries = Counts::default();
-    let mut a = Agreement { users: users.len(), ..Default::default() };
+    let mut a = Agreement {
+        users: users.len(),
+        ..Default::default()
+    };
     for u in users {
         let truth: Option<Vec<bool>> = u
             .meta
@@ -84,7 +87,8 @@ pub fn agreement(labeler: &Labeler, users: &[User]) -> Agreement {
     a.words = words.total();
     a.word_precision = words.precision();
     a.word_recall = words.recall();
-    a.word_f1 = 2.0 * a.word_precision * a.word_recall / (a.word_precision + a.word_recall).max(1e-12);
+    a.word_f1 =
+        2.0 * a.word_precision * a.word_recall / (a.word_precision + a.word_recall).max(1e-12);
     a.queries = queries.total();
     a.query_precision = queries.precision();
     a.query_recall = queries.recall();

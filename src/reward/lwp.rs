@@ -20,7 +20,11 @@ pub fn lwp(l: usize, cfg: LwpConfig) -> f32 {
 
 /// Eq. 5 over a whole response: `rewards[i]` is the reward of token `l = i + 1`.
 pub fn apply(rewards: &[f32], cfg: LwpConfig) -> Vec<f32> {
-    rewards.iter().enumerate().map(|(i, r)| lwp(i + 1, cfg) * r).collect()
+    rewards
+        .iter()
+        .enumerate()
+        .map(|(i, r)| lwp(i + 1, cfg) * r)
+        .collect()
 }
 
 #[cfg(test)]

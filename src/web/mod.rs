@@ -2,6 +2,7 @@
 //! For now it starts burn on WebGPU (falling back to the CPU backend, with the
 //! reason) and reports which backend it found.
 
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 unsafe extern "C" {
@@ -30,4 +31,88 @@ pub async fn detect_backend() -> Result<JsValue, JsError> {
 #[wasm_bindgen]
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
+}
+
+fn js_err(e: impl std::fmt::Display) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+/// The AI-feedback judge in the browser: the same code as `tppo judge`.
+#[wasm_bindgen]
+pub struct Judge {
+    labeler: crate::labeler::Labeler,
+    users: Vec<crate::data::User>,
+}
+
+#[wasm_bindgen]
+impl Judge {
+    /// Build from the bundled files: word vectors (safetensors), their vocabulary,
+    /// the training users (JSONL, gzip allowed) for the co-occurrence statistics,
+    /// `labeler.json`, and the users to judge (JSONL).
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        vectors: &[u8],
+        vocab: &str,
+        train: &[u8],
+        labeler_json: &str,
+        users: &[u8],
+    ) -> Result<Judge, JsError> {
+        init_once();
+        let vectors = crate::vectors::WordVectors::from_bytes(vectors, vocab).map_err(js_err)?;
+        let train = maybe_gunzip(train)?;
+        let train =
+            crate::data::jsonl::read_users_bytes("train.jsonl.gz", &train).map_err(js_err)?;
+        let file: crate::labeler::calibrate::LabelerFile =
+            serde_json::from_str(labeler_json).map_err(|e| js_err(format!("labeler.json: {e}")))?;
+        let users = crate::data::jsonl::read_users_bytes("users.jsonl", &maybe_gunzip(users)?)
+            .map_err(js_err)?;
+        Ok(Judge {
+            labeler: crate::labeler::Labeler::new(file.config, vectors, &train),
+            users,
+        })
+    }
+
+    /// Number of users loaded.
+    pub fn len(&self) -> usize {
+        self.users.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+    }
+
+    /// The user at `index` (history, targets) as a JS object.
+    pub fn user(&self, index: usize) -> Result<JsValue, JsError> {
+        let u = self
+            .users
+            .get(index)
+            .ok_or_else(|| js_err(format!("no user at index {index}")))?;
+        serde_wasm_bindgen::to_value(u).map_err(js_err)
+    }
+
+    /// Judge `response` (queries separated by ';') for the user at `index`:
+    /// words with class and evidence, per-query verdicts, the sentence label.
+    pub fn judge(&self, index: usize, response: &str) -> Result<JsValue, JsError> {
+        let u = self
+            .users
+            .get(index)
+            .ok_or_else(|| js_err(format!("no user at index {index}")))?;
+        let j = self.labeler.judge(&u.history, response);
+        let words: Vec<serde_json::Value> = j
+            .words
+            .iter()
+            .map(|w| serde_json::json!({"text": w.text, "class": w.class, "evidence": w.evidence.to_string()}))
+            .collect();
+        let out = serde_json::json!({"words": words, "queries": j.queries, "sentence": j.sentence, "relevant_fraction": j.relevant_fraction});
+        out.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+            .map_err(js_err)
+    }
+}
+
+fn maybe_gunzip(bytes: &[u8]) -> Result<Vec<u8>, JsError> {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        crate::io::gunzip(bytes).map_err(js_err)
+    } else {
+        Ok(bytes.to_vec())
+    }
 }
