@@ -8,6 +8,7 @@ pub mod data;
 pub mod error;
 pub mod io;
 pub mod labeler;
+pub mod model;
 pub mod reward;
 pub mod text;
 pub mod tokenize;

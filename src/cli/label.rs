@@ -156,13 +156,18 @@ pub fn label(a: LabelArgs) -> anyhow::Result<ExitCode> {
         }
         pb.finish_and_clear();
         write_file_atomic(out, text.as_bytes())?;
-        if !a.json {
+        let rate = relevant as f64 / users.len().max(1) as f64;
+        if a.json && !a.report {
+            print_json(
+                &serde_json::json!({"out": out, "users": users.len(), "relevant_responses": relevant, "relevance_rate": rate}),
+            )?;
+        } else if !a.json {
             println!(
                 "{} users labeled → {} ({} responses judged relevant, {:.1}%)",
                 users.len(),
                 out.display(),
                 relevant,
-                100.0 * relevant as f64 / users.len().max(1) as f64
+                100.0 * rate
             );
         }
     }

@@ -1,3 +1,5 @@
-//! Rewards: the length-weighted penalty now; the reward models follow.
+//! Rewards: the length-weighted penalty, the reward models' losses and metrics.
 
+pub mod loss;
 pub mod lwp;
+pub mod metrics;

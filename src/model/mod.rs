@@ -1,0 +1,3 @@
+//! Models: the policy (a small GPT with a value head).
+
+pub mod policy;
