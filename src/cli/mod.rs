@@ -5,6 +5,7 @@ mod inspect;
 mod label;
 mod style;
 mod tokenizer;
+mod train;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -48,6 +49,8 @@ enum Command {
     Tokenizer(tokenizer::TokenizerCommand),
     /// Show one user: history, targets, word labels and token labels.
     Inspect(inspect::InspectArgs),
+    /// Supervised fine-tuning of the policy on history → targets.
+    Sft(train::SftArgs),
     /// Print the length-weighted penalty lwp(l) (paper eq. 4) for a range of positions.
     Lwp(inspect::LwpArgs),
 }
@@ -61,6 +64,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Tokenizer(c) => tokenizer::run(c),
         Command::Inspect(a) => inspect::inspect(a),
         Command::Lwp(a) => inspect::lwp(a),
+        Command::Sft(a) => train::sft(a),
     }
 }
 

@@ -1,3 +1,7 @@
-//! Models: the policy (a small GPT with a value head).
+//! Models: the shared transformer trunk, the policy (with a value head), SFT, checkpoints.
 
+pub mod checkpoint;
 pub mod policy;
+pub mod prompt;
+pub mod sft;
+pub mod trunk;

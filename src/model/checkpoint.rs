@@ -1,0 +1,176 @@
+//! Checkpoints: one safetensors file written by burn's store, with the model's
+//! config and the tokenizer's fingerprint in its metadata, plus a small JSON of
+//! the same for people to read. Both are written atomically (temporary file,
+//! then rename), so a crash leaves the previous checkpoint loadable. Loading
+//! reads the config from the weights file itself, checks the tokenizer, the
+//! header and every tensor's presence and shape, and returns a clear error,
+//! never a panic, on a truncated or mismatched file.
+
+use crate::error::{Error, Result};
+use burn::module::Module;
+use burn::store::{ModuleSnapshot, SafetensorsStore};
+use serde::{Serialize, de::DeserializeOwned};
+use std::collections::HashMap;
+
+/// What a checkpoint says about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct CheckpointInfo<C> {
+    /// What the weights are: `policy`, `token-rm`, `sentence-rm`.
+    pub kind: String,
+    pub config: C,
+    /// [`crate::tokenize::Tok::fingerprint`] of the tokenizer the model was trained with.
+    pub tokenizer: String,
+}
+
+/// Serialise `model` with its info into safetensors bytes.
+pub fn to_bytes<M: Module + ModuleSnapshot, C: Serialize>(
+    model: &M,
+    info: &CheckpointInfo<C>,
+) -> Result<Vec<u8>> {
+    let json =
+        serde_json::to_string(info).map_err(|e| Error::Invalid(format!("checkpoint info: {e}")))?;
+    let mut store = SafetensorsStore::from_bytes(None).metadata("tppo", json);
+    model
+        .save_into(&mut store)
+        .map_err(|e| Error::Invalid(format!("saving weights: {e}")))?;
+    store
+        .get_bytes()
+        .map_err(|e| Error::Invalid(format!("saving weights: {e}")))
+}
+
+/// Read the info from checkpoint bytes (validating the safetensors header and data size).
+pub fn read_info<C: DeserializeOwned>(name: &str, bytes: &[u8]) -> Result<CheckpointInfo<C>> {
+    let bad = |m: String| Error::Invalid(format!("{name}: {m}"));
+    safetensors::SafeTensors::deserialize(bytes).map_err(|e| {
+        bad(format!(
+            "not a complete safetensors file ({e}); was it truncated?"
+        ))
+    })?;
+    let (_, meta) = safetensors::SafeTensors::read_metadata(bytes)
+        .map_err(|e| bad(format!("unreadable header: {e}")))?;
+    let map: HashMap<String, String> = meta.metadata().clone().unwrap_or_default();
+    let json = map
+        .get("tppo")
+        .ok_or_else(|| bad("no `tppo` metadata: not a TPPO Lab checkpoint".into()))?;
+    serde_json::from_str(json)
+        .map_err(|e| bad(format!("checkpoint info does not match this version: {e}")))
+}
+
+/// Load weights into `model` (built from the checkpoint's own config), checking that
+/// every tensor is there with the right shape.
+pub fn load_into<M: Module + ModuleSnapshot>(name: &str, bytes: &[u8], mut model: M) -> Result<M> {
+    let bad = |m: String| Error::Invalid(format!("{name}: {m}"));
+    let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec()));
+    let result = model
+        .load_from(&mut store)
+        .map_err(|e| bad(format!("loading weights: {e}")))?;
+    if !result.errors.is_empty() {
+        return Err(bad(format!(
+            "tensors that do not fit the model: {:?}",
+            result.errors
+        )));
+    }
+    if !result.missing.is_empty() {
+        let names: Vec<&str> = result.missing.iter().map(|m| m.0.as_str()).collect();
+        return Err(bad(format!(
+            "tensors missing from the file: {}",
+            names.join(", ")
+        )));
+    }
+    if !result.unused.is_empty() {
+        return Err(bad(format!(
+            "tensors the model does not have: {}",
+            result.unused.join(", ")
+        )));
+    }
+    Ok(model)
+}
+
+/// Write `NAME.safetensors` and `NAME.json` atomically.
+pub fn save<M: Module + ModuleSnapshot, C: Serialize>(
+    model: &M,
+    info: &CheckpointInfo<C>,
+    path: &std::path::Path,
+) -> Result<()> {
+    let bytes = to_bytes(model, info)?;
+    crate::io::write_file_atomic(&path.with_extension("safetensors"), &bytes)?;
+    let json = serde_json::to_string_pretty(info).map_err(|e| Error::Invalid(e.to_string()))?;
+    crate::io::write_file_atomic(&path.with_extension("json"), json.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::cpu;
+    use crate::model::policy::{Padded, PolicyConfig};
+
+    fn info(cfg: PolicyConfig) -> CheckpointInfo<PolicyConfig> {
+        CheckpointInfo {
+            kind: "policy".into(),
+            config: cfg,
+            tokenizer: "0123abcd".into(),
+        }
+    }
+
+    fn tiny() -> PolicyConfig {
+        PolicyConfig {
+            vocab: 40,
+            d_model: 16,
+            n_layers: 2,
+            n_heads: 2,
+            d_ff: 32,
+            max_len: 32,
+        }
+    }
+
+    #[test]
+    fn round_trip_gives_identical_outputs() {
+        let device = cpu();
+        let a = tiny().init(&device);
+        let bytes = to_bytes(&a, &info(tiny())).unwrap();
+        let read: CheckpointInfo<PolicyConfig> = read_info("ckpt", &bytes).unwrap();
+        assert_eq!(read, info(tiny()));
+        let b = load_into("ckpt", &bytes, read.config.init(&device)).unwrap();
+        let batch = Padded::left(&[vec![1, 2, 3], vec![4, 5]], 0);
+        let (oa, ob) = (
+            a.forward_full(&batch, &device),
+            b.forward_full(&batch, &device),
+        );
+        assert_eq!(oa.logits.into_data(), ob.logits.into_data());
+        assert_eq!(oa.values.into_data(), ob.values.into_data());
+    }
+
+    #[test]
+    fn truncated_or_mismatched_files_are_errors_not_panics() {
+        let device = cpu();
+        let bytes = to_bytes(&tiny().init(&device), &info(tiny())).unwrap();
+        for cut in [0, 7, 100, bytes.len() / 2, bytes.len() - 1] {
+            let err = read_info::<PolicyConfig>("ckpt.safetensors", &bytes[..cut])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("ckpt.safetensors"), "{err}");
+        }
+        // Weights of another shape.
+        let other = PolicyConfig {
+            d_model: 8,
+            d_ff: 16,
+            ..tiny()
+        };
+        let err = load_into("ckpt", &bytes, other.init(&device))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ckpt"), "{err}");
+        // A safetensors file that is not ours.
+        let plain = safetensors::serialize(
+            Vec::<(String, safetensors::tensor::TensorView)>::new(),
+            None,
+        )
+        .unwrap();
+        assert!(
+            read_info::<PolicyConfig>("x", &plain)
+                .unwrap_err()
+                .to_string()
+                .contains("not a TPPO Lab checkpoint")
+        );
+    }
+}

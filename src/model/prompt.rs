@@ -1,0 +1,106 @@
+//! From a user to token ids: the prompt (the formatted history) and the
+//! response (the 3 target queries joined by the separator, ended by EOS).
+//!
+//! ```text
+//! prompt   = <bos> (<search>|<click> tokens(text))* <resp>
+//! response = tokens("q1; q2; q3") <eos>
+//! ```
+//!
+//! A history longer than `max_prompt` tokens keeps its newest whole events;
+//! the number of events left out is returned, never dropped silently.
+
+use crate::data::{EventKind, User};
+use crate::error::{Error, Result};
+use crate::tokenize::Tok;
+
+/// Ids of the special tokens (see [`crate::tokenize::SPECIAL_TOKENS`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Special {
+    pub pad: u32,
+    pub bos: u32,
+    pub eos: u32,
+    pub search: u32,
+    pub click: u32,
+    pub resp: u32,
+}
+
+impl Special {
+    pub fn of(tok: &Tok) -> Result<Self> {
+        let id = |t: &str| {
+            tok.token_id(t)
+                .ok_or_else(|| Error::Tokenizer(format!("the tokenizer has no special token {t}")))
+        };
+        Ok(Self {
+            pad: id("<pad>")?,
+            bos: id("<bos>")?,
+            eos: id("<eos>")?,
+            search: id("<search>")?,
+            click: id("<click>")?,
+            resp: id("<resp>")?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Example {
+    pub prompt: Vec<u32>,
+    pub response: Vec<u32>,
+    /// Oldest history events left out to fit `max_prompt`.
+    pub events_left_out: usize,
+}
+
+/// The prompt of a history, keeping the newest whole events within `max_prompt` tokens.
+pub fn prompt(
+    tok: &Tok,
+    sp: Special,
+    history: &[crate::data::Event],
+    max_prompt: usize,
+) -> Result<(Vec<u32>, usize)> {
+    let mut events: Vec<Vec<u32>> = Vec::new();
+    let mut used = 2; // <bos> … <resp>
+    for e in history.iter().rev() {
+        let mut ids = vec![if e.kind == EventKind::Search {
+            sp.search
+        } else {
+            sp.click
+        }];
+        ids.extend(tok.encode(&e.text)?.ids);
+        if used + ids.len() > max_prompt {
+            break;
+        }
+        used += ids.len();
+        events.push(ids);
+    }
+    let left_out = history.len() - events.len();
+    let mut p = vec![sp.bos];
+    for ids in events.into_iter().rev() {
+        p.extend(ids);
+    }
+    p.push(sp.resp);
+    Ok((p, left_out))
+}
+
+/// The training example of a user: prompt and target response.
+pub fn example(
+    tok: &Tok,
+    sp: Special,
+    user: &User,
+    max_prompt: usize,
+    max_response: usize,
+) -> Result<Example> {
+    let (prompt, events_left_out) = prompt(tok, sp, &user.history, max_prompt)?;
+    let mut response = tok.encode(&user.target_response())?.ids;
+    response.push(sp.eos);
+    if response.len() > max_response {
+        return Err(Error::Invalid(format!(
+            "user {}: the target response is {} tokens, more than max_response = {max_response}",
+            user.user_id,
+            response.len()
+        )));
+    }
+    Ok(Example {
+        prompt,
+        response,
+        events_left_out,
+    })
+}

@@ -1,0 +1,353 @@
+//! Supervised fine-tuning: teacher forcing on history → targets, with the loss
+//! on response tokens only.
+//!
+//! ```text
+//! L_SFT = −(1/|R|) Σ_{t∈R} log π_θ(y_t | x, y_<t)     R: the response tokens of the batch
+//! ```
+
+use super::policy::{Padded, Policy, PolicyConfig};
+use super::prompt::Example;
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SftConfig {
+    pub policy: PolicyConfig,
+    /// Train users used (0: all).
+    pub users: usize,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub max_prompt: usize,
+    pub max_response: usize,
+    pub seed: u64,
+}
+
+impl SftConfig {
+    /// `quick`: minutes on 2 CPU cores. `default`: the shipped checkpoint.
+    pub fn preset(name: &str, vocab: usize) -> Option<Self> {
+        let base = Self {
+            policy: PolicyConfig {
+                vocab,
+                d_model: 128,
+                n_layers: 4,
+                n_heads: 4,
+                d_ff: 256,
+                max_len: 256,
+            },
+            users: 0,
+            epochs: 3,
+            batch_size: 32,
+            lr: 1e-3,
+            max_prompt: 192,
+            max_response: 64,
+            seed: 1,
+        };
+        match name {
+            "default" => Some(base),
+            "quick" => Some(Self {
+                policy: PolicyConfig {
+                    d_model: 64,
+                    n_layers: 2,
+                    d_ff: 128,
+                    ..base.policy
+                },
+                users: 2000,
+                epochs: 1,
+                batch_size: 16,
+                ..base
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// A teacher-forced batch: left-padded sequences; at position j the target is
+/// the token at j + 1, weighted 1 when that token belongs to the response.
+pub struct SftBatch {
+    pub seqs: Padded,
+    pub targets: Vec<i64>,
+    pub weight: Vec<f32>,
+}
+
+pub fn batch(examples: &[&Example], pad: u32) -> SftBatch {
+    let seqs: Vec<Vec<u32>> = examples
+        .iter()
+        .map(|e| e.prompt.iter().chain(&e.response).copied().collect())
+        .collect();
+    let padded = Padded::left(&seqs, pad);
+    let t = padded.len;
+    let mut targets = vec![i64::from(pad); padded.batch * t];
+    let mut weight = vec![0.0f32; padded.batch * t];
+    for (b, (s, e)) in seqs.iter().zip(examples).enumerate() {
+        let start = t - s.len(); // first real position
+        let first_response = start + e.prompt.len();
+        for j in start..t - 1 {
+            targets[b * t + j] = padded.tokens[b * t + j + 1];
+            weight[b * t + j] = if j + 1 >= first_response { 1.0 } else { 0.0 };
+        }
+    }
+    SftBatch {
+        seqs: padded,
+        targets,
+        weight,
+    }
+}
+
+/// Mean negative log-likelihood of the response tokens. Only the last positions,
+/// where responses sit (left padding), go through the vocabulary projection.
+pub fn loss(policy: &Policy, batch: &SftBatch, device: &Device) -> Tensor<1> {
+    let (b, t) = (batch.seqs.batch, batch.seqs.len);
+    // The first position with weight, over the batch: everything before it has weight 0.
+    let first = (0..t)
+        .find(|&j| (0..b).any(|r| batch.weight[r * t + j] > 0.0))
+        .unwrap_or(t - 1);
+    let n = t - first;
+    let tail = |v: &[f32]| -> Vec<f32> {
+        (0..b)
+            .flat_map(|r| v[r * t + first..(r + 1) * t].to_vec())
+            .collect()
+    };
+    let targets: Vec<i64> = (0..b)
+        .flat_map(|r| batch.targets[r * t + first..(r + 1) * t].to_vec())
+        .collect();
+    let weight = tail(&batch.weight);
+    let logits = policy.logits_tail(&batch.seqs, n, device);
+    let targets = Tensor::<2, Int>::from_data(TensorData::new(targets, [b, n]), device);
+    let w = Tensor::<2>::from_data(TensorData::new(weight, [b, n]), device);
+    let log_p: Tensor<2> = log_softmax(logits, 2)
+        .gather(2, targets.unsqueeze_dim::<3>(2))
+        .squeeze_dim(2);
+    let count: f32 = batch.weight.iter().sum();
+    (log_p * w).sum().neg().div_scalar(count.max(1.0))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepMetrics {
+    pub epoch: usize,
+    pub step: usize,
+    pub loss: f32,
+    pub tokens: usize,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EpochMetrics {
+    pub epoch: usize,
+    pub train_loss: f32,
+    pub eval_loss: f32,
+    pub seconds: f64,
+}
+
+/// Mean response-token loss over `examples` (no gradients).
+pub fn eval_loss(
+    policy: &Policy,
+    examples: &[Example],
+    batch_size: usize,
+    pad: u32,
+    device: &Device,
+) -> f32 {
+    let (mut total, mut n) = (0.0f64, 0.0f64);
+    for chunk in examples.chunks(batch_size.max(1)) {
+        let refs: Vec<&Example> = chunk.iter().collect();
+        let b = batch(&refs, pad);
+        let w: f32 = b.weight.iter().sum();
+        let l = loss(policy, &b, device).into_scalar::<f32>();
+        total += f64::from(l) * f64::from(w);
+        n += f64::from(w);
+    }
+    (total / n.max(1.0)) as f32
+}
+
+/// Train `policy` (on an autodiff device) with Adam and gradient-norm clipping at 1.0.
+/// `on_step` sees every step; returns the trained policy and the per-epoch metrics.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn train(
+    mut policy: Policy,
+    train: &[Example],
+    eval: &[Example],
+    cfg: &SftConfig,
+    pad: u32,
+    device: &Device,
+    mut on_step: impl FnMut(&StepMetrics),
+) -> (Policy, Vec<EpochMetrics>) {
+    let mut optim = AdamConfig::new()
+        .with_grad_clipping(Some(
+            burn::optim::grad_clipping::GradientClippingConfig::Norm(1.0),
+        ))
+        .init();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
+    let mut epochs = Vec::new();
+    let mut step = 0;
+    for epoch in 0..cfg.epochs {
+        let t0 = std::time::Instant::now();
+        let mut order: Vec<usize> = (0..train.len()).collect();
+        order.shuffle(&mut rng);
+        let (mut sum, mut count) = (0.0f64, 0usize);
+        for chunk in order.chunks(cfg.batch_size.max(1)) {
+            let ts = std::time::Instant::now();
+            let refs: Vec<&Example> = chunk.iter().map(|&i| &train[i]).collect();
+            let b = batch(&refs, pad);
+            let l = loss(&policy, &b, device);
+            let value = l.clone().into_scalar::<f32>();
+            let grads = GradientsParams::from_grads(l.backward(), &policy);
+            policy = optim.step(cfg.lr, policy, grads);
+            step += 1;
+            sum += f64::from(value);
+            count += 1;
+            on_step(&StepMetrics {
+                epoch,
+                step,
+                loss: value,
+                tokens: b.seqs.batch * b.seqs.len,
+                seconds: ts.elapsed().as_secs_f64(),
+            });
+        }
+        let eval_loss = eval_loss(
+            &policy.valid(),
+            eval,
+            cfg.batch_size,
+            pad,
+            &device.clone().inner(),
+        );
+        epochs.push(EpochMetrics {
+            epoch,
+            train_loss: (sum / count.max(1) as f64) as f32,
+            eval_loss,
+            seconds: t0.elapsed().as_secs_f64(),
+        });
+    }
+    (policy, epochs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::cpu;
+
+    #[test]
+    fn targets_and_weights_by_hand() {
+        // prompt [7, 8], response [9, 2]; prompt [7], response [3, 4, 2]; pad 0.
+        let a = Example {
+            prompt: vec![7, 8],
+            response: vec![9, 2],
+            events_left_out: 0,
+        };
+        let b = Example {
+            prompt: vec![7],
+            response: vec![3, 4, 2],
+            events_left_out: 0,
+        };
+        let sb = batch(&[&a, &b], 0);
+        assert_eq!(sb.seqs.len, 4);
+        // Both sequences are 4 long: no padding. Row a: 7 8 9 2 → targets 8 9 2 pad, weights 0 1 1 0.
+        assert_eq!(&sb.targets[..4], &[8, 9, 2, 0]);
+        assert_eq!(&sb.weight[..4], &[0.0, 1.0, 1.0, 0.0]);
+        // Row b: 7 3 4 2 → targets 3 4 2 pad, weights 1 1 1 0.
+        assert_eq!(&sb.targets[4..], &[3, 4, 2, 0]);
+        assert_eq!(&sb.weight[4..], &[1.0, 1.0, 1.0, 0.0]);
+        let c = Example {
+            prompt: vec![5],
+            response: vec![2],
+            events_left_out: 0,
+        };
+        let sc = batch(&[&a, &c], 0);
+        // Row c is left-padded: 0 0 5 2 → targets at j=2 is 2 (weight 1), padding weights 0.
+        assert_eq!(&sc.targets[4..], &[0, 0, 2, 0]);
+        assert_eq!(&sc.weight[4..], &[0.0, 0.0, 1.0, 0.0]);
+    }
+
+    #[test]
+    fn sft_learns_a_fixed_mapping() {
+        let device = cpu().autodiff();
+        let cfg = SftConfig {
+            policy: PolicyConfig {
+                vocab: 20,
+                d_model: 32,
+                n_layers: 1,
+                n_heads: 2,
+                d_ff: 64,
+                max_len: 16,
+            },
+            users: 0,
+            epochs: 60,
+            batch_size: 4,
+            lr: 3e-3,
+            max_prompt: 8,
+            max_response: 8,
+            seed: 0,
+        };
+        let ex: Vec<Example> = (0..4)
+            .map(|i| Example {
+                prompt: vec![1, 5 + i],
+                response: vec![10 + i, 2],
+                events_left_out: 0,
+            })
+            .collect();
+        let before = eval_loss(&cfg.policy.init(&device).valid(), &ex, 4, 0, &cpu());
+        let (policy, epochs) = train(cfg.policy.init(&device), &ex, &ex, &cfg, 0, &device, |_| {});
+        let after = epochs.last().unwrap().eval_loss;
+        assert!(
+            after < 0.1 && after < before / 10.0,
+            "loss {before} → {after}"
+        );
+        let out = crate::backend::block_on(policy.valid().generate(
+            &[vec![1, 6]],
+            &super::super::policy::SampleConfig {
+                temperature: 0.0,
+                top_k: 0,
+                max_new: 4,
+                seed: 0,
+            },
+            2,
+            0,
+            true,
+            &cpu(),
+        ));
+        assert_eq!(out[0], vec![11, 2]);
+    }
+
+    #[test]
+    fn tail_loss_equals_the_loss_over_all_positions() {
+        // Independent formula: log-softmax over every position, weighted mean.
+        let device = cpu();
+        let cfg = PolicyConfig {
+            vocab: 30,
+            d_model: 16,
+            n_layers: 1,
+            n_heads: 2,
+            d_ff: 32,
+            max_len: 32,
+        };
+        let policy = cfg.init(&device);
+        let a = Example {
+            prompt: vec![1, 4, 5, 6, 7],
+            response: vec![9, 2],
+            events_left_out: 0,
+        };
+        let c = Example {
+            prompt: vec![1, 3],
+            response: vec![10, 11, 12, 2],
+            events_left_out: 0,
+        };
+        let b = batch(&[&a, &c], 0);
+        let fast = loss(&policy, &b, &device).into_scalar::<f32>();
+        let logits = policy.forward_full(&b.seqs, &device).logits;
+        let log_p = log_softmax(logits, 2)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let (mut sum, mut n) = (0.0f32, 0.0f32);
+        for (i, (&target, &w)) in b.targets.iter().zip(&b.weight).enumerate() {
+            sum += w * log_p[i * 30 + target as usize];
+            n += w;
+        }
+        assert_eq!(n, 6.0);
+        assert!((fast - (-sum / n)).abs() < 1e-5, "{fast} vs {}", -sum / n);
+    }
+}
