@@ -45,6 +45,21 @@ pub struct LabelArgs {
     /// Print the judge's agreement with the generator's hidden interests.
     #[arg(long)]
     report: bool,
+    /// Also label responses sampled from this policy checkpoint (path without extension):
+    /// the paper's RLAIF loop, the reward models' training data.
+    #[arg(long)]
+    sft: Option<PathBuf>,
+    /// Responses to sample per user from --sft.
+    #[arg(long, default_value_t = 2)]
+    samples: usize,
+    /// Sampling temperature for --sft.
+    #[arg(long, default_value_t = 0.7)]
+    temperature: f32,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Label only the first N users (0: all).
+    #[arg(long, default_value_t = 0)]
+    users: usize,
     #[command(flatten)]
     assets: Assets,
     #[arg(long)]
@@ -139,35 +154,95 @@ pub fn label(a: LabelArgs) -> anyhow::Result<ExitCode> {
             a.assets.assets.display()
         );
     }
+    let users = if a.users > 0 {
+        users.into_iter().take(a.users).collect()
+    } else {
+        users
+    };
     if let Some(out) = &a.out {
-        let pb = style::progress(users.len() as u64, "labeling");
+        // (user index, response, source): the targets, then the policy's samples.
+        let mut responses: Vec<(usize, String, &str)> = users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (i, u.target_response(), "tppo-judge/target"))
+            .collect();
+        // Samples whose text re-encodes to more tokens than a model takes are left out and counted.
+        let mut too_long_tokens: Option<(tppo::tokenize::Tok, usize)> = None;
+        if let Some(sft) = &a.sft {
+            let tok = tppo::tokenize::Tok::load(&a.assets.assets.join("tokenizer.json"))?;
+            let max_response = tppo::model::sft::SftConfig::preset("default", tok.vocab_size())
+                .map_or(64, |c| c.max_response);
+            let sp = tppo::model::prompt::Special::of(&tok)?;
+            let device = tppo::backend::cpu();
+            let policy = tppo::model::checkpoint::load_policy(sft, &tok.fingerprint(), &device)?;
+            let pb = style::progress((a.samples * users.len()) as u64, "sampling");
+            for k in 0..a.samples {
+                let cfg = tppo::model::policy::SampleConfig {
+                    temperature: a.temperature,
+                    top_k: 0,
+                    max_new: 48,
+                    seed: a.seed.wrapping_mul(1000).wrapping_add(k as u64 * 100_003),
+                };
+                for (c, chunk) in users.chunks(64).enumerate() {
+                    let texts = tppo::backend::block_on(tppo::model::respond::respond(
+                        &policy, &tok, sp, chunk, &cfg, 192, 64, &device,
+                    ))?;
+                    responses.extend(
+                        texts
+                            .into_iter()
+                            .enumerate()
+                            .map(|(j, t)| (c * 64 + j, t, "tppo-judge/sft-sample")),
+                    );
+                    pb.inc(chunk.len() as u64);
+                }
+            }
+            pb.finish_and_clear();
+            too_long_tokens = Some((tok, max_response));
+        }
+        let pb = style::progress(responses.len() as u64, "labeling");
         let mut text = String::new();
-        let mut relevant = 0;
-        for u in &users {
-            let j = judge.judge(&u.history, &u.target_response());
+        let (mut relevant, mut written, mut skipped) = (0, 0, 0);
+        for (i, response, source) in &responses {
+            pb.inc(1);
+            let over = match &too_long_tokens {
+                Some((tok, max)) => tok.encode(response)?.ids.len() + 1 > *max,
+                None => false,
+            };
+            if response.trim().is_empty()
+                || response.len() > tppo::data::schema::MAX_TEXT_BYTES
+                || over
+            {
+                skipped += 1;
+                continue;
+            }
+            let j = judge.judge(&users[*i].history, response);
             relevant += usize::from(j.sentence == 2);
+            written += 1;
             text.push_str(
-                &LabelRecord::from_judgement(&u.user_id, &j, "tppo-judge")
+                &LabelRecord::from_judgement(&users[*i].user_id, &j, source)
                     .to_json()
                     .to_string(),
             );
             text.push('\n');
-            pb.inc(1);
         }
         pb.finish_and_clear();
         write_file_atomic(out, text.as_bytes())?;
-        let rate = relevant as f64 / users.len().max(1) as f64;
+        let rate = relevant as f64 / written.max(1) as f64;
         if a.json && !a.report {
             print_json(
-                &serde_json::json!({"out": out, "users": users.len(), "relevant_responses": relevant, "relevance_rate": rate}),
+                &serde_json::json!({"out": out, "users": users.len(), "responses": written, "skipped_empty_or_too_long": skipped, "relevant_responses": relevant, "relevance_rate": rate}),
             )?;
         } else if !a.json {
             println!(
-                "{} users labeled → {} ({} responses judged relevant, {:.1}%)",
+                "{written} responses of {} users labeled → {} ({relevant} judged relevant, {:.1}%){}",
                 users.len(),
                 out.display(),
-                relevant,
-                100.0 * rate
+                100.0 * rate,
+                if skipped > 0 {
+                    format!("; {skipped} empty or over-long samples left out")
+                } else {
+                    String::new()
+                }
             );
         }
     }

@@ -51,6 +51,10 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Supervised fine-tuning of the policy on history → targets.
     Sft(train::SftArgs),
+    /// Train the token-level (TPPO) or sentence-level (PPO baseline) reward model on labels.
+    TrainRm(train::TrainRmArgs),
+    /// Train token reward models for several w = λ_local and write their eval-loss curves (paper Fig. 11).
+    AblateW(train::AblateWArgs),
     /// Print the length-weighted penalty lwp(l) (paper eq. 4) for a range of positions.
     Lwp(inspect::LwpArgs),
 }
@@ -65,6 +69,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Inspect(a) => inspect::inspect(a),
         Command::Lwp(a) => inspect::lwp(a),
         Command::Sft(a) => train::sft(a),
+        Command::TrainRm(a) => train::train_rm(a),
+        Command::AblateW(a) => train::ablate_w(a),
     }
 }
 

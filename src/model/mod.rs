@@ -3,5 +3,6 @@
 pub mod checkpoint;
 pub mod policy;
 pub mod prompt;
+pub mod respond;
 pub mod sft;
 pub mod trunk;

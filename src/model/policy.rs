@@ -124,6 +124,11 @@ impl Policy {
         self.trunk.max_len()
     }
 
+    /// The trunk alone, to start a reward model from the SFT policy.
+    pub fn into_trunk(self) -> Trunk {
+        self.trunk
+    }
+
     /// Sample up to `cfg.max_new` tokens after each prompt; a sequence ends at `eos`.
     /// Returns the new tokens of each prompt (ending with `eos` when it was produced).
     pub async fn generate(

@@ -1,5 +1,9 @@
-//! Rewards: the length-weighted penalty, the reward models' losses and metrics.
+//! Rewards: the length-weighted penalty, the token- and sentence-level reward
+//! models, their losses, data, training and metrics.
 
+pub mod data;
 pub mod loss;
 pub mod lwp;
 pub mod metrics;
+pub mod model;
+pub mod train;

@@ -1,0 +1,152 @@
+//! Reward-model examples from labels records (built-in judge or imported):
+//! the prompt of the user's history, the response re-encoded by the tokenizer
+//! (plus EOS), each response token's class from its word (offsets), and the
+//! sentence label.
+
+use crate::data::User;
+use crate::error::{Error, Result};
+use crate::labeler::labels::LabelRecord;
+use crate::model::policy::Padded;
+use crate::model::prompt::{self, Special};
+use crate::text::Span;
+use crate::tokenize::{LabeledSpan, Tok};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RmExample {
+    pub prompt: Vec<u32>,
+    /// Response tokens, ending with EOS.
+    pub response: Vec<u32>,
+    /// Class of each response token (EOS: 0).
+    pub classes: Vec<u8>,
+    /// 1 or 2.
+    pub sentence: u8,
+}
+
+/// Build examples for every label record whose user is in `users`.
+/// A record naming an unknown user is an error (nothing is dropped silently).
+pub fn examples(
+    tok: &Tok,
+    sp: Special,
+    users: &[User],
+    labels: &[LabelRecord],
+    max_prompt: usize,
+    max_response: usize,
+) -> Result<Vec<RmExample>> {
+    let by_id: HashMap<&str, &User> = users.iter().map(|u| (u.user_id.as_str(), u)).collect();
+    let mut prompts: HashMap<&str, Vec<u32>> = HashMap::new();
+    let mut out = Vec::with_capacity(labels.len());
+    for (i, r) in labels.iter().enumerate() {
+        let user = by_id.get(r.user_id.as_str()).ok_or_else(|| {
+            Error::Invalid(format!(
+                "labels record {}: user {:?} is not in the users file",
+                i + 1,
+                r.user_id
+            ))
+        })?;
+        let p = match prompts.get(r.user_id.as_str()) {
+            Some(p) => p.clone(),
+            None => {
+                let p = prompt::prompt(tok, sp, &user.history, max_prompt)?.0;
+                prompts.insert(&r.user_id, p.clone());
+                p
+            }
+        };
+        let words: Vec<LabeledSpan> = r
+            .words
+            .iter()
+            .map(|w| LabeledSpan {
+                span: Span {
+                    start: w.start,
+                    end: w.end,
+                },
+                class: w.class,
+            })
+            .collect();
+        let (enc, mut classes) = tok.encode_labeled(&r.response, &words)?;
+        let mut response = enc.ids;
+        response.push(sp.eos);
+        classes.push(0);
+        if response.len() > max_response {
+            return Err(Error::Invalid(format!(
+                "labels record {}: response of {} tokens, more than {max_response}",
+                i + 1,
+                response.len()
+            )));
+        }
+        out.push(RmExample {
+            prompt: p,
+            response,
+            classes,
+            sentence: r.sentence,
+        });
+    }
+    Ok(out)
+}
+
+/// A batch aligned on the response tails (left padding puts every response at the end).
+pub struct RmBatch {
+    pub seqs: Padded,
+    /// Tail length: the longest response.
+    pub n: usize,
+    /// [B · n] class of each tail position (0 where it is not a response token).
+    pub labels: Vec<u8>,
+    /// [B · n] true for response tokens.
+    pub response: Vec<bool>,
+    /// [B] sentence labels.
+    pub sentence: Vec<f32>,
+}
+
+pub fn batch(examples: &[&RmExample], pad: u32) -> RmBatch {
+    let seqs: Vec<Vec<u32>> = examples
+        .iter()
+        .map(|e| e.prompt.iter().chain(&e.response).copied().collect())
+        .collect();
+    let n = examples.iter().map(|e| e.response.len()).max().unwrap_or(1);
+    let mut labels = vec![0u8; examples.len() * n];
+    let mut response = vec![false; examples.len() * n];
+    for (b, e) in examples.iter().enumerate() {
+        let start = n - e.response.len();
+        for (k, &c) in e.classes.iter().enumerate() {
+            labels[b * n + start + k] = c;
+            response[b * n + start + k] = true;
+        }
+    }
+    RmBatch {
+        seqs: Padded::left(&seqs, pad),
+        n,
+        labels,
+        response,
+        sentence: examples.iter().map(|e| f32::from(e.sentence)).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tails_align_by_hand() {
+        let a = RmExample {
+            prompt: vec![1, 7],
+            response: vec![9, 2],
+            classes: vec![2, 0],
+            sentence: 2,
+        };
+        let b = RmExample {
+            prompt: vec![1],
+            response: vec![3, 4, 2],
+            classes: vec![1, 2, 0],
+            sentence: 1,
+        };
+        let rb = batch(&[&a, &b], 0);
+        assert_eq!(rb.n, 3);
+        assert_eq!(rb.labels, [0, 2, 0, 1, 2, 0]);
+        assert_eq!(rb.response, [false, true, true, true, true, true]);
+        assert_eq!(rb.sentence, [2.0, 1.0]);
+        // Both rows are 4 long (no padding). Row a: 1 7 9 2 → its tail (last 3) is 7 9 2,
+        // where the prompt token 7 is not a response token; row b's tail is 3 4 2.
+        assert_eq!(&rb.seqs.tokens[1..4], &[7, 9, 2]);
+        assert_eq!(&rb.seqs.tokens[5..8], &[3, 4, 2]);
+    }
+}

@@ -1,0 +1,67 @@
+//! Reward models over [history ; response] (paper §3.3, Fig. 4): the shared
+//! trunk and a 3-class head (0 non-reward, 1 irrelevant, 2 relevant).
+//!
+//! - token level (TPPO): the head on every response token, trained with
+//!   eq. 1–3 ([`super::loss`]); its reward for token t is
+//!   r_t = lwp(l) · (P(2) − P(1)) (eq. 4–5, [`super::lwp`]).
+//! - sentence level (the PPO baseline): the same model shape, trained with
+//!   cross-entropy on the sentence label at the last response token only; its
+//!   score is P(2) − P(1) there.
+
+use crate::model::policy::Padded;
+use crate::model::trunk::{Trunk, TrunkConfig};
+use burn::module::Module;
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum Level {
+    Token,
+    Sentence,
+}
+
+#[derive(Module, Debug)]
+pub struct RewardModel {
+    trunk: Trunk,
+    head: Linear,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RewardModelConfig {
+    pub trunk: TrunkConfig,
+    pub level: Level,
+}
+
+impl RewardModelConfig {
+    pub fn init(&self, device: &Device) -> RewardModel {
+        RewardModel {
+            trunk: self.trunk.init(device),
+            head: LinearConfig::new(self.trunk.d_model, 3).init(device),
+        }
+    }
+}
+
+impl RewardModel {
+    /// A reward model on an existing trunk (the SFT policy's), with a fresh head.
+    pub fn from_trunk(trunk: Trunk, d_model: usize, device: &Device) -> Self {
+        RewardModel {
+            trunk,
+            head: LinearConfig::new(d_model, 3).init(device),
+        }
+    }
+
+    /// Class logits [B, n, 3] of the last `n` positions of left-padded sequences
+    /// (the responses sit at the end).
+    pub fn logits_tail(&self, batch: &Padded, n: usize, device: &Device) -> Tensor<3> {
+        let (tokens, keep, positions) = batch.tensors(device);
+        let x = self
+            .trunk
+            .forward(tokens, keep, positions, &mut self.trunk.new_cache());
+        let t = x.dims()[1];
+        let n = n.min(t);
+        self.head.forward(x.narrow(1, t - n, n))
+    }
+}
