@@ -175,6 +175,11 @@ pub fn label(a: LabelArgs) -> anyhow::Result<ExitCode> {
             let sp = tppo::model::prompt::Special::of(&tok)?;
             let device = tppo::backend::cpu();
             let policy = tppo::model::checkpoint::load_policy(sft, &tok.fingerprint(), &device)?;
+            let prompter = tppo::model::prompt::Prompter {
+                tok: &tok,
+                sp,
+                max_prompt: 192,
+            };
             let pb = style::progress((a.samples * users.len()) as u64, "sampling");
             for k in 0..a.samples {
                 let cfg = tppo::model::policy::SampleConfig {
@@ -185,7 +190,7 @@ pub fn label(a: LabelArgs) -> anyhow::Result<ExitCode> {
                 };
                 for (c, chunk) in users.chunks(64).enumerate() {
                     let texts = tppo::backend::block_on(tppo::model::respond::respond(
-                        &policy, &tok, sp, chunk, &cfg, 192, 64, &device,
+                        &policy, &prompter, chunk, &cfg, 64, &device,
                     ))?;
                     responses.extend(
                         texts

@@ -98,6 +98,46 @@ pub fn save<M: Module + ModuleSnapshot, C: Serialize>(
     crate::io::write_file_atomic(&path.with_extension("json"), json.as_bytes())
 }
 
+/// Read a checkpoint file (`PATH.safetensors`), check its kind and tokenizer, and return its
+/// bytes and info. Build the model from `info.config`, then [`load_into`].
+pub fn open<C: DeserializeOwned>(
+    path: &std::path::Path,
+    kind: &str,
+    tokenizer: &str,
+) -> Result<(Vec<u8>, CheckpointInfo<C>)> {
+    let file = path.with_extension("safetensors");
+    let name = file.display().to_string();
+    let bytes = crate::io::read_file(&file)?;
+    let info: CheckpointInfo<C> = read_info(&name, &bytes)?;
+    if info.kind != kind {
+        return Err(Error::Invalid(format!(
+            "{name}: a {} checkpoint, expected a {kind} checkpoint",
+            info.kind
+        )));
+    }
+    if info.tokenizer != tokenizer {
+        return Err(Error::Invalid(format!(
+            "{name}: trained with tokenizer {}, but the tokenizer given is {tokenizer}: use the tokenizer the model was trained with",
+            info.tokenizer
+        )));
+    }
+    Ok((bytes, info))
+}
+
+/// Load a policy checkpoint onto `device`.
+pub fn load_policy(
+    path: &std::path::Path,
+    tokenizer: &str,
+    device: &burn::tensor::Device,
+) -> Result<crate::model::policy::Policy> {
+    let (bytes, info) = open::<crate::model::policy::PolicyConfig>(path, "policy", tokenizer)?;
+    load_into(
+        &path.display().to_string(),
+        &bytes,
+        info.config.init(device),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,44 +213,4 @@ mod tests {
                 .contains("not a TPPO Lab checkpoint")
         );
     }
-}
-
-/// Read a checkpoint file (`PATH.safetensors`), check its kind and tokenizer, and return its
-/// bytes and info. Build the model from `info.config`, then [`load_into`].
-pub fn open<C: DeserializeOwned>(
-    path: &std::path::Path,
-    kind: &str,
-    tokenizer: &str,
-) -> Result<(Vec<u8>, CheckpointInfo<C>)> {
-    let file = path.with_extension("safetensors");
-    let name = file.display().to_string();
-    let bytes = crate::io::read_file(&file)?;
-    let info: CheckpointInfo<C> = read_info(&name, &bytes)?;
-    if info.kind != kind {
-        return Err(Error::Invalid(format!(
-            "{name}: a {} checkpoint, expected a {kind} checkpoint",
-            info.kind
-        )));
-    }
-    if info.tokenizer != tokenizer {
-        return Err(Error::Invalid(format!(
-            "{name}: trained with tokenizer {}, but the tokenizer given is {tokenizer}: use the tokenizer the model was trained with",
-            info.tokenizer
-        )));
-    }
-    Ok((bytes, info))
-}
-
-/// Load a policy checkpoint onto `device`.
-pub fn load_policy(
-    path: &std::path::Path,
-    tokenizer: &str,
-    device: &burn::tensor::Device,
-) -> Result<crate::model::policy::Policy> {
-    let (bytes, info) = open::<crate::model::policy::PolicyConfig>(path, "policy", tokenizer)?;
-    load_into(
-        &path.display().to_string(),
-        &bytes,
-        info.config.init(device),
-    )
 }

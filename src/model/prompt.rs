@@ -41,6 +41,20 @@ impl Special {
     }
 }
 
+/// The tokenizer, its special ids and the prompt budget, together.
+pub struct Prompter<'a> {
+    pub tok: &'a Tok,
+    pub sp: Special,
+    pub max_prompt: usize,
+}
+
+impl Prompter<'_> {
+    /// See [`prompt`].
+    pub fn prompt(&self, history: &[crate::data::Event]) -> Result<(Vec<u32>, usize)> {
+        prompt(self.tok, self.sp, history, self.max_prompt)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Example {
     pub prompt: Vec<u32>,

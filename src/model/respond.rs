@@ -2,10 +2,9 @@
 //! with the KV cache, decoding to `q1; q2; q3` text.
 
 use super::policy::{Policy, SampleConfig};
-use super::prompt::{self, Special};
+use super::prompt::Prompter;
 use crate::data::User;
 use crate::error::Result;
-use crate::tokenize::Tok;
 use burn::tensor::Device;
 
 /// Control characters to spaces, whitespace collapsed: what a labels file accepts.
@@ -19,22 +18,21 @@ pub fn clean(text: &str) -> String {
 }
 
 /// Generate one response per user (in batches of `batch`); an empty string where the
-/// policy ended at once. `max_prompt` bounds the prompt as in training.
+/// policy ended at once. The prompter bounds the prompt as in training.
 pub async fn respond(
     policy: &Policy,
-    tok: &Tok,
-    sp: Special,
+    prompter: &Prompter<'_>,
     users: &[User],
     cfg: &SampleConfig,
-    max_prompt: usize,
     batch: usize,
     device: &Device,
 ) -> Result<Vec<String>> {
+    let (tok, sp) = (prompter.tok, prompter.sp);
     let mut out = Vec::with_capacity(users.len());
     for (i, chunk) in users.chunks(batch.max(1)).enumerate() {
         let prompts: Vec<Vec<u32>> = chunk
             .iter()
-            .map(|u| prompt::prompt(tok, sp, &u.history, max_prompt).map(|p| p.0))
+            .map(|u| prompter.prompt(&u.history).map(|p| p.0))
             .collect::<Result<_>>()?;
         let c = SampleConfig {
             seed: cfg.seed.wrapping_add(i as u64),
