@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 source scripts/tools.sh
 need_wasm_tools
 
-step() { printf '\n== %s\n' "$*"; }
+start=$SECONDS
+step() { printf '\n== [%4ds] %s\n' "$((SECONDS - start))" "$*"; }
 
 step "format"
 cargo fmt --check
@@ -31,3 +32,5 @@ if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
 else
   echo "SKIPPED: chromium and chromedriver are not installed (apt-get install chromium chromium-driver)"
 fi
+
+step "done"

@@ -7,12 +7,8 @@
 
 use super::policy::{Padded, Policy, PolicyConfig};
 use super::prompt::Example;
-use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use rand::SeedableRng;
-use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -176,6 +172,10 @@ pub fn train(
     device: &Device,
     mut on_step: impl FnMut(&StepMetrics),
 ) -> (Policy, Vec<EpochMetrics>) {
+    use burn::module::Module;
+    use burn::optim::{AdamConfig, GradientsParams};
+    use rand::SeedableRng;
+    use rand::seq::SliceRandom;
     let mut optim = AdamConfig::new()
         .with_grad_clipping(Some(
             burn::optim::grad_clipping::GradientClippingConfig::Norm(1.0),
@@ -229,6 +229,7 @@ pub fn train(
 mod tests {
     use super::*;
     use crate::backend::cpu;
+    use burn::module::Module;
 
     #[test]
     fn targets_and_weights_by_hand() {

@@ -4,12 +4,8 @@ use super::data::{RmBatch, RmExample, batch};
 use super::loss::{global_loss, local_loss, probability_mask, total_loss};
 use super::metrics::{accuracy, auc};
 use super::model::{Level, RewardModel};
-use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use rand::SeedableRng;
-use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -189,6 +185,10 @@ pub fn train(
     device: &Device,
     mut on_point: impl FnMut(&RmPoint),
 ) -> (RewardModel, Vec<RmPoint>) {
+    use burn::module::Module;
+    use burn::optim::{AdamConfig, GradientsParams};
+    use rand::SeedableRng;
+    use rand::seq::SliceRandom;
     let mut optim = AdamConfig::new()
         .with_grad_clipping(Some(
             burn::optim::grad_clipping::GradientClippingConfig::Norm(1.0),
@@ -232,6 +232,8 @@ mod tests {
     use crate::backend::cpu;
     use crate::model::trunk::TrunkConfig;
     use crate::reward::model::RewardModelConfig;
+    use burn::module::Module;
+    use rand::SeedableRng;
 
     /// Relevant tokens are ids 10..15, irrelevant 20..25, in any order; the sentence
     /// label says whether most are relevant. Both models must learn it.
