@@ -27,6 +27,9 @@ pub struct SftArgs {
     users: Option<usize>,
     #[arg(long)]
     seed: Option<u64>,
+    /// Language-model warm-up epochs (loss on every token) before SFT.
+    #[arg(long)]
+    warmup_epochs: Option<usize>,
     /// Checkpoint path without extension: writes PATH.safetensors, PATH.json and PATH.metrics.json.
     #[arg(long, default_value = "runs/sft")]
     out: PathBuf,
@@ -42,6 +45,7 @@ pub fn sft(a: SftArgs) -> anyhow::Result<ExitCode> {
     cfg.epochs = a.epochs.unwrap_or(cfg.epochs);
     cfg.users = a.users.unwrap_or(cfg.users);
     cfg.seed = a.seed.unwrap_or(cfg.seed);
+    cfg.warmup_epochs = a.warmup_epochs.unwrap_or(cfg.warmup_epochs);
     let mut users = jsonl::read_users(&a.data)?;
     if cfg.users > 0 {
         users.truncate(cfg.users);
@@ -69,7 +73,7 @@ pub fn sft(a: SftArgs) -> anyhow::Result<ExitCode> {
     }
     let device = tppo::backend::cpu().autodiff();
     let policy = cfg.policy.init(&device);
-    let steps = cfg.epochs * train.len().div_ceil(cfg.batch_size);
+    let steps = (cfg.warmup_epochs + cfg.epochs) * train.len().div_ceil(cfg.batch_size);
     let pb = style::progress(steps as u64, "sft");
     let mut tokens_per_s = 0.0;
     let t0 = std::time::Instant::now();
@@ -102,8 +106,9 @@ pub fn sft(a: SftArgs) -> anyhow::Result<ExitCode> {
     } else {
         for e in &epochs {
             println!(
-                "epoch {}: train loss {:.4}, eval loss {:.4} ({:.0} s)",
+                "epoch {}{}: train loss {:.4}, eval loss {:.4} ({:.0} s)",
                 e.epoch + 1,
+                if e.warmup { " (LM warm-up)" } else { "" },
                 e.train_loss,
                 e.eval_loss,
                 e.seconds

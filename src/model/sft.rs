@@ -22,6 +22,10 @@ pub struct SftConfig {
     pub max_prompt: usize,
     pub max_response: usize,
     pub seed: u64,
+    /// Language-model warm-up epochs before SFT: the loss on every token (history
+    /// and response), standing in for the pretraining of the paper's LLM. 0 by default.
+    #[serde(default)]
+    pub warmup_epochs: usize,
 }
 
 impl SftConfig {
@@ -43,6 +47,7 @@ impl SftConfig {
             max_prompt: 192,
             max_response: 64,
             seed: 1,
+            warmup_epochs: 0,
         };
         match name {
             "default" => Some(base),
@@ -72,6 +77,15 @@ pub struct SftBatch {
 }
 
 pub fn batch(examples: &[&Example], pad: u32) -> SftBatch {
+    make_batch(examples, pad, false)
+}
+
+/// The language-model warm-up batch: every real next token is a target.
+pub fn lm_batch(examples: &[&Example], pad: u32) -> SftBatch {
+    make_batch(examples, pad, true)
+}
+
+fn make_batch(examples: &[&Example], pad: u32, every_token: bool) -> SftBatch {
     let seqs: Vec<Vec<u32>> = examples
         .iter()
         .map(|e| e.prompt.iter().chain(&e.response).copied().collect())
@@ -85,7 +99,11 @@ pub fn batch(examples: &[&Example], pad: u32) -> SftBatch {
         let first_response = start + e.prompt.len();
         for j in start..t - 1 {
             targets[b * t + j] = padded.tokens[b * t + j + 1];
-            weight[b * t + j] = if j + 1 >= first_response { 1.0 } else { 0.0 };
+            weight[b * t + j] = if every_token || j + 1 >= first_response {
+                1.0
+            } else {
+                0.0
+            };
         }
     }
     SftBatch {
@@ -135,6 +153,8 @@ pub struct StepMetrics {
 #[derive(Debug, Clone, Serialize)]
 pub struct EpochMetrics {
     pub epoch: usize,
+    /// A language-model warm-up epoch (loss on every token); the eval loss is SFT's.
+    pub warmup: bool,
     pub train_loss: f32,
     pub eval_loss: f32,
     pub seconds: f64,
@@ -184,7 +204,8 @@ pub fn train(
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
     let mut epochs = Vec::new();
     let mut step = 0;
-    for epoch in 0..cfg.epochs {
+    for epoch in 0..cfg.warmup_epochs + cfg.epochs {
+        let warmup = epoch < cfg.warmup_epochs;
         let t0 = std::time::Instant::now();
         let mut order: Vec<usize> = (0..train.len()).collect();
         order.shuffle(&mut rng);
@@ -192,7 +213,11 @@ pub fn train(
         for chunk in order.chunks(cfg.batch_size.max(1)) {
             let ts = std::time::Instant::now();
             let refs: Vec<&Example> = chunk.iter().map(|&i| &train[i]).collect();
-            let b = batch(&refs, pad);
+            let b = if warmup {
+                lm_batch(&refs, pad)
+            } else {
+                batch(&refs, pad)
+            };
             let l = loss(&policy, &b, device);
             let value = l.clone().into_scalar::<f32>();
             let grads = GradientsParams::from_grads(l.backward(), &policy);
@@ -217,6 +242,7 @@ pub fn train(
         );
         epochs.push(EpochMetrics {
             epoch,
+            warmup,
             train_loss: (sum / count.max(1) as f64) as f32,
             eval_loss,
             seconds: t0.elapsed().as_secs_f64(),
@@ -261,6 +287,13 @@ mod tests {
         // Row c is left-padded: 0 0 5 2 → targets at j=2 is 2 (weight 1), padding weights 0.
         assert_eq!(&sc.targets[4..], &[0, 0, 2, 0]);
         assert_eq!(&sc.weight[4..], &[0.0, 0.0, 1.0, 0.0]);
+        // The warm-up batch weighs every real next token, never padding.
+        let lc = lm_batch(&[&a, &c], 0);
+        assert_eq!(&lc.weight[..4], &[1.0, 1.0, 1.0, 0.0]);
+        assert_eq!(&lc.weight[4..], &[0.0, 0.0, 1.0, 0.0]);
+        let lb = lm_batch(&[&a, &b], 0);
+        assert_eq!(&lb.targets[4..], &[3, 4, 2, 0]);
+        assert_eq!(&lb.weight[4..], &[1.0, 1.0, 1.0, 0.0]);
     }
 
     #[test]
@@ -282,6 +315,7 @@ mod tests {
             max_prompt: 8,
             max_response: 8,
             seed: 0,
+            warmup_epochs: 5,
         };
         let ex: Vec<Example> = (0..4)
             .map(|i| Example {
