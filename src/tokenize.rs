@@ -24,6 +24,18 @@ pub struct LabeledSpan {
     pub class: u8,
 }
 
+impl From<&crate::labeler::WordLabel> for LabeledSpan {
+    fn from(w: &crate::labeler::WordLabel) -> Self {
+        LabeledSpan {
+            span: Span {
+                start: w.start,
+                end: w.end,
+            },
+            class: w.class,
+        }
+    }
+}
+
 /// Word classes → token classes, from the tokens' byte offsets.
 pub fn token_classes(offsets: &[(usize, usize)], words: &[LabeledSpan]) -> Vec<u8> {
     offsets

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use tppo::config::LwpConfig;
 use tppo::data::{EventKind, jsonl};
-use tppo::text::Span;
 use tppo::tokenize::{LabeledSpan, Tok};
 
 #[derive(Args)]
@@ -45,17 +44,7 @@ pub fn inspect(a: InspectArgs) -> anyhow::Result<ExitCode> {
     let tok = Tok::load(&a.assets.assets.join("tokenizer.json"))?;
     let response = user.target_response();
     let j = judge.judge(&user.history, &response);
-    let spans: Vec<LabeledSpan> = j
-        .words
-        .iter()
-        .map(|w| LabeledSpan {
-            span: Span {
-                start: w.start,
-                end: w.end,
-            },
-            class: w.class,
-        })
-        .collect();
+    let spans: Vec<LabeledSpan> = j.words.iter().map(LabeledSpan::from).collect();
     let (enc, classes) = tok.encode_labeled(&response, &spans)?;
     if a.json {
         print_json(&serde_json::json!({

@@ -8,7 +8,6 @@ use crate::error::{Error, Result};
 use crate::labeler::labels::LabelRecord;
 use crate::model::policy::Padded;
 use crate::model::prompt::{self, Special};
-use crate::text::Span;
 use crate::tokenize::{LabeledSpan, Tok};
 use std::collections::HashMap;
 
@@ -52,17 +51,7 @@ pub fn examples(
                 p
             }
         };
-        let words: Vec<LabeledSpan> = r
-            .words
-            .iter()
-            .map(|w| LabeledSpan {
-                span: Span {
-                    start: w.start,
-                    end: w.end,
-                },
-                class: w.class,
-            })
-            .collect();
+        let words: Vec<LabeledSpan> = r.words.iter().map(LabeledSpan::from).collect();
         let (enc, mut classes) = tok.encode_labeled(&r.response, &words)?;
         let mut response = enc.ids;
         response.push(sp.eos);
