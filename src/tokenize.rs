@@ -117,6 +117,23 @@ impl Tok {
             .map_err(|e| Error::Tokenizer(e.to_string()))
     }
 
+    /// The word of each token of `ids` (an index into [`crate::text::words`] of the
+    /// decoded text), for generated tokens that have no offsets: token i covers the bytes
+    /// between the decoded lengths of `ids[..i]` and `ids[..=i]`. `None` where a token
+    /// decodes to nothing (special tokens) or only to spaces.
+    pub fn word_of_tokens(&self, ids: &[u32]) -> Result<Vec<Option<usize>>> {
+        let text = self.decode(ids)?;
+        let words = crate::text::words(&text);
+        let mut out = Vec::with_capacity(ids.len());
+        let mut start = 0;
+        for i in 0..ids.len() {
+            let end = self.decode(&ids[..=i])?.len().min(text.len()).max(start);
+            out.push(words.iter().position(|w| w.start < end && w.end > start));
+            start = end;
+        }
+        Ok(out)
+    }
+
     /// SHA-256-free fingerprint of the tokenizer's JSON (FNV-1a, hex), for checkpoints to check against.
     pub fn fingerprint(&self) -> String {
         let json = self.inner.to_string(false).unwrap_or_default();

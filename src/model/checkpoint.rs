@@ -138,6 +138,35 @@ pub fn load_policy(
     )
 }
 
+/// Load a reward model checkpoint (kind `token-rm` or `sentence-rm`) onto `device`.
+pub fn load_rm(
+    path: &std::path::Path,
+    tokenizer: &str,
+    device: &burn::tensor::Device,
+) -> Result<crate::reward::model::RewardModel> {
+    use crate::reward::model::{Level, RewardModelConfig};
+    let name = path.with_extension("safetensors").display().to_string();
+    let bytes = crate::io::read_file(&path.with_extension("safetensors"))?;
+    let info: CheckpointInfo<RewardModelConfig> = read_info(&name, &bytes)?;
+    let want = match info.config.level {
+        Level::Token => "token-rm",
+        Level::Sentence => "sentence-rm",
+    };
+    if info.kind != want {
+        return Err(Error::Invalid(format!(
+            "{name}: a {} checkpoint, expected a reward model (token-rm or sentence-rm)",
+            info.kind
+        )));
+    }
+    if info.tokenizer != tokenizer {
+        return Err(Error::Invalid(format!(
+            "{name}: trained with tokenizer {}, but the tokenizer given is {tokenizer}",
+            info.tokenizer
+        )));
+    }
+    load_into(&name, &bytes, info.config.init(device))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -114,6 +114,21 @@ impl Policy {
         self.lm_head.forward(x.narrow(1, t - n, n))
     }
 
+    /// Logits [B, n, V] and values [B, n] of the last `n` positions (see [`Policy::logits_tail`]).
+    pub fn forward_tail(&self, batch: &Padded, n: usize, device: &Device) -> Output {
+        let (tokens, keep, positions) = batch.tensors(device);
+        let x = self
+            .trunk
+            .forward(tokens, keep, positions, &mut self.new_cache());
+        let [b, t, _] = x.dims();
+        let n = n.min(t);
+        let x = x.narrow(1, t - n, n);
+        Output {
+            values: self.value_head.forward(x.clone()).reshape([b, n]),
+            logits: self.lm_head.forward(x),
+        }
+    }
+
     /// Forward whole left-padded sequences (no cache): logits and values at every position.
     pub fn forward_full(&self, batch: &Padded, device: &Device) -> Output {
         let (tokens, keep, positions) = batch.tensors(device);

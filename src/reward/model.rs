@@ -12,6 +12,7 @@ use crate::model::policy::Padded;
 use crate::model::trunk::{Trunk, TrunkConfig};
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
+use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -63,5 +64,41 @@ impl RewardModel {
         let t = x.dims()[1];
         let n = n.min(t);
         self.head.forward(x.narrow(1, t - n, n))
+    }
+
+    /// P(2) − P(1) [B, n] on the last `n` positions: the reward margin of each token
+    /// (eq. 5 before lwp), and at the last token the sentence-level score.
+    pub fn margins_tail(&self, batch: &Padded, n: usize, device: &Device) -> Tensor<2> {
+        let p = softmax(self.logits_tail(batch, n, device), 2);
+        let [b, n, _] = p.dims();
+        (p.clone().narrow(2, 2, 1) - p.narrow(2, 1, 1)).reshape([b, n])
+    }
+
+    /// The margins of each response (ragged), for prompts and responses given as ids.
+    pub async fn margins(
+        &self,
+        prompts: &[&[u32]],
+        responses: &[&[u32]],
+        pad: u32,
+        device: &Device,
+    ) -> crate::Result<Vec<Vec<f32>>> {
+        let n = responses.iter().map(|r| r.len()).max().unwrap_or(0).max(1);
+        let seqs: Vec<Vec<u32>> = prompts
+            .iter()
+            .zip(responses)
+            .map(|(p, r)| p.iter().chain(r.iter()).copied().collect())
+            .collect();
+        let flat = self
+            .margins_tail(&Padded::left(&seqs, pad), n, device)
+            .into_data_async()
+            .await
+            .map_err(|e| crate::Error::Invalid(format!("reading from the device: {e:?}")))?
+            .try_to_vec::<f32>()
+            .map_err(|e| crate::Error::Invalid(format!("reading from the device: {e:?}")))?;
+        Ok(responses
+            .iter()
+            .enumerate()
+            .map(|(i, r)| flat[i * n + n - r.len()..(i + 1) * n].to_vec())
+            .collect())
     }
 }

@@ -1,0 +1,269 @@
+//! Evaluation (paper §4): the judge's relevance rate of a model's responses over
+//! held-out users (Table 2) with its Wilson interval, and pairwise win / tie / lose
+//! between two models ([`pairwise`]) with bootstrap intervals ([`stats`]).
+//!
+//! A model's outputs are written as JSONL, one [`OutputRecord`] per user (history,
+//! response, the judge's word labels, the token reward model's per-token rewards);
+//! `tppo compare` reads two such files and writes one [`CompareRecord`] per user.
+//! The browser lab opens both.
+
+pub mod pairwise;
+pub mod stats;
+
+use crate::config::LwpConfig;
+use crate::data::{Event, User};
+use crate::error::{Error, InputError, InputErrors, Result};
+use crate::labeler::{Judgement, Labeler};
+use crate::model::prompt::Prompter;
+use crate::reward::model::RewardModel;
+use burn::tensor::Device;
+use pairwise::{Outcome, Verdict, WinTieLose};
+use serde::{Deserialize, Serialize};
+use stats::{Interval, wilson};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Relevance {
+    pub n: usize,
+    pub relevant: usize,
+    pub rate: f64,
+    /// Wilson 95 % interval.
+    pub ci: Interval,
+}
+
+/// The judge's sentence verdict (label 2) averaged over users.
+pub fn relevance(judgements: &[&Judgement]) -> Relevance {
+    let n = judgements.len();
+    let k = judgements.iter().filter(|j| j.sentence == 2).count();
+    Relevance {
+        n,
+        relevant: k,
+        rate: k as f64 / n.max(1) as f64,
+        ci: wilson(k, n),
+    }
+}
+
+/// One response token with its reward-model margin P(2) − P(1) and its reward after lwp.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenReward {
+    pub text: String,
+    pub margin: f32,
+    pub reward: f32,
+}
+
+/// One user's response from one model, judged.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutputRecord {
+    pub user_id: String,
+    pub model: String,
+    pub history: Vec<Event>,
+    pub response: String,
+    pub judgement: Judgement,
+    #[serde(default)]
+    pub tokens: Vec<TokenReward>,
+}
+
+/// One user, two models, the verdicts in both orders.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CompareRecord {
+    pub user_id: String,
+    pub history: Vec<Event>,
+    pub a: OutputRecord,
+    pub b: OutputRecord,
+    /// The judge with A first, and with B first.
+    pub ab: Verdict,
+    pub ba: Verdict,
+    /// A's outcome.
+    pub outcome: Outcome,
+    pub consistent: bool,
+}
+
+/// Judge every response and attach the token reward model's rewards of its tokens
+/// (the response re-encoded, EOS included, as the reward model was trained).
+#[allow(clippy::too_many_arguments)]
+pub async fn records(
+    model: &str,
+    users: &[User],
+    responses: &[String],
+    labeler: &Labeler,
+    prompter: &Prompter<'_>,
+    rm: Option<&RewardModel>,
+    lwp: LwpConfig,
+    device: &Device,
+) -> Result<Vec<OutputRecord>> {
+    let (tok, sp) = (prompter.tok, prompter.sp);
+    let mut out = Vec::with_capacity(users.len());
+    for (chunk_u, chunk_r) in users.chunks(32).zip(responses.chunks(32)) {
+        let mut prompts = Vec::new();
+        let mut ids = Vec::new();
+        let mut texts = Vec::new();
+        for (u, r) in chunk_u.iter().zip(chunk_r) {
+            prompts.push(prompter.prompt(&u.history)?.0);
+            let enc = tok.encode(r)?;
+            let mut x = enc.ids;
+            x.push(sp.eos);
+            let mut t = enc.tokens;
+            t.push("<eos>".into());
+            ids.push(x);
+            texts.push(t);
+        }
+        let margins = match rm {
+            Some(rm) => {
+                let p: Vec<&[u32]> = prompts.iter().map(Vec::as_slice).collect();
+                let x: Vec<&[u32]> = ids.iter().map(Vec::as_slice).collect();
+                rm.margins(&p, &x, sp.pad, device).await?
+            }
+            None => vec![Vec::new(); chunk_u.len()],
+        };
+        for (((u, r), m), t) in chunk_u.iter().zip(chunk_r).zip(margins).zip(texts) {
+            let shaped = crate::reward::lwp::apply(&m, lwp);
+            out.push(OutputRecord {
+                user_id: u.user_id.clone(),
+                model: model.to_string(),
+                history: u.history.clone(),
+                response: r.clone(),
+                judgement: labeler.judge(&u.history, r),
+                tokens: t
+                    .into_iter()
+                    .zip(m.iter().zip(&shaped))
+                    .map(|(text, (&margin, &reward))| TokenReward {
+                        text,
+                        margin,
+                        reward,
+                    })
+                    .collect(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Compare two models' outputs user by user (the same users, in any order).
+pub fn compare(a: &[OutputRecord], b: &[OutputRecord], margin: f32) -> Result<Vec<CompareRecord>> {
+    let by_id: std::collections::HashMap<&str, &OutputRecord> =
+        b.iter().map(|r| (r.user_id.as_str(), r)).collect();
+    if a.len() != b.len() {
+        return Err(Error::Invalid(format!(
+            "the two outputs cover {} and {} users: compare the same users",
+            a.len(),
+            b.len()
+        )));
+    }
+    a.iter()
+        .map(|ra| {
+            let rb = by_id.get(ra.user_id.as_str()).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "user {:?} of model {} has no output from model {}",
+                    ra.user_id, ra.model, b[0].model
+                ))
+            })?;
+            let ab = pairwise::prefer(&ra.judgement, &rb.judgement, margin);
+            let ba = pairwise::prefer(&rb.judgement, &ra.judgement, margin);
+            let (outcome, consistent) = pairwise::outcome(ab, ba);
+            Ok(CompareRecord {
+                user_id: ra.user_id.clone(),
+                history: ra.history.clone(),
+                a: ra.clone(),
+                b: (*rb).clone(),
+                ab,
+                ba,
+                outcome,
+                consistent,
+            })
+        })
+        .collect()
+}
+
+/// Win / tie / lose of A against B over compare records.
+pub fn win_tie_lose(records: &[CompareRecord], resamples: usize, seed: u64) -> WinTieLose {
+    let o: Vec<(Outcome, bool)> = records.iter().map(|r| (r.outcome, r.consistent)).collect();
+    pairwise::summarise(&o, resamples, seed)
+}
+
+/// Read an outputs JSONL file (written by `tppo eval`); every bad line is reported.
+pub fn read_outputs(
+    file: &str,
+    bytes: &[u8],
+) -> std::result::Result<Vec<OutputRecord>, InputErrors> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for (line, text) in crate::data::jsonl::lines(bytes) {
+        if text.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<OutputRecord>(text) {
+            Ok(r) => out.push(r),
+            Err(e) => errors.push(InputError::new(
+                file,
+                line,
+                "",
+                format!("expected an outputs record {{user_id, model, history, response, judgement, tokens}}: {e}"),
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(InputErrors(errors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::labeler::sentence_verdict;
+
+    fn record(user: &str, sentence_relevant: bool) -> OutputRecord {
+        let mut j = sentence_verdict("", Vec::new(), 0.5);
+        j.sentence = if sentence_relevant { 2 } else { 1 };
+        OutputRecord {
+            user_id: user.into(),
+            model: "m".into(),
+            history: Vec::new(),
+            response: String::new(),
+            judgement: j,
+            tokens: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn relevance_rate_and_interval() {
+        let rs: Vec<OutputRecord> = (0..10).map(|i| record(&format!("u{i}"), i < 8)).collect();
+        let r = relevance(&rs.iter().map(|r| &r.judgement).collect::<Vec<_>>());
+        assert_eq!((r.n, r.relevant), (10, 8));
+        assert!((r.rate - 0.8).abs() < 1e-12);
+        assert!((r.ci.lo - 0.490_18).abs() < 1e-4);
+    }
+
+    #[test]
+    fn outputs_round_trip_and_bad_lines_are_named() {
+        let rs = [record("u1", true), record("u2", false)];
+        let mut text = String::new();
+        for r in &rs {
+            text.push_str(&serde_json::to_string(r).unwrap());
+            text.push('\n');
+        }
+        let back = read_outputs("o.jsonl", text.as_bytes()).unwrap();
+        assert_eq!(back.len(), 2);
+        text.push_str("{\"user_id\": 3}\n");
+        let err = read_outputs("o.jsonl", text.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("o.jsonl:3"), "{err}");
+    }
+
+    #[test]
+    fn compare_needs_the_same_users() {
+        let a = [record("u1", true), record("u2", false)];
+        let b = [record("u2", true), record("u1", true)];
+        let c = compare(&a, &b, 0.05).unwrap();
+        assert_eq!(c[0].user_id, "u1");
+        assert_eq!(c[1].b.user_id, "u2");
+        let other = [record("u1", true), record("u9", true)];
+        assert!(
+            compare(&a, &other, 0.05)
+                .unwrap_err()
+                .to_string()
+                .contains("u2")
+        );
+    }
+}

@@ -1,0 +1,89 @@
+//! PPO / TPPO settings in one place, with the defaults of TRL's PPO trainer
+//! (DESIGN §1) where it has one, and the paper's reward shaping (§3.4).
+
+use crate::config::LwpConfig;
+use serde::{Deserialize, Serialize};
+
+/// Where the reward comes from: the two modes share every other line of code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum RewardMode {
+    /// PPO baseline: the sentence reward model's score P(2) − P(1) at the last response token.
+    Sentence,
+    /// TPPO: r_t = lwp(l) · (P(2) − P(1)) from the token reward model on every response token.
+    Token,
+}
+
+/// How token-mode rewards are placed on the tokens of a word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum Placement {
+    /// The paper's default: every token keeps its own reward (the tokens of a word all
+    /// carry the word's class, so they all carry its reward).
+    WordSpread,
+    /// Fine-Grained RLHF style: a word's reward (the mean of its tokens' rewards) on its
+    /// last token, 0 on its other tokens; tokens outside words keep their own.
+    SpanEnd,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PpoConfig {
+    pub reward: RewardMode,
+    pub placement: Placement,
+    /// Eq. 4–5 for token rewards (α, sl).
+    pub lwp: LwpConfig,
+    /// β of the per-token KL term −β·(log π_old − log π_ref) (TRL `kl_coef` 0.05).
+    pub kl_coef: f32,
+    /// ε of the clipped surrogate, eq. 6–7 (TRL `cliprange` 0.2).
+    pub cliprange: f32,
+    /// Clip of the value prediction around the rollout value (TRL `cliprange_value` 0.2).
+    pub cliprange_value: f32,
+    /// Weight of the value loss (TRL `vf_coef` 0.1).
+    pub vf_coef: f32,
+    /// GAE discount γ (TRL 1.0) and λ (TRL 0.95).
+    pub gamma: f32,
+    pub lam: f32,
+    /// Passes over each rollout batch (TRL `num_ppo_epochs` 4).
+    pub ppo_epochs: usize,
+    /// Rollouts (prompts) per iteration.
+    pub batch_size: usize,
+    /// Minibatches per PPO epoch (TRL's default is 1; 2 gives two updates per epoch).
+    pub minibatches: usize,
+    /// Adam learning rate; gradients clipped to norm `max_grad_norm` (TRL 1.0).
+    pub lr: f64,
+    pub max_grad_norm: f32,
+    /// Sampling temperature of rollouts; log-probs are of the same tempered
+    /// distribution, as in TRL (0.7).
+    pub temperature: f32,
+    /// Longest response in tokens (EOS included).
+    pub max_new: usize,
+    pub iters: usize,
+    pub seed: u64,
+}
+
+impl Default for PpoConfig {
+    fn default() -> Self {
+        Self {
+            reward: RewardMode::Token,
+            placement: Placement::WordSpread,
+            lwp: LwpConfig::default(),
+            kl_coef: 0.05,
+            cliprange: 0.2,
+            cliprange_value: 0.2,
+            vf_coef: 0.1,
+            gamma: 1.0,
+            lam: 0.95,
+            ppo_epochs: 4,
+            batch_size: 32,
+            minibatches: 2,
+            lr: 3e-5,
+            max_grad_norm: 1.0,
+            temperature: 0.7,
+            max_new: 32,
+            iters: 40,
+            seed: 1,
+        }
+    }
+}

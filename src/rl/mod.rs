@@ -1,0 +1,20 @@
+//! Reinforcement learning from the reward models (paper §3.4): PPO with a
+//! sentence-level reward, and TPPO with token-level rewards shaped by lwp.
+//! Both share every line of code but the reward placement ([`rewards`]).
+//!
+//! - [`config`]: the settings, TRL's defaults.
+//! - [`rewards`]: per-token rewards (KL term, score placement, lwp, span-end).
+//! - [`gae`]: advantages, returns, whitening.
+//! - [`loss`]: the clipped surrogate (eq. 6–7) and the clipped value loss.
+//! - [`ppo`]: rollouts and updates.
+//! - [`lemma`]: Lemma 3.1 on a one-step problem, with π* in closed form.
+
+pub mod config;
+pub mod gae;
+pub mod lemma;
+pub mod loss;
+pub mod ppo;
+pub mod rewards;
+
+pub use config::{Placement, PpoConfig, RewardMode};
+pub use ppo::{Metrics, Ppo, Rollout};

@@ -1,0 +1,533 @@
+//! One PPO / TPPO iteration (paper §3.4, Algorithm of eq. 6–9), in the order
+//! TRL's trainer runs it:
+//!
+//! 1. rollout: sample responses from π_θ (KV cache, temperature);
+//! 2. score: log π_old, V_old from π_θ, log π_ref from the frozen SFT copy, and the
+//!    reward model — P(2) − P(1) at the last token (`sentence`, PPO) or on every
+//!    token shaped by lwp (`token`, TPPO) — see [`super::rewards`];
+//! 3. r_t = −β·kl_t (+ score), GAE, returns, advantages whitened over the batch;
+//! 4. `ppo_epochs` passes over shuffled minibatches: clipped surrogate + vf_coef ·
+//!    clipped value loss, Adam with gradient-norm clipping. A non-finite loss skips
+//!    its update and is counted.
+//!
+//! Sequences are left-padded, so every response sits at the end of its row:
+//! response tensors are [B, R] "tail-aligned", real tokens on the right.
+
+use super::config::{Placement, PpoConfig, RewardMode};
+use super::gae::{gae, whiten};
+use super::loss::{entropy, policy_loss, value_loss};
+use super::rewards::{Score, assemble, span_end, token_rewards};
+use crate::error::{Error, Result};
+use crate::model::policy::{Padded, Policy, SampleConfig};
+use crate::reward::model::RewardModel;
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+/// The word of each token of a response (for `--placement span-end`).
+pub type WordOf = Box<dyn Fn(&[u32]) -> Vec<Option<usize>>>;
+
+/// Response tokens of a batch, tail-aligned.
+struct Tail {
+    seqs: Padded,
+    tokens: Vec<i64>,
+    mask: Vec<f32>,
+    r: usize,
+}
+
+fn tail(prompts: &[&[u32]], responses: &[&[u32]], pad: u32) -> Tail {
+    let r = responses.iter().map(|x| x.len()).max().unwrap_or(0).max(1);
+    let seqs: Vec<Vec<u32>> = prompts
+        .iter()
+        .zip(responses)
+        .map(|(p, x)| p.iter().chain(x.iter()).copied().collect())
+        .collect();
+    let mut tokens = Vec::with_capacity(seqs.len() * r);
+    let mut mask = Vec::with_capacity(seqs.len() * r);
+    for x in responses {
+        tokens.extend(
+            std::iter::repeat_n(i64::from(pad), r - x.len()).chain(x.iter().map(|&t| i64::from(t))),
+        );
+        mask.extend(std::iter::repeat_n(0.0, r - x.len()).chain(std::iter::repeat_n(1.0, x.len())));
+    }
+    Tail {
+        seqs: Padded::left(&seqs, pad),
+        tokens,
+        mask,
+        r,
+    }
+}
+
+/// Ragged rows → a tail-aligned [rows.len(), r] buffer (zeros on the left).
+fn tail_rows(rows: &[&[f32]], r: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(rows.len() * r);
+    for x in rows {
+        out.extend(std::iter::repeat_n(0.0, r - x.len()).chain(x.iter().copied()));
+    }
+    out
+}
+
+/// A tail-aligned buffer → ragged rows of the given lengths.
+fn untail(flat: &[f32], r: usize, lens: &[usize]) -> Vec<Vec<f32>> {
+    lens.iter()
+        .enumerate()
+        .map(|(i, &n)| flat[i * r + r - n..(i + 1) * r].to_vec())
+        .collect()
+}
+
+/// Log-probabilities [B, R, V] (at `temperature`), the chosen tokens' log-probs [B, R]
+/// and the values V(s_t) [B, R]: the logits at position p predict the token at p + 1.
+fn score_tokens(
+    policy: &Policy,
+    t: &Tail,
+    temperature: f32,
+    device: &Device,
+) -> (Tensor<3>, Tensor<2>, Tensor<2>) {
+    let out = policy.forward_tail(&t.seqs, t.r + 1, device);
+    let b = t.seqs.batch;
+    let logits = out.logits.narrow(1, 0, t.r) / (temperature + 1e-7);
+    let logp = log_softmax(logits, 2);
+    let tokens = Tensor::<2, Int>::from_data(TensorData::new(t.tokens.clone(), [b, t.r]), device);
+    let chosen = logp
+        .clone()
+        .gather(2, tokens.unsqueeze_dim(2))
+        .reshape([b, t.r]);
+    (logp, chosen, out.values.narrow(1, 0, t.r))
+}
+
+async fn read(x: Tensor<2>) -> Result<Vec<f32>> {
+    x.into_data_async()
+        .await
+        .map_err(|e| Error::Invalid(format!("reading from the device: {e:?}")))?
+        .try_to_vec::<f32>()
+        .map_err(|e| Error::Invalid(format!("reading from the device: {e:?}")))
+}
+
+/// Everything one rollout batch produced, per response (ragged rows).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Rollout {
+    pub prompts: Vec<Vec<u32>>,
+    /// Generated tokens (ending with EOS when it was produced).
+    pub responses: Vec<Vec<u32>>,
+    pub logprobs: Vec<Vec<f32>>,
+    pub ref_logprobs: Vec<Vec<f32>>,
+    pub values: Vec<Vec<f32>>,
+    /// The reward model's P(2) − P(1) on every token (both modes, for the views).
+    pub rm_margin: Vec<Vec<f32>>,
+    /// The score of each response: the sentence score, or the sum of its token rewards.
+    pub scores: Vec<f32>,
+    pub kl: Vec<Vec<f32>>,
+    pub rewards: Vec<Vec<f32>>,
+    pub advantages: Vec<Vec<f32>>,
+    pub returns: Vec<Vec<f32>>,
+}
+
+/// Per-iteration metrics, named as TRL's PPO trainer logs them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Metrics {
+    pub iter: usize,
+    #[serde(rename = "objective/scores")]
+    pub scores: f32,
+    #[serde(rename = "objective/scores_std")]
+    pub scores_std: f32,
+    /// Mean over responses of Σ_t kl_t.
+    #[serde(rename = "objective/kl")]
+    pub kl: f32,
+    /// Mean over responses of Σ_t −log π_old(a_t|s_t).
+    #[serde(rename = "objective/entropy")]
+    pub entropy: f32,
+    #[serde(rename = "objective/non_score_reward")]
+    pub non_score_reward: f32,
+    #[serde(rename = "objective/rlhf_reward")]
+    pub rlhf_reward: f32,
+    #[serde(rename = "policy/approxkl_avg")]
+    pub approxkl: f32,
+    #[serde(rename = "policy/clipfrac_avg")]
+    pub clipfrac: f32,
+    #[serde(rename = "policy/entropy_avg")]
+    pub entropy_avg: f32,
+    #[serde(rename = "loss/policy_avg")]
+    pub policy_loss: f32,
+    #[serde(rename = "loss/value_avg")]
+    pub value_loss: f32,
+    #[serde(rename = "val/clipfrac_avg")]
+    pub value_clipfrac: f32,
+    #[serde(rename = "val/num_eos_tokens")]
+    pub num_eos: usize,
+    #[serde(rename = "response/length")]
+    pub response_length: f32,
+    /// Updates skipped because the loss was not finite.
+    #[serde(rename = "train/skipped_updates")]
+    pub skipped_updates: usize,
+    /// Wall time of the iteration (set by the caller, who owns the clock).
+    #[serde(rename = "time/iteration_s")]
+    pub seconds: f64,
+    /// The judge's relevance rate of this iteration's rollouts (set by the caller).
+    #[serde(
+        rename = "objective/judge_relevance",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
+    pub judge_relevance: Option<f32>,
+}
+
+fn mean_std(xs: &[f32]) -> (f32, f32) {
+    let n = xs.len().max(1) as f32;
+    let mean = xs.iter().sum::<f32>() / n;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / n;
+    (mean, var.sqrt())
+}
+
+/// The trainer: π_θ (on an autodiff device), the frozen π_ref and reward model, Adam.
+pub struct Ppo {
+    pub cfg: PpoConfig,
+    policy: Policy,
+    reference: Policy,
+    rm: RewardModel,
+    optim: ModuleOptimizer,
+    eos: u32,
+    pad: u32,
+    device: Device,
+    iter: usize,
+    word_of: Option<WordOf>,
+}
+
+impl Ppo {
+    /// `policy` on `device` (autodiff), `reference` and `rm` on its inner device.
+    /// `word_of` is needed for [`Placement::SpanEnd`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        cfg: PpoConfig,
+        policy: Policy,
+        reference: Policy,
+        rm: RewardModel,
+        eos: u32,
+        pad: u32,
+        device: Device,
+        word_of: Option<WordOf>,
+    ) -> Result<Self> {
+        if cfg.reward == RewardMode::Token
+            && cfg.placement == Placement::SpanEnd
+            && word_of.is_none()
+        {
+            return Err(Error::Invalid(
+                "placement span-end needs the tokenizer's word boundaries".into(),
+            ));
+        }
+        let optim = AdamConfig::new()
+            .with_grad_clipping(Some(
+                burn::optim::grad_clipping::GradientClippingConfig::Norm(cfg.max_grad_norm),
+            ))
+            .init();
+        Ok(Self {
+            cfg,
+            policy,
+            reference,
+            rm,
+            optim,
+            eos,
+            pad,
+            device,
+            iter: 0,
+            word_of,
+        })
+    }
+
+    /// The current policy without autodiff (for sampling, evaluation, saving).
+    pub fn policy(&self) -> Policy {
+        self.policy.valid()
+    }
+
+    pub fn iteration_count(&self) -> usize {
+        self.iter
+    }
+
+    /// Steps 1–3: sample and score a rollout batch.
+    pub async fn rollout(&self, prompts: &[Vec<u32>]) -> Result<Rollout> {
+        let cfg = &self.cfg;
+        let plain = self.device.clone().inner();
+        let actor = self.policy.valid();
+        let sample = SampleConfig {
+            temperature: cfg.temperature,
+            top_k: 0,
+            max_new: cfg.max_new,
+            seed: cfg
+                .seed
+                .wrapping_mul(1_000_003)
+                .wrapping_add(self.iter as u64),
+        };
+        let responses = actor
+            .generate(prompts, &sample, self.eos, self.pad, true, &plain)
+            .await;
+        if let Some(i) = responses.iter().position(Vec::is_empty) {
+            return Err(Error::Invalid(format!(
+                "prompt {i} ({} tokens) leaves no room for a response within the policy's {} positions",
+                prompts[i].len(),
+                actor.max_len()
+            )));
+        }
+        let lens: Vec<usize> = responses.iter().map(Vec::len).collect();
+        let p: Vec<&[u32]> = prompts.iter().map(Vec::as_slice).collect();
+        let x: Vec<&[u32]> = responses.iter().map(Vec::as_slice).collect();
+        let t = tail(&p, &x, self.pad);
+        let (_, lp, values) = score_tokens(&actor, &t, cfg.temperature, &plain);
+        let (_, ref_lp, _) = score_tokens(&self.reference, &t, cfg.temperature, &plain);
+        let [b, r] = [t.seqs.batch, t.r];
+        let margin = self.rm.margins_tail(&t.seqs, r, &plain);
+        let (lp, ref_lp, values, margin) = (
+            untail(&read(lp).await?, t.r, &lens),
+            untail(&read(ref_lp).await?, t.r, &lens),
+            untail(&read(values).await?, t.r, &lens),
+            untail(&read(margin).await?, t.r, &lens),
+        );
+        let mut out = Rollout {
+            prompts: prompts.to_vec(),
+            responses,
+            logprobs: lp,
+            ref_logprobs: ref_lp,
+            values,
+            rm_margin: margin,
+            scores: Vec::new(),
+            kl: Vec::new(),
+            rewards: Vec::new(),
+            advantages: Vec::new(),
+            returns: Vec::new(),
+        };
+        for i in 0..b {
+            let shaped;
+            let score = match cfg.reward {
+                RewardMode::Sentence => Score::Sentence(*out.rm_margin[i].last().unwrap_or(&0.0)),
+                RewardMode::Token => {
+                    let r = token_rewards(&out.rm_margin[i], cfg.lwp);
+                    shaped = match (cfg.placement, &self.word_of) {
+                        (Placement::SpanEnd, Some(f)) => span_end(&r, &f(&out.responses[i])),
+                        _ => r,
+                    };
+                    Score::Token(&shaped)
+                }
+            };
+            out.scores.push(match score {
+                Score::Sentence(s) => s,
+                Score::Token(r) => r.iter().sum(),
+            });
+            let a = assemble(&out.logprobs[i], &out.ref_logprobs[i], cfg.kl_coef, score);
+            let (adv, ret) = gae(&a.rewards, &out.values[i], cfg.gamma, cfg.lam);
+            out.kl.push(a.kl);
+            out.rewards.push(a.rewards);
+            out.advantages.push(adv);
+            out.returns.push(ret);
+        }
+        whiten(&mut out.advantages);
+        Ok(out)
+    }
+
+    /// Step 4 on a rollout: `ppo_epochs` passes of minibatch updates.
+    pub async fn update(&mut self, ro: &Rollout) -> Result<Metrics> {
+        let cfg = self.cfg;
+        let n = ro.responses.len();
+        let mb = n.div_ceil(cfg.minibatches.max(1)).max(1);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(
+            cfg.seed ^ (self.iter as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        );
+        let mut sums = [0.0f64; 6];
+        let mut steps = 0usize;
+        let mut skipped = 0usize;
+        for _ in 0..cfg.ppo_epochs {
+            let mut order: Vec<usize> = (0..n).collect();
+            order.shuffle(&mut rng);
+            for idx in order.chunks(mb) {
+                let p: Vec<&[u32]> = idx.iter().map(|&i| ro.prompts[i].as_slice()).collect();
+                let x: Vec<&[u32]> = idx.iter().map(|&i| ro.responses[i].as_slice()).collect();
+                let t = tail(&p, &x, self.pad);
+                let rows = |v: &[Vec<f32>]| -> Vec<f32> {
+                    let r: Vec<&[f32]> = idx.iter().map(|&i| v[i].as_slice()).collect();
+                    tail_rows(&r, t.r)
+                };
+                let shape = [idx.len(), t.r];
+                let tensor =
+                    |v: Vec<f32>| Tensor::<2>::from_data(TensorData::new(v, shape), &self.device);
+                let mask = tensor(t.mask.clone());
+                let old_lp = tensor(rows(&ro.logprobs));
+                let old_v = tensor(rows(&ro.values));
+                let adv = tensor(rows(&ro.advantages));
+                let ret = tensor(rows(&ro.returns));
+                let (logp, new_lp, new_v) =
+                    score_tokens(&self.policy, &t, cfg.temperature, &self.device);
+                let pg = policy_loss(new_lp, old_lp, adv, mask.clone(), cfg.cliprange);
+                let vf = value_loss(new_v, old_v, ret, mask.clone(), cfg.cliprange_value);
+                let h = entropy(logp.detach(), mask);
+                let loss = pg.loss.clone() + vf.loss.clone() * cfg.vf_coef;
+                let stats = Tensor::cat(
+                    vec![pg.loss, vf.loss, pg.clipfrac, pg.approxkl, vf.clipfrac, h],
+                    0,
+                )
+                .detach();
+                let stats = read(stats.reshape([1, 6])).await?;
+                if stats.iter().all(|s| s.is_finite()) {
+                    let grads = GradientsParams::from_grads(loss.backward(), &self.policy);
+                    self.policy = self.optim.step(cfg.lr, self.policy.clone(), grads);
+                    for (s, v) in sums.iter_mut().zip(&stats) {
+                        *s += f64::from(*v);
+                    }
+                    steps += 1;
+                } else {
+                    skipped += 1;
+                }
+            }
+        }
+        self.iter += 1;
+        let avg = |k: usize| (sums[k] / steps.max(1) as f64) as f32;
+        let per_seq =
+            |v: &Vec<Vec<f32>>| v.iter().map(|r| r.iter().sum::<f32>()).collect::<Vec<_>>();
+        let (scores, scores_std) = mean_std(&ro.scores);
+        let kl = mean_std(&per_seq(&ro.kl)).0;
+        let neg_lp: Vec<f32> = ro.logprobs.iter().map(|r| -r.iter().sum::<f32>()).collect();
+        Ok(Metrics {
+            iter: self.iter,
+            scores,
+            scores_std,
+            kl,
+            entropy: mean_std(&neg_lp).0,
+            non_score_reward: -cfg.kl_coef * kl,
+            rlhf_reward: scores - cfg.kl_coef * kl,
+            approxkl: avg(3),
+            clipfrac: avg(2),
+            entropy_avg: avg(5),
+            policy_loss: avg(0),
+            value_loss: avg(1),
+            value_clipfrac: avg(4),
+            num_eos: ro
+                .responses
+                .iter()
+                .filter(|r| r.last() == Some(&self.eos))
+                .count(),
+            response_length: mean_std(
+                &ro.responses
+                    .iter()
+                    .map(|r| r.len() as f32)
+                    .collect::<Vec<_>>(),
+            )
+            .0,
+            skipped_updates: skipped,
+            seconds: 0.0,
+            judge_relevance: None,
+        })
+    }
+
+    /// Rollout then update.
+    pub async fn iteration(&mut self, prompts: &[Vec<u32>]) -> Result<(Metrics, Rollout)> {
+        let ro = self.rollout(prompts).await?;
+        let m = self.update(&ro).await?;
+        Ok((m, ro))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::{block_on, cpu};
+    use crate::model::policy::PolicyConfig;
+    use crate::model::trunk::TrunkConfig;
+    use crate::reward::model::{Level, RewardModelConfig};
+
+    const EOS: u32 = 2;
+    const PAD: u32 = 0;
+
+    fn tiny() -> PolicyConfig {
+        PolicyConfig {
+            vocab: 24,
+            d_model: 32,
+            n_layers: 1,
+            n_heads: 2,
+            d_ff: 64,
+            max_len: 24,
+        }
+    }
+
+    /// Train on one fixed prompt from a random policy and a random (frozen) reward model.
+    fn train(cfg: PpoConfig, iters: usize) -> Vec<Metrics> {
+        let device = cpu().autodiff();
+        let plain = cpu();
+        let policy = tiny().init(&device);
+        let reference = policy.valid();
+        let trunk = TrunkConfig {
+            vocab: 24,
+            d_model: 32,
+            n_layers: 1,
+            n_heads: 2,
+            d_ff: 64,
+            max_len: 24,
+        };
+        let level = match cfg.reward {
+            RewardMode::Token => Level::Token,
+            RewardMode::Sentence => Level::Sentence,
+        };
+        let rm = RewardModelConfig { trunk, level }.init(&plain);
+        let mut ppo = Ppo::new(cfg, policy, reference, rm, EOS, PAD, device, None).unwrap();
+        let prompts = vec![vec![1, 5, 6, 7]; 16];
+        (0..iters)
+            .map(|_| block_on(ppo.iteration(&prompts)).unwrap().0)
+            .collect()
+    }
+
+    fn cfg(reward: RewardMode, kl_coef: f32) -> PpoConfig {
+        PpoConfig {
+            reward,
+            kl_coef,
+            batch_size: 16,
+            max_new: 8,
+            lr: 3e-3,
+            lwp: crate::config::LwpConfig {
+                alpha: 1.0,
+                sl: 8.0,
+            },
+            ..PpoConfig::default()
+        }
+    }
+
+    fn mean(ms: &[Metrics], f: impl Fn(&Metrics) -> f32) -> f32 {
+        ms.iter().map(f).sum::<f32>() / ms.len() as f32
+    }
+
+    #[test]
+    fn with_beta_zero_the_score_rises_for_a_frozen_reward_model() {
+        for reward in [RewardMode::Token, RewardMode::Sentence] {
+            let ms = train(cfg(reward, 0.0), 30);
+            let (early, late) = (mean(&ms[..3], |m| m.scores), mean(&ms[27..], |m| m.scores));
+            let spread = mean(&ms[..3], |m| m.scores_std);
+            assert!(
+                late > early + spread,
+                "{reward:?}: score {early} → {late} (std {spread})"
+            );
+            assert!(ms.iter().all(|m| m.skipped_updates == 0));
+        }
+    }
+
+    #[test]
+    fn with_beta_large_the_policy_stays_near_the_reference() {
+        let free = train(cfg(RewardMode::Token, 0.0), 30);
+        let held = train(cfg(RewardMode::Token, 5.0), 30);
+        let (kl_free, kl_held) = (mean(&free[25..], |m| m.kl), mean(&held[25..], |m| m.kl));
+        assert!(kl_held < 0.3 * kl_free, "KL β=0 {kl_free}, β=5 {kl_held}");
+        assert!(kl_held < 0.5, "{kl_held}");
+    }
+
+    #[test]
+    fn tail_alignment_round_trips() {
+        let t = tail(&[&[1, 2, 3], &[4]], &[&[7, 8], &[9, 10, 2]], PAD);
+        assert_eq!(t.r, 3);
+        assert_eq!(t.tokens, vec![0, 7, 8, 9, 10, 2]);
+        assert_eq!(t.mask, vec![0.0, 1.0, 1.0, 1.0, 1.0, 1.0]);
+        let rows: [&[f32]; 2] = [&[0.5, 0.25], &[1.0, 2.0, 3.0]];
+        let flat = tail_rows(&rows, 3);
+        assert_eq!(flat, vec![0.0, 0.5, 0.25, 1.0, 2.0, 3.0]);
+        assert_eq!(
+            untail(&flat, 3, &[2, 3]),
+            vec![vec![0.5, 0.25], vec![1.0, 2.0, 3.0]]
+        );
+    }
+}
