@@ -63,6 +63,7 @@ pub struct Encoded {
     pub tokens: Vec<String>,
 }
 
+#[derive(Clone)]
 pub struct Tok {
     inner: Tokenizer,
 }

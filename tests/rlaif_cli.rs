@@ -1,6 +1,7 @@
 //! The paper's RLAIF loop through the command line, at a tiny size: SFT →
 //! sample and label responses → train token and sentence reward models → the
-//! w ablation. Checks that each step writes what the next one reads.
+//! w ablation → PPO and TPPO → eval → compare. Checks that each step writes what
+//! the next one reads.
 
 use std::path::Path;
 use std::process::Command;
@@ -22,6 +23,24 @@ fn tppo(args: &[&str]) -> serde_json::Value {
             String::from_utf8_lossy(&o.stdout)
         )
     })
+}
+
+/// A command that prints one JSON object per line.
+fn tppo_lines(args: &[&str]) -> Vec<serde_json::Value> {
+    let o = Command::new(env!("CARGO_BIN_EXE_tppo"))
+        .args(args)
+        .arg("--json")
+        .output()
+        .expect("tppo runs");
+    assert!(
+        o.status.success(),
+        "tppo {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
 }
 
 #[test]
@@ -100,4 +119,80 @@ fn sft_label_train_rm_and_ablate_w() {
     let a = tppo(&args);
     assert_eq!(a["runs"].as_array().unwrap().len(), 2);
     assert!(!a["runs"][0]["eval_loss"].as_array().unwrap().is_empty());
+
+    // PPO (sentence reward) and TPPO (token rewards, span-end placement), then evaluation.
+    for (reward, placement, rm) in [
+        ("sentence", "word-spread", "rm-sentence"),
+        ("token", "span-end", "rm-token"),
+    ] {
+        let out = p(&format!("ppo-{reward}"));
+        let rm = p(rm);
+        let sft = p("sft");
+        let lines = tppo_lines(&[
+            "ppo",
+            "--reward",
+            reward,
+            "--placement",
+            placement,
+            "--iters",
+            "2",
+            "--batch-size",
+            "4",
+            "--max-new",
+            "12",
+            "--sft",
+            &sft,
+            "--rm",
+            &rm,
+            "--out",
+            &out,
+        ]);
+        assert_eq!(lines.len(), 2);
+        for m in &lines {
+            for key in [
+                "objective/scores",
+                "objective/kl",
+                "policy/clipfrac_avg",
+                "loss/value_avg",
+            ] {
+                assert!(m[key].as_f64().unwrap().is_finite(), "{key}: {m}");
+            }
+        }
+        assert_eq!(
+            std::fs::read_to_string(format!("{out}.metrics.jsonl"))
+                .unwrap()
+                .lines()
+                .count(),
+            2
+        );
+        let e = tppo(&[
+            "eval",
+            "--policy",
+            &out,
+            "--users",
+            "8",
+            "--rm",
+            &p("rm-token"),
+            "--out",
+            &p(&format!("eval-{reward}.jsonl")),
+        ]);
+        assert_eq!(e["n"].as_u64(), Some(8));
+    }
+    let c = tppo(&[
+        "compare",
+        &p("eval-token.jsonl"),
+        &p("eval-sentence.jsonl"),
+        "--resamples",
+        "200",
+        "--out",
+        &p("compare.jsonl"),
+    ]);
+    let n = ["wins", "ties", "losses"]
+        .iter()
+        .map(|k| c[k].as_u64().unwrap())
+        .sum::<u64>();
+    assert_eq!(n, 8);
+    assert_eq!(c["position_consistency"].as_f64(), Some(1.0));
+    let records = std::fs::read_to_string(p("compare.jsonl")).unwrap();
+    assert_eq!(records.lines().count(), 8);
 }

@@ -1,8 +1,12 @@
 //! Argument parsing and dispatch.
 
 mod data;
+mod eval;
 mod inspect;
 mod label;
+mod pipeline;
+mod report;
+mod rl;
 mod style;
 mod tokenizer;
 mod train;
@@ -55,6 +59,16 @@ enum Command {
     TrainRm(train::TrainRmArgs),
     /// Train token reward models for several w = λ_local and write their eval-loss curves (paper Fig. 11).
     AblateW(train::AblateWArgs),
+    /// PPO (sentence reward) or TPPO (token rewards) from the SFT policy.
+    Ppo(rl::PpoArgs),
+    /// Lemma 3.1 on a one-step problem: PPO's policy converging to π* ∝ π_ref·exp(A/β).
+    Lemma(rl::LemmaArgs),
+    /// Generate, judge and score a policy's responses for held-out users (relevance rate).
+    Eval(eval::EvalArgs),
+    /// Win / tie / lose of two models' outputs (from `tppo eval`), position-swapped.
+    Compare(eval::CompareArgs),
+    /// Bundled data → SFT → reward models → PPO and TPPO per seed → evaluation → report.json/html.
+    Pipeline(pipeline::PipelineArgs),
     /// Print the length-weighted penalty lwp(l) (paper eq. 4) for a range of positions.
     Lwp(inspect::LwpArgs),
 }
@@ -71,6 +85,11 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Sft(a) => train::sft(a),
         Command::TrainRm(a) => train::train_rm(a),
         Command::AblateW(a) => train::ablate_w(a),
+        Command::Ppo(a) => rl::ppo(a),
+        Command::Lemma(a) => rl::lemma(a),
+        Command::Eval(a) => eval::eval(a),
+        Command::Compare(a) => eval::compare(a),
+        Command::Pipeline(a) => pipeline::pipeline(a),
     }
 }
 
