@@ -15,6 +15,10 @@ cargo fmt --check
 step "native tests (release profile: one target/ for tests, CLI and benches)"
 cargo test --release
 
+step "the quick pipeline: PPO and TPPO × 2 seeds from the shipped models, evaluation, report"
+target/release/tppo pipeline --preset quick --seeds 2 --out target/pipeline-quick
+test -s target/pipeline-quick/report.json && test -s target/pipeline-quick/report.html
+
 step "lints (native and wasm32)"
 cargo clippy --release --all-targets -- -D warnings
 cargo clippy --release --target wasm32-unknown-unknown --lib --no-default-features -- -D warnings

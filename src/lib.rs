@@ -3,6 +3,7 @@
 //! Data flows one way: [`data`] → [`labeler`] → [`tokenize`] → [`reward`] → RL → eval → views.
 
 pub mod backend;
+pub mod bench;
 pub mod config;
 pub mod data;
 pub mod error;

@@ -1,5 +1,6 @@
 //! Argument parsing and dispatch.
 
+mod bench;
 mod data;
 mod eval;
 mod inspect;
@@ -69,6 +70,8 @@ enum Command {
     Compare(eval::CompareArgs),
     /// Bundled data → SFT → reward models → PPO and TPPO per seed → evaluation → report.json/html.
     Pipeline(pipeline::PipelineArgs),
+    /// Time a PPO iteration, a reward-model step and generation (with and without KV cache) per backend.
+    Bench(bench::BenchArgs),
     /// Print the length-weighted penalty lwp(l) (paper eq. 4) for a range of positions.
     Lwp(inspect::LwpArgs),
 }
@@ -90,6 +93,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Eval(a) => eval::eval(a),
         Command::Compare(a) => eval::compare(a),
         Command::Pipeline(a) => pipeline::pipeline(a),
+        Command::Bench(a) => bench::bench(a),
     }
 }
 

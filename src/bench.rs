@@ -1,0 +1,211 @@
+//! Benchmarks of the hot paths at the shipped model size, on any device: a PPO
+//! iteration, a reward-model training step, and generation with and without the
+//! KV cache. Models are freshly initialised and prompts are random token ids of a
+//! fixed length, so a run needs no checkpoint and every backend does the same work
+//! (a random policy rarely ends early, so every response has `max_new` tokens).
+//!
+//! The caller owns the clock (`now` in milliseconds): `std::time::Instant` natively,
+//! `performance.now()` in a browser.
+
+use crate::model::policy::{PolicyConfig, SampleConfig};
+use crate::model::trunk::TrunkConfig;
+use crate::reward::data::{RmExample, batch};
+use crate::reward::model::{Level, RewardModelConfig};
+use crate::reward::train::{RmTrainConfig, batch_loss};
+use crate::rl::{Ppo, PpoConfig};
+use burn::tensor::Device;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BenchConfig {
+    pub policy: PolicyConfig,
+    /// Rollouts per PPO iteration, and the batch of the other workloads.
+    pub batch: usize,
+    pub prompt_len: usize,
+    pub max_new: usize,
+    /// Timed repetitions (after one untimed warm-up).
+    pub reps: usize,
+}
+
+impl Default for BenchConfig {
+    fn default() -> Self {
+        Self {
+            // The shipped SFT policy's shape.
+            policy: PolicyConfig {
+                vocab: 4096,
+                d_model: 128,
+                n_layers: 4,
+                n_heads: 4,
+                d_ff: 256,
+                max_len: 256,
+            },
+            batch: 32,
+            prompt_len: 128,
+            max_new: 32,
+            reps: 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BenchRow {
+    pub backend: String,
+    pub workload: String,
+    /// Median over the timed repetitions.
+    pub ms: f64,
+    pub min_ms: f64,
+    /// Throughput where it means something (tokens/s), else null.
+    pub tokens_per_s: Option<f64>,
+}
+
+fn prompts(cfg: &BenchConfig, seed: u64) -> Vec<Vec<u32>> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    (0..cfg.batch)
+        .map(|_| {
+            (0..cfg.prompt_len)
+                .map(|_| rng.random_range(8..cfg.policy.vocab as u32))
+                .collect()
+        })
+        .collect()
+}
+
+fn row(backend: &str, workload: &str, mut times: Vec<f64>, tokens: Option<f64>) -> BenchRow {
+    times.sort_by(f64::total_cmp);
+    let ms = times[times.len() / 2];
+    BenchRow {
+        backend: backend.into(),
+        workload: workload.into(),
+        ms,
+        min_ms: times[0],
+        tokens_per_s: tokens.map(|t| t / (ms / 1000.0)),
+    }
+}
+
+const EOS: u32 = 2;
+const PAD: u32 = 0;
+
+/// Run every workload on `device` (training ones on its autodiff twin).
+pub async fn run(
+    cfg: &BenchConfig,
+    backend: &str,
+    device: &Device,
+    now: &dyn Fn() -> f64,
+    mut on_row: impl FnMut(&BenchRow),
+) -> crate::Result<Vec<BenchRow>> {
+    let mut rows = Vec::new();
+    let reps = cfg.reps.max(1);
+    let ps = prompts(cfg, 1);
+
+    // Generation, with and without the KV cache.
+    let policy = cfg.policy.init(device);
+    let sample = SampleConfig {
+        temperature: 1.0,
+        top_k: 0,
+        max_new: cfg.max_new,
+        seed: 1,
+    };
+    for (cache, name) in [(true, "generate, KV cache"), (false, "generate, no cache")] {
+        let mut times = Vec::new();
+        let mut tokens = 0usize;
+        for i in 0..=reps {
+            let t0 = now();
+            let out = policy.generate(&ps, &sample, EOS, PAD, cache, device).await;
+            if i > 0 {
+                times.push(now() - t0);
+                tokens = out.iter().map(Vec::len).sum();
+            }
+        }
+        let r = row(backend, name, times, Some(tokens as f64));
+        on_row(&r);
+        rows.push(r);
+    }
+
+    // A token reward-model training step (eq. 3) on prompt + 20-token responses.
+    let ad = device.clone().autodiff();
+    let trunk = TrunkConfig {
+        vocab: cfg.policy.vocab,
+        d_model: cfg.policy.d_model,
+        n_layers: cfg.policy.n_layers,
+        n_heads: cfg.policy.n_heads,
+        d_ff: cfg.policy.d_ff,
+        max_len: cfg.policy.max_len,
+    };
+    {
+        use burn::optim::{AdamConfig, GradientsParams};
+        let mut rm = RewardModelConfig {
+            trunk,
+            level: Level::Token,
+        }
+        .init(&ad);
+        let mut optim = AdamConfig::new().init();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
+        let examples: Vec<RmExample> = ps
+            .iter()
+            .map(|p| {
+                let response: Vec<u32> = (0..20).map(|_| rng.random_range(8..4000)).collect();
+                let classes = (0..20).map(|_| rng.random_range(0..3u8)).collect();
+                RmExample {
+                    prompt: p.clone(),
+                    response,
+                    classes,
+                    sentence: 1 + rng.random_range(0..2u8),
+                }
+            })
+            .collect();
+        let refs: Vec<&RmExample> = examples.iter().collect();
+        let b = batch(&refs, PAD);
+        let tcfg = RmTrainConfig::default();
+        let mut times = Vec::new();
+        for i in 0..=reps {
+            let t0 = now();
+            let loss = batch_loss(&rm, &b, &tcfg, Some(&mut rng), &ad);
+            let grads = GradientsParams::from_grads(loss.clone().backward(), &rm);
+            rm = optim.step(tcfg.lr, rm, grads);
+            // A read after the step waits for everything queued before it (GPU streams run in order).
+            let _ = loss.into_data_async().await;
+            if i > 0 {
+                times.push(now() - t0);
+            }
+        }
+        let r = row(backend, "reward-model step (token, eq. 3)", times, None);
+        on_row(&r);
+        rows.push(r);
+    }
+
+    // One PPO iteration: rollout, scoring, 4 epochs × 2 minibatches of updates.
+    {
+        let pcfg = PpoConfig {
+            batch_size: cfg.batch,
+            max_new: cfg.max_new,
+            ..PpoConfig::default()
+        };
+        let policy = cfg.policy.init(&ad);
+        let reference = cfg.policy.init(device);
+        let rm = RewardModelConfig {
+            trunk,
+            level: Level::Token,
+        }
+        .init(device);
+        let mut ppo = Ppo::new(pcfg, policy, reference, rm, EOS, PAD, ad.clone(), None)?;
+        let mut times = Vec::new();
+        let mut tokens = 0.0;
+        for i in 0..=reps {
+            let t0 = now();
+            let (m, _) = ppo.iteration(&ps).await?;
+            if i > 0 {
+                times.push(now() - t0);
+                tokens = f64::from(m.response_length) * cfg.batch as f64;
+            }
+        }
+        let r = row(
+            backend,
+            "PPO iteration (rollout + 4×2 updates)",
+            times,
+            Some(tokens),
+        );
+        on_row(&r);
+        rows.push(r);
+    }
+    Ok(rows)
+}
