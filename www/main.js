@@ -1,56 +1,348 @@
-// The page: loads the wasm module, reports the backend, and runs the judge.
-// Every piece of data is rendered with textContent, never as HTML.
-import init, { detect_backend, Judge } from "../pkg/tppo.js";
+// The page: views and controls. All work happens in the worker (www/worker.js);
+// every piece of data is rendered with textContent, never as HTML.
+import uPlot from "./vendor/uplot/uPlot.esm.js";
 
 const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
 
-async function bytes(url) {
-  const r = await fetch(url);
-  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
-  return new Uint8Array(await r.arrayBuffer());
+// ---- worker calls -----------------------------------------------------------
+let nextId = 1;
+const pending = new Map();
+const listeners = [];
+worker.onmessage = (e) => {
+  const m = e.data;
+  if (m.event) { listeners.forEach((f) => f(m)); return; }
+  const p = pending.get(m.id);
+  pending.delete(m.id);
+  if (m.ok) p.resolve(m.value); else p.reject(new Error(m.error));
+};
+const call = (cmd, args = {}, transfer = []) => new Promise((resolve, reject) => {
+  const id = nextId++;
+  pending.set(id, { resolve, reject });
+  worker.postMessage({ id, cmd, args }, transfer);
+});
+
+const el = (tag, props = {}, ...children) => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === "text") e.textContent = v; else if (k === "class") e.className = v; else e.setAttribute(k, v);
+  }
+  e.append(...children);
+  return e;
+};
+
+// ---- the URL holds the config ------------------------------------------------
+const fields = { seed: "seed", batch: "batch", lr: "lr", beta: "beta", maxnew: "maxnew", alpha: "alpha", sl: "sl", user: "user" };
+for (const [key, id] of Object.entries(fields)) if (params.has(key)) $(id).value = params.get(key);
+const saveUrl = () => {
+  for (const [key, id] of Object.entries(fields)) params.set(key, $(id).value);
+  history.replaceState(null, "", `${location.pathname}?${params}`);
+};
+for (const id of Object.values(fields)) $(id).addEventListener("change", saveUrl);
+
+// ---- tabs ---------------------------------------------------------------------
+const tabs = [...document.querySelectorAll('[role="tab"]')];
+const show = (tab) => {
+  for (const t of tabs) {
+    const on = t === tab;
+    t.setAttribute("aria-selected", String(on));
+    $(t.getAttribute("aria-controls")).hidden = !on;
+  }
+  params.set("view", tab.id.slice(4));
+  history.replaceState(null, "", `${location.pathname}?${params}`);
+};
+tabs.forEach((t, i) => {
+  t.addEventListener("click", () => show(t));
+  t.addEventListener("keydown", (e) => {
+    const d = e.key === "ArrowRight" ? 1 : e.key === "ArrowLeft" ? -1 : 0;
+    if (d) { const n = tabs[(i + d + tabs.length) % tabs.length]; n.focus(); show(n); }
+  });
+});
+if (params.has("view") && $(`tab-${params.get("view")}`)) show($(`tab-${params.get("view")}`));
+
+// ---- charts -------------------------------------------------------------------
+const COLORS = { sentence: "#1f77b4", token: "#d62728" };
+function chart(target, title, series, yLabel) {
+  const opts = {
+    title, width: 420, height: 220,
+    scales: { x: { time: false } },
+    axes: [{ label: "iteration" }, { label: yLabel }],
+    series: [{ label: "iteration" }, ...series],
+  };
+  return new uPlot(opts, [[], ...series.map(() => [])], target);
+}
+const both = (label) => [
+  { label: `PPO ${label}`, stroke: COLORS.sentence, width: 2 },
+  { label: `TPPO ${label}`, stroke: COLORS.token, width: 2 },
+];
+
+// ---- view 1: token rewards ------------------------------------------------------
+let scored = null;
+let lwpChart = null;
+const rewardColor = (r) => r >= 0 ? `rgba(26,127,55,${Math.min(1, Math.abs(r))})` : `rgba(207,34,46,${Math.min(1, Math.abs(r))})`;
+
+async function recolor() {
+  const alpha = Number($("alpha").value), sl = Number($("sl").value);
+  $("alpha-v").value = alpha; $("sl-v").value = sl;
+  const n = Math.max(32, scored ? scored.tokens.length : 0);
+  const curve = await call("lwp", { alpha, sl, n });
+  const xs = curve.map((_, i) => i + 1);
+  if (!lwpChart) {
+    lwpChart = new uPlot({ title: "lwp(l), eq. 4", width: 380, height: 220, scales: { x: { time: false }, y: { range: [0, 1.05] } },
+      axes: [{ label: "token position l" }, { label: "lwp" }],
+      series: [{}, { label: "lwp", stroke: "#555", width: 2 }] }, [xs, curve], $("lwp-chart"));
+  } else lwpChart.setData([xs, curve]);
+  if (!scored) return;
+  $("tokens").replaceChildren(...scored.tokens.map((t, i) => {
+    const r = curve[i] * t.margin; // eq. 5, with the sliders' α and sl
+    const s = el("span", { text: t.text.replace(/^Ġ/, " "), title: `l=${i + 1}  P(2)−P(1)=${t.margin.toFixed(3)}  lwp=${curve[i].toFixed(3)}  r=${r.toFixed(3)}` });
+    s.style.background = rewardColor(r);
+    s.dataset.reward = r.toFixed(4);
+    return s;
+  }));
+}
+
+async function loadUser() {
+  const index = Number($("user").value) || 0;
+  const u = await call("user", { index });
+  $("history").textContent = u.history.map((e) => `${e.kind.padEnd(6)} ${e.text}`).join("\n");
+  if (!$("response").dataset.touched) $("response").value = u.targets.join("; ");
+  await score();
+}
+
+async function score() {
+  const index = Number($("user").value) || 0;
+  scored = await call("score", { index, response: $("response").value });
+  $("sentence-score").textContent = `sentence reward model: P(2) − P(1) = ${scored.sentence_score.toFixed(3)} (one number for the whole response)`;
+  $("words").replaceChildren(...scored.words.map((w) => el("span", { class: `c${w.class}`, text: `${w.text} ${w.class}`, title: w.evidence })));
+  $("verdict").textContent = `judge: sentence label ${scored.sentence} (${Math.round(100 * scored.relevant_fraction)}% of content words relevant)`;
+  await recolor();
+}
+
+$("alpha").addEventListener("input", recolor);
+$("sl").addEventListener("input", recolor);
+$("response").addEventListener("input", () => { $("response").dataset.touched = "1"; });
+$("user").addEventListener("change", () => { delete $("response").dataset.touched; loadUser().catch(fail); });
+$("score").addEventListener("click", () => score().catch(fail));
+$("generate").addEventListener("click", async () => {
+  try {
+    $("response").value = await call("generate", { model: $("model").value, index: Number($("user").value) || 0, temperature: 0.7, seed: Date.now() % 100000 });
+    $("response").dataset.touched = "1";
+    await score();
+  } catch (e) { fail(e); }
+});
+
+// ---- view 2: PPO vs TPPO --------------------------------------------------------
+const history_ = { sentence: [], token: [] };
+let charts = null;
+function makeCharts() {
+  charts = {
+    score: chart($("chart-score"), "score mean ± std (objective/scores)", [
+      { label: "PPO", stroke: COLORS.sentence, width: 2 }, { label: "PPO −std", stroke: COLORS.sentence, dash: [4, 4] }, { label: "PPO +std", stroke: COLORS.sentence, dash: [4, 4] },
+      { label: "TPPO", stroke: COLORS.token, width: 2 }, { label: "TPPO −std", stroke: COLORS.token, dash: [4, 4] }, { label: "TPPO +std", stroke: COLORS.token, dash: [4, 4] },
+    ], "score"),
+    rel: chart($("chart-rel"), "judge relevance of the rollouts", both(""), "rate"),
+    kl: chart($("chart-kl"), "KL to SFT (objective/kl)", both(""), "nats"),
+    len: chart($("chart-len"), "response length", both(""), "tokens"),
+    clip: chart($("chart-clip"), "clip fraction (policy/clipfrac_avg)", both(""), "fraction"),
+  };
+}
+function redraw() {
+  const s = history_.sentence, t = history_.token;
+  const n = Math.max(s.length, t.length);
+  const xs = Array.from({ length: n }, (_, i) => i + 1);
+  const col = (h, f) => xs.map((_, i) => (h[i] ? f(h[i]) : null));
+  const sc = (m) => m["objective/scores"], sd = (m) => m["objective/scores_std"];
+  charts.score.setData([xs, col(s, sc), col(s, (m) => sc(m) - sd(m)), col(s, (m) => sc(m) + sd(m)),
+    col(t, sc), col(t, (m) => sc(m) - sd(m)), col(t, (m) => sc(m) + sd(m))]);
+  const pair = (f) => [xs, col(s, f), col(t, f)];
+  charts.rel.setData(pair((m) => m["objective/judge_relevance"]));
+  charts.kl.setData(pair((m) => m["objective/kl"]));
+  charts.len.setData(pair((m) => m["response/length"]));
+  charts.clip.setData(pair((m) => m["policy/clipfrac_avg"]));
+}
+listeners.push((m) => {
+  if (m.event === "step") {
+    history_[m.mode].push(m.value.metrics);
+    $(`samples-${m.mode}`).replaceChildren(...m.value.samples.map((s) => el("li", { text: s || "(empty)" })));
+    const it = m.value.metrics;
+    $("train-status").textContent = `${m.mode === "token" ? "TPPO" : "PPO"} iteration ${it.iter}: ${it["time/iteration_s"] ? "" : ""}score ${it["objective/scores"].toFixed(3)}, KL ${it["objective/kl"].toFixed(3)}`;
+    redraw();
+  } else if (m.event === "paused") {
+    $("play").disabled = false; $("pause").disabled = true;
+  }
+});
+let started = false;
+const settings = () => ({ seed: Number($("seed").value) || 0, batch_size: Number($("batch").value) || 4, max_new: Number($("maxnew").value) || 24,
+  lr: Number($("lr").value) || 3e-5, kl_coef: Number($("beta").value), alpha: Number($("alpha").value), sl: Number($("sl").value) });
+async function ensureStarted() {
+  if (started) return;
+  await call("start", { settings: settings() });
+  history_.sentence = []; history_.token = [];
+  started = true;
+}
+$("play").addEventListener("click", async () => {
+  try {
+    await ensureStarted();
+    $("play").disabled = true; $("pause").disabled = false;
+    await call("play", { iters: 1000 });
+  } catch (e) { fail(e); }
+});
+$("pause").addEventListener("click", () => call("pause"));
+$("step").addEventListener("click", async () => { try { await ensureStarted(); await call("step"); } catch (e) { fail(e); } });
+$("reset").addEventListener("click", async () => {
+  await call("pause");
+  started = false;
+  history_.sentence = []; history_.token = [];
+  redraw();
+  $("samples-sentence").replaceChildren(); $("samples-token").replaceChildren();
+  $("train-status").textContent = "reset: the next play starts from the SFT policy";
+});
+
+// ---- view 3: reward models ------------------------------------------------------
+async function rmCurves() {
+  const get = async (l) => (await fetch(`data/models/rm-${l}.metrics.json`)).json();
+  const [tok, sen] = await Promise.all([get("token"), get("sentence")]);
+  const pts = (m) => m.points.filter((p) => p.eval);
+  const steps = pts(tok).map((p) => p.step);
+  const at = (m, key) => steps.map((s) => { const p = pts(m).find((q) => q.step === s); return p ? p.eval[key] : null; });
+  new uPlot({ title: "AUC on the eval labels", width: 640, height: 300, scales: { x: { time: false } }, axes: [{ label: "step" }, { label: "AUC" }],
+    series: [{}, { label: "token RM: token AUC", stroke: "#d62728", width: 2 }, { label: "token RM: response AUC", stroke: "#ff9896", width: 2 },
+      { label: "sentence RM: response AUC", stroke: "#1f77b4", width: 2 }] },
+  [steps, at(tok, "token_auc"), at(tok, "sentence_auc"), at(sen, "sentence_auc")], $("chart-rm"));
+  $("rm-note").textContent = `final: token RM token AUC ${tok.final.token_auc.toFixed(3)}, response AUC ${tok.final.sentence_auc.toFixed(3)}; sentence RM response AUC ${sen.final.sentence_auc.toFixed(3)}. Training a reward model live in the page is not built yet.`;
+}
+
+// ---- view 4: compare ------------------------------------------------------------
+let comparison = null;
+let wtlChart = null;
+function tokensLine(rec) {
+  const line = el("div", { class: "tokens small" });
+  if (rec.tokens && rec.tokens.length) {
+    line.append(...rec.tokens.map((t) => { const s = el("span", { text: t.text.replace(/^Ġ/, " "), title: `r=${t.reward.toFixed(3)}` }); s.style.background = rewardColor(t.reward); return s; }));
+  } else line.textContent = rec.response;
+  return line;
+}
+function renderCompare() {
+  if (!comparison) return;
+  const pairs = comparison.pairs;
+  const xs = pairs.map((_, i) => i + 1);
+  const pct = (k) => pairs.map((p) => 100 * p.summary[k]);
+  const bars = uPlot.paths.bars({ size: [0.25] });
+  const data = [xs, pct("win_rate"), pct("tie_rate"), pct("lose_rate")];
+  if (wtlChart) wtlChart.destroy();
+  wtlChart = new uPlot({ title: "win / tie / lose, % of users", width: 640, height: 260, scales: { x: { time: false, range: [0.5, pairs.length + 0.5] }, y: { range: [0, 100] } },
+    axes: [{ values: (u, vals) => vals.map((v) => (Number.isInteger(v) && pairs[v - 1] ? pairs[v - 1].pair : "")) }, { label: "%" }],
+    series: [{}, { label: "win", fill: "#1a7f37", stroke: "#1a7f37", paths: bars, points: { show: false } },
+      { label: "tie", fill: "#8c959f", stroke: "#8c959f", paths: bars, points: { show: false } },
+      { label: "lose", fill: "#cf222e", stroke: "#cf222e", paths: bars, points: { show: false } }] }, data, $("chart-wtl"));
+  const head = el("tr", {}, ...["pair", "n", "win %", "tie %", "lose %", "net points [95 % CI]", "sign test p"].map((h) => el("th", { text: h })));
+  $("wtl-table").replaceChildren(head, ...pairs.map((p) => {
+    const s = p.summary;
+    return el("tr", { "data-pair": p.pair }, ...[p.pair, s.n, (100 * s.win_rate).toFixed(1), (100 * s.tie_rate).toFixed(1), (100 * s.lose_rate).toFixed(1),
+      `${(100 * s.net).toFixed(1)} [${(100 * s.net_ci.lo).toFixed(1)}, ${(100 * s.net_ci.hi).toFixed(1)}]`, s.sign_test_p.toExponential(2)].map((v) => el("td", { text: String(v) })));
+  }));
+  const only = $("disagree").checked;
+  const list = [];
+  for (const p of pairs) {
+    for (const r of p.records) {
+      if (only && r.outcome === "tie") continue;
+      list.push(el("div", { class: `record ${r.outcome}` },
+        el("div", { class: "who", text: `${p.pair} · ${r.user_id} · A ${r.outcome}` }),
+        el("div", { class: "hist", text: r.history.slice(-4).map((e) => e.text).join(" · ") }),
+        el("div", { text: `A (${r.a.model}): ${r.a.response}` }), tokensLine(r.a),
+        el("div", { text: `B (${r.b.model}): ${r.b.response}` }), tokensLine(r.b)));
+      if (list.length >= 200) break;
+    }
+  }
+  $("compare-list").replaceChildren(...list);
+}
+$("disagree").addEventListener("change", renderCompare);
+$("compare").addEventListener("click", async () => {
+  $("compare-status").textContent = "generating and judging…";
+  try {
+    comparison = await call("compare", { n: Number($("compare-n").value) || 16 });
+    $("compare-status").textContent = comparison.relevance.map((r) => `${r.model}: relevance ${r.relevance.rate.toFixed(3)}`).join(" · ") +
+      (comparison.pairs.length ? "" : " (train PPO and TPPO in view 2 to compare them)");
+    renderCompare();
+  } catch (e) { $("compare-status").textContent = String(e.message ?? e); }
+});
+
+// ---- view 5: import / export ----------------------------------------------------
+$("import").addEventListener("change", async () => {
+  const f = $("import").files[0];
+  if (!f) return;
+  try {
+    if (f.size > 16 << 20) throw new Error(`${f.name}: ${f.size} bytes, more than the 16 MB the lab imports`);
+    const buf = await f.arrayBuffer();
+    const got = await call("import", { name: f.name, bytes: buf }, [buf]);
+    if (got.kind === "compare") {
+      const o = { win: 0, tie: 0, lose: 0 };
+      got.records.forEach((r) => { o[r.outcome] += 1; });
+      const n = got.records.length || 1;
+      comparison = { relevance: [], pairs: [{ pair: f.name, records: got.records, summary: { n: got.records.length, win_rate: o.win / n, tie_rate: o.tie / n, lose_rate: o.lose / n,
+        net: (o.win - o.lose) / n, net_ci: { lo: NaN, hi: NaN }, sign_test_p: NaN } }] };
+    } else {
+      comparison = { relevance: [], pairs: [{ pair: f.name, records: got.records.map((r) => ({ user_id: r.user_id, history: r.history, a: r, b: r, outcome: "tie" })),
+        summary: { n: got.records.length, win_rate: 0, tie_rate: 1, lose_rate: 0, net: 0, net_ci: { lo: NaN, hi: NaN }, sign_test_p: NaN } }] };
+    }
+    $("import-status").textContent = `${f.name}: ${got.records.length} ${got.kind} records; open the Compare view`;
+    renderCompare();
+  } catch (e) { $("import-status").textContent = String(e.message ?? e); }
+});
+const download = (name, data, type) => {
+  const a = el("a", { download: name });
+  a.href = URL.createObjectURL(new Blob([data], { type }));
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+};
+$("export-json").addEventListener("click", () => download("tppo-lab-metrics.json", JSON.stringify({ config: settings(), ppo: history_.sentence, tppo: history_.token }, null, 1), "application/json"));
+$("export-csv").addEventListener("click", () => {
+  const rows = [...history_.sentence.map((m) => ["ppo", m]), ...history_.token.map((m) => ["tppo", m])];
+  const keys = rows.length ? Object.keys(rows[0][1]) : [];
+  const csv = [["run", ...keys].join(","), ...rows.map(([r, m]) => [r, ...keys.map((k) => m[k])].join(","))].join("\n");
+  download("tppo-lab-metrics.csv", csv, "text/csv");
+});
+$("export-compare").addEventListener("click", () => download("tppo-lab-compare.json", JSON.stringify(comparison ?? {}), "application/json"));
+for (const model of ["ppo", "tppo"]) {
+  $(`export-${model}`).addEventListener("click", async () => {
+    try { download(`${model}.safetensors`, await call("exportPolicy", { model }), "application/octet-stream"); $("export-status").textContent = `${model}.safetensors written`; }
+    catch (e) { $("export-status").textContent = String(e.message ?? e); }
+  });
+}
+
+// ---- start ------------------------------------------------------------------------
+function fail(e) {
+  $("status").textContent = String(e?.message ?? e);
+}
+async function memory() {
+  try {
+    const m = await call("memory");
+    const heap = performance.memory ? ` · JS heap ${(performance.memory.usedJSHeapSize / 2 ** 20).toFixed(0)} MB` : "";
+    $("memory").textContent = `wasm memory ${(m.wasm / 2 ** 20).toFixed(0)} MB${heap}`;
+  } catch { /* the worker is busy starting */ }
 }
 
 async function main() {
-  await init();
-  const info = await detect_backend();
-  $("badge").textContent = info.backend === "cpu"
-    ? `CPU fallback: ${info.fallback_reason ?? "no GPU backend built"}`
-    : `${info.backend}: ${info.name}`;
-  $("badge").dataset.backend = info.backend;
-  $("status").textContent = "loading the judge (word vectors, training histories)…";
-  const [vectors, vocab, train, labeler, users] = await Promise.all([
-    bytes("data/glove-6b-50d.safetensors"),
-    fetch("data/glove-6b-50d-vocab.txt").then((r) => r.text()),
-    bytes("data/train.jsonl.gz"),
-    fetch("data/labeler.json").then((r) => r.text()),
-    bytes("data/eval.jsonl"),
-  ]);
-  const judge = new Judge(vectors, vocab, train, labeler, users);
-  $("status").textContent = `judge ready: ${judge.len()} evaluation users`;
-  $("user").max = judge.len() - 1;
-  const show = () => {
-    const u = judge.user(Number($("user").value) || 0);
-    $("history").textContent = u.history.map((e) => `${e.kind.padEnd(6)} ${e.text}`).join("\n");
-    if (!$("response").dataset.touched) $("response").value = u.targets.join("; ");
-    const j = judge.judge(Number($("user").value) || 0, $("response").value);
-    $("words").replaceChildren(...j.words.map((w) => {
-      const s = document.createElement("span");
-      s.className = `c${w.class}`;
-      s.textContent = `${w.text} ${w.class}`;
-      s.title = w.evidence;
-      return s;
-    }));
-    $("verdict").textContent = `sentence label ${j.sentence} (${Math.round(100 * j.relevant_fraction)}% of content words relevant)`;
-  };
-  $("response").addEventListener("input", () => { $("response").dataset.touched = "1"; });
-  $("user").addEventListener("change", () => { delete $("response").dataset.touched; show(); });
-  $("run").addEventListener("click", show);
-  show();
+  const t0 = performance.now();
+  $("status").textContent = "loading models, tokenizer, judge…";
+  const info = await call("init", { backend: params.get("backend") === "cpu" ? "cpu" : "auto" });
+  const b = info.backend;
+  $("badge").textContent = b.backend === "cpu" ? `CPU fallback: ${b.fallback_reason ?? "no GPU backend built"}` : `${b.backend}: ${b.name}`;
+  $("badge").dataset.backend = b.backend;
+  $("user").max = info.users - 1;
+  makeCharts();
+  await loadUser();
+  rmCurves().catch((e) => { $("rm-note").textContent = String(e.message ?? e); });
+  setInterval(memory, 2000);
+  memory();
+  $("status").textContent = `ready in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${info.users} evaluation users`;
   document.body.dataset.ready = "1";
 }
 
 main().catch((e) => {
   $("badge").textContent = "error";
-  $("status").textContent = String(e?.message ?? e);
+  fail(e);
   document.body.dataset.ready = "error";
 });

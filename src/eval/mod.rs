@@ -207,6 +207,59 @@ pub fn read_outputs(
     }
 }
 
+/// What an imported file held.
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Imported {
+    Outputs { records: Vec<OutputRecord> },
+    Compare { records: Vec<CompareRecord> },
+}
+
+/// Validate an imported JSONL: compare records when the first line has `outputs`-style
+/// `a` and `b`, else outputs records; size-capped; every bad line named.
+pub fn import_jsonl(name: &str, bytes: &[u8], max_bytes: usize) -> crate::Result<Imported> {
+    if bytes.len() > max_bytes {
+        return Err(crate::Error::Invalid(format!(
+            "{name}: {} bytes, more than the {} MB the lab imports",
+            bytes.len(),
+            max_bytes >> 20
+        )));
+    }
+    let first = crate::data::jsonl::lines(bytes)
+        .find(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
+        .map(|(_, l)| l);
+    let is_compare = first
+        .and_then(|l| serde_json::from_slice::<serde_json::Value>(l).ok())
+        .is_some_and(|v| v.get("a").is_some() && v.get("b").is_some());
+    if is_compare {
+        let mut records = Vec::new();
+        let mut errors = Vec::new();
+        for (line, text) in crate::data::jsonl::lines(bytes) {
+            if text.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            match serde_json::from_slice::<CompareRecord>(text) {
+                Ok(r) => records.push(r),
+                Err(e) => errors.push(crate::error::InputError::new(
+                    name,
+                    line,
+                    "",
+                    format!("expected a compare record {{user_id, history, a, b, ab, ba, outcome, consistent}}: {e}"),
+                )),
+            }
+        }
+        if errors.is_empty() {
+            Ok(Imported::Compare { records })
+        } else {
+            Err(crate::Error::Input(crate::error::InputErrors(errors)))
+        }
+    } else {
+        read_outputs(name, bytes)
+            .map(|records| Imported::Outputs { records })
+            .map_err(crate::Error::Input)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,6 +302,31 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("o.jsonl:3"), "{err}");
+    }
+
+    #[test]
+    fn imports_are_capped_typed_and_never_rendered() {
+        let evil = record("<img src=x onerror=alert(1)>", true);
+        let line = serde_json::to_string(&evil).unwrap();
+        match import_jsonl("x.jsonl", line.as_bytes(), 1 << 20).unwrap() {
+            Imported::Outputs { records } => assert_eq!(records[0].user_id, evil.user_id),
+            Imported::Compare { .. } => panic!("outputs expected"),
+        }
+        let c = compare(&[evil.clone()], &[evil.clone()], 0.05).unwrap();
+        let cl = serde_json::to_string(&c[0]).unwrap();
+        assert!(matches!(
+            import_jsonl("c.jsonl", cl.as_bytes(), 1 << 20).unwrap(),
+            Imported::Compare { .. }
+        ));
+        let big = import_jsonl("big.jsonl", line.as_bytes(), 10)
+            .unwrap_err()
+            .to_string();
+        assert!(big.contains("big.jsonl") && big.contains("bytes"), "{big}");
+        let bad = format!("{cl}\n{{\"a\": 1, \"b\": 2}}\n");
+        let err = import_jsonl("c.jsonl", bad.as_bytes(), 1 << 20)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("c.jsonl:2"), "{err}");
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! The wasm-bindgen layer: a thin shell over the library for the browser lab.
-//! For now it starts burn on WebGPU (falling back to the CPU backend, with the
-//! reason) and reports which backend it found.
+//! [`Lab`] (in a Web Worker) does the work; [`Judge`] is the judge alone;
+//! [`lwp_curve`] lets the page recolour token rewards without a round trip.
 
+mod lab;
+
+pub use lab::Lab;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -35,6 +38,19 @@ pub fn version() -> String {
 
 fn js_err(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())
+}
+
+/// Plain JS objects (maps as objects), as JSON would give.
+fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsError> {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(js_err)
+}
+
+/// lwp(l) for l = 1..=n (paper eq. 4), the library's own formula.
+#[wasm_bindgen]
+pub fn lwp_curve(alpha: f32, sl: f32, n: usize) -> Vec<f32> {
+    let cfg = crate::config::LwpConfig { alpha, sl };
+    (1..=n).map(|l| crate::reward::lwp::lwp(l, cfg)).collect()
 }
 
 /// The AI-feedback judge in the browser: the same code as `tppo judge`.

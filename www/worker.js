@@ -1,0 +1,99 @@
+// The lab's worker: it owns the wasm `Lab` (models, judge, PPO/TPPO runs), so the
+// page never freezes. Messages in: {id, cmd, args}; out: {id, ok, value | error},
+// and events {event, ...} while training plays.
+import init, { Lab, lwp_curve } from "../pkg/tppo.js";
+
+const MAX_IMPORT = 16 << 20;
+let wasm = null;
+let lab = null;
+let playing = false;
+
+// Fetch through the Cache API so that a reload does not download the assets again.
+async function cached(url) {
+  let cache = null;
+  try { cache = await caches.open("tppo-lab-v1"); } catch { /* no Cache API (e.g. file://) */ }
+  let r = cache ? await cache.match(url) : undefined;
+  if (!r) {
+    r = await fetch(url);
+    if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+    if (cache) await cache.put(url, r.clone());
+  }
+  return new Uint8Array(await r.arrayBuffer());
+}
+
+const text = async (url) => new TextDecoder().decode(await cached(url));
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+const commands = {
+  async init({ backend }) {
+    wasm = await init();
+    const [tok, vec, vocab, train, labeler, users, sft, rmt, rms] = await Promise.all([
+      cached("../data/tokenizer.json"),
+      cached("../data/glove-6b-50d.safetensors"),
+      text("../data/glove-6b-50d-vocab.txt"),
+      cached("../data/train.jsonl.gz"),
+      text("../data/labeler.json"),
+      cached("../data/eval.jsonl"),
+      cached("../data/models/sft.safetensors"),
+      cached("../data/models/rm-token.safetensors"),
+      cached("../data/models/rm-sentence.safetensors"),
+    ]);
+    lab = await Lab.create(backend, tok, vec, vocab, train, labeler, users, sft, rmt, rms);
+    return { backend: lab.backend(), users: lab.users() };
+  },
+  user: ({ index }) => lab.user(index),
+  lwp: ({ alpha, sl, n }) => Array.from(lwp_curve(alpha, sl, n)),
+  score: ({ index, response }) => lab.score(index, response),
+  generate: ({ model, index, temperature, seed }) => lab.generate(model, index, temperature, BigInt(seed)),
+  start({ settings }) {
+    for (const mode of ["sentence", "token"]) {
+      lab.start(mode, { ...settings, seed: Number(settings.seed) });
+    }
+    return true;
+  },
+  async step() {
+    const out = {};
+    for (const mode of ["sentence", "token"]) {
+      out[mode] = await lab.step(mode);
+      postMessage({ event: "step", mode, value: out[mode] });
+      await tick();
+    }
+    return out;
+  },
+  async play({ iters }) {
+    playing = true;
+    let done = 0;
+    while (playing && done < iters) {
+      for (const mode of ["sentence", "token"]) {
+        const value = await lab.step(mode);
+        postMessage({ event: "step", mode, value });
+        await tick(); // let "pause" in
+        if (!playing) break;
+      }
+      done += 1;
+    }
+    playing = false;
+    postMessage({ event: "paused" });
+    return done;
+  },
+  pause() { playing = false; return true; },
+  compare: ({ n }) => lab.compare(n),
+  import({ name, bytes }) {
+    if (bytes.byteLength > MAX_IMPORT) throw new Error(`${name}: ${bytes.byteLength} bytes, more than the 16 MB the lab imports`);
+    return lab.import_jsonl(name, new Uint8Array(bytes));
+  },
+  exportPolicy: ({ model }) => lab.export_policy(model),
+  memory: () => ({ wasm: wasm ? wasm.memory.buffer.byteLength : 0 }),
+};
+
+onmessage = async (e) => {
+  const { id, cmd, args } = e.data;
+  try {
+    if (!commands[cmd]) throw new Error(`unknown command ${cmd}`);
+    if (cmd !== "init" && cmd !== "memory" && cmd !== "pause" && !lab) throw new Error("the lab is still loading");
+    const value = await commands[cmd](args ?? {});
+    postMessage({ id, ok: true, value });
+  } catch (err) {
+    postMessage({ id, ok: false, error: String(err?.message ?? err) });
+  }
+};
