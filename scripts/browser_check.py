@@ -1,25 +1,45 @@
 #!/usr/bin/env python3
-"""Open the served lab in headless Chromium (through Debian's chromedriver, plain
-WebDriver over HTTP, no extra packages) and check that it comes up: the wasm
-module loads, the badge names a backend, and the judge labels a user's words.
-Saves a screenshot. Usage: browser_check.py URL OUT_DIR"""
+"""End-to-end test of the served lab in real headless Chromium, through Debian's
+chromedriver (plain WebDriver over HTTP, no extra packages). Usage:
+browser_check.py URL OUT_DIR
+
+1. The page as a user opens it (WebGPU when the browser has it): the badge names a
+   backend.
+2. With ?backend=cpu (SwiftShader's WebGPU is too slow to train on in CI):
+   the heatmap renders and moving α changes token colours; 3 PPO + 3 TPPO
+   iterations produce curve points; the compare view shows win/tie/lose; an
+   imported JSONL holding <img onerror> and <script> text executes nothing and is
+   shown as text; no request leaves the page's origin.
+Screenshots of each view go to OUT_DIR."""
 import base64, json, os, subprocess, sys, tempfile, time, urllib.request, socket
 
 url, out = sys.argv[1], sys.argv[2]
 os.makedirs(out, exist_ok=True)
+origin = url.split("/", 3)[:3]
+origin = "/".join(origin)
+
 
 def free_port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
 
+
 port = free_port()
 driver = subprocess.Popen(["chromedriver", f"--port={port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 base = f"http://127.0.0.1:{port}"
+passed, failed = [], []
 
-def call(method, path, body=None):
+
+def call(method, path, body=None, timeout=300):
     req = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode(),
                                  headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=120) as r:
+    with urllib.request.urlopen(req, timeout=timeout) as r:
         return json.loads(r.read())["value"]
+
+
+def check(name, ok, detail=""):
+    (passed if ok else failed).append(name)
+    print(f"{'ok  ' if ok else 'FAIL'} {name}{': ' + detail if detail else ''}")
+
 
 try:
     for _ in range(100):
@@ -30,29 +50,99 @@ try:
     profile = tempfile.mkdtemp()
     args = ["--headless=new", "--no-sandbox", "--enable-unsafe-webgpu", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-            f"--user-data-dir={profile}", "--window-size=1200,900"]
+            f"--user-data-dir={profile}", "--window-size=1280,1000"]
     caps = {"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}}}}
     sid = call("POST", "/session", caps)["sessionId"]
     s = f"/session/{sid}"
-    call("POST", s + "/url", {"url": url})
-    state, t0 = None, time.time()
-    while time.time() - t0 < 180:
-        state = call("POST", s + "/execute/sync", {"script": "return document.body.dataset.ready || null", "args": []})
-        if state:
-            break
-        time.sleep(0.5)
-    ready_s = time.time() - t0
-    get = lambda js: call("POST", s + "/execute/sync", {"script": js, "args": []})
-    badge = get("return document.getElementById('badge').textContent")
-    status = get("return document.getElementById('status').textContent")
-    words = get("return [...document.querySelectorAll('#words span')].map(e => [e.textContent, e.className, e.title])")
-    png = call("GET", s + "/screenshot")
-    open(os.path.join(out, "lab.png"), "wb").write(base64.b64decode(png))
+    call("POST", s + "/timeouts", {"script": 280000})
+    js = lambda code, *a: call("POST", s + "/execute/sync", {"script": code, "args": list(a)})
+    js_async = lambda code: call("POST", s + "/execute/async", {"script": code, "args": []})
+
+    def shot(name):
+        open(os.path.join(out, name), "wb").write(base64.b64decode(call("GET", s + "/screenshot")))
+
+    def wait(code, seconds=240, every=0.3):
+        t0 = time.time()
+        while time.time() - t0 < seconds:
+            v = js(code)
+            if v:
+                return v, time.time() - t0
+            time.sleep(every)
+        return None, time.time() - t0
+
+    def open_page(u):
+        call("POST", s + "/url", {"url": u})
+        return wait("return document.body.dataset.ready || null", 240)
+
+    # 1. As a user opens it.
+    state, t = open_page(url)
+    badge = js("return document.getElementById('badge').textContent")
+    status = js("return document.getElementById('status').textContent")
+    print(f"page ready={state} after {t:.1f} s; badge: {badge!r}; status: {status!r}")
+    check("page loads and the badge names a backend", state == "1" and bool(badge) and badge not in ("starting…", "error"), badge)
+    shot("1-badge-default-backend.png")
+
+    # 2. On the CPU backend.
+    state, t = open_page(url + "?backend=cpu&batch=2&maxnew=12&seed=1")
+    status = js("return document.getElementById('status').textContent")
+    check("page loads on the CPU backend", state == "1", f"{t:.1f} s; {status}")
+    wait("return document.querySelectorAll('#tokens span').length > 0 || null", 60)
+    before = js("return [...document.querySelectorAll('#tokens span')].map(e => e.style.background)")
+    js("const a = document.getElementById('alpha'); a.value = '3'; a.dispatchEvent(new Event('input'));"
+       "const l = document.getElementById('sl'); l.value = '2'; l.dispatchEvent(new Event('input'));")
+    changed, _ = wait("return JSON.stringify([...document.querySelectorAll('#tokens span')].map(e => e.style.background)) !== arguments[0] || null"
+                      .replace("arguments[0]", json.dumps(json.dumps(before))), 30)
+    words = js("return [...document.querySelectorAll('#words span')].map(e => e.title)")
+    check("heatmap renders and moving α recolours tokens", len(before) > 0 and bool(changed), f"{len(before)} tokens")
+    check("every judged word carries evidence on hover", len(words) > 0 and all(words))
+    shot("2-heatmap.png")
+
+    js("document.getElementById('tab-train').click()")
+    t0 = time.time()
+    for i in range(3):
+        js("document.getElementById('step').click()")
+        pts, _ = wait(f"const p = document.getElementById('view-train').dataset.points; return p === '{i + 1},{i + 1}' ? p : null", 240)
+    ms = (time.time() - t0) * 1000 / 6
+    check("3 PPO + 3 TPPO iterations produce curve points", pts == "3,3", f"{pts}; {ms:.0f} ms per iteration (CPU backend, 2 rollouts)")
+    samples = js("return document.querySelectorAll('#samples-token li, #samples-sentence li').length")
+    check("the rollouts are shown as they train", samples > 0)
+    shot("3-ppo-vs-tppo.png")
+
+    js("document.getElementById('tab-rm').click()")
+    wait("return document.querySelector('#chart-rm canvas') || null", 30)
+    shot("4-reward-models.png")
+
+    js("document.getElementById('tab-compare').click(); document.getElementById('compare-n').value = '8'; document.getElementById('compare').click()")
+    rows, _ = wait("const r = document.querySelectorAll('#wtl-table tr[data-pair]'); return r.length >= 3 ? r.length : null", 240)
+    check("the compare view shows win/tie/lose for 3 pairs", rows == 3, js("return document.getElementById('compare-status').textContent"))
+    shot("5-compare.png")
+
+    # Import a file whose text is HTML and script.
+    evil = {"user_id": "<img src=x onerror=\"window.__pwned=1\">", "model": "<script>window.__pwned=2</script>",
+            "history": [{"kind": "search", "text": "<script>window.__pwned=3</script>"}],
+            "response": "<img src=x onerror=\"window.__pwned=4\">; <b>bold</b>",
+            "judgement": {"response": "x", "words": [], "queries": [], "relevant_fraction": 0.0, "sentence": 1}, "tokens": []}
+    path = os.path.join(tempfile.mkdtemp(), "evil.jsonl")
+    open(path, "w").write(json.dumps(evil) + "\n")
+    js("document.getElementById('tab-io').click()")
+    el = call("POST", s + "/element", {"using": "css selector", "value": "#import"})
+    call("POST", s + f"/element/{list(el.values())[0]}/value", {"text": path})
+    msg, _ = wait("const t = document.getElementById('import-status').textContent; return t || null", 30)
+    js("document.getElementById('tab-compare').click()")
+    time.sleep(0.5)
+    pwned = js("return window.__pwned === undefined ? null : window.__pwned")
+    injected = js("return document.querySelectorAll('#compare-list img, #compare-list script, #compare-list b').length")
+    literal = js("return document.getElementById('compare-list').textContent.includes('<img src=x')")
+    check("an imported JSONL with <img onerror> and <script> text executes nothing and shows as text",
+          pwned is None and injected == 0 and literal, f"import: {msg!r}")
+    shot("6-import.png")
+
+    res = js_async("const done = arguments[arguments.length - 1]; window.tppoLab.resources().then(done, e => done(['error ' + e]));")
+    outside = [r for r in res if not r.startswith(origin + "/")]
+    check("no request leaves the page's origin", len(res) > 0 and not outside, f"{len(res)} requests; outside: {outside[:3]}")
     call("DELETE", s)
-    print(f"page ready={state} after {ready_s:.1f} s; badge: {badge!r}; status: {status!r}; {len(words)} words labeled")
-    ok = state == "1" and badge and badge != "starting…" and len(words) > 0 and all(w[2] for w in words)
-    if not ok:
-        print("FAIL: the lab did not come up", file=sys.stderr); sys.exit(1)
-    print("browser check: 1 passed, 0 failed")
 finally:
     driver.kill()
+
+print(f"browser check: {len(passed)} passed, {len(failed)} failed")
+sys.exit(1 if failed else 0)

@@ -161,6 +161,7 @@ function redraw() {
   charts.kl.setData(pair((m) => m["objective/kl"]));
   charts.len.setData(pair((m) => m["response/length"]));
   charts.clip.setData(pair((m) => m["policy/clipfrac_avg"]));
+  $("view-train").dataset.points = `${s.length},${t.length}`;
 }
 listeners.push((m) => {
   if (m.event === "step") {
@@ -323,6 +324,9 @@ async function memory() {
     $("memory").textContent = `wasm memory ${(m.wasm / 2 ** 20).toFixed(0)} MB${heap}`;
   } catch { /* the worker is busy starting */ }
 }
+
+// For the end-to-end test: every URL the page and its worker requested.
+window.tppoLab = { resources: async () => [...performance.getEntriesByType("resource").map((e) => e.name), ...(await call("resources"))] };
 
 async function main() {
   const t0 = performance.now();

@@ -84,13 +84,15 @@ const commands = {
   },
   exportPolicy: ({ model }) => lab.export_policy(model),
   memory: () => ({ wasm: wasm ? wasm.memory.buffer.byteLength : 0 }),
+  // Every URL this worker fetched (the page's end-to-end test checks they are all same-origin).
+  resources: () => performance.getEntriesByType("resource").map((e) => e.name),
 };
 
 onmessage = async (e) => {
   const { id, cmd, args } = e.data;
   try {
     if (!commands[cmd]) throw new Error(`unknown command ${cmd}`);
-    if (cmd !== "init" && cmd !== "memory" && cmd !== "pause" && !lab) throw new Error("the lab is still loading");
+    if (cmd !== "init" && cmd !== "memory" && cmd !== "pause" && cmd !== "resources" && !lab) throw new Error("the lab is still loading");
     const value = await commands[cmd](args ?? {});
     postMessage({ id, ok: true, value });
   } catch (err) {
