@@ -10,10 +10,16 @@ browser_check.py URL OUT_DIR
    iterations produce curve points; the compare view shows win/tie/lose; an
    imported JSONL holding <img onerror> and <script> text executes nothing and is
    shown as text; no request leaves the page's origin.
-Screenshots of each view go to OUT_DIR."""
+Screenshots of each view go to OUT_DIR.
+
+browser_check.py URL OUT_DIR --bench [QUERY]: instead, run `tppo bench` in the
+page (bench.html) on the CPU backend and on WebGPU and print the rows (not part
+of the test; WebGPU here is SwiftShader, a software rasteriser)."""
 import base64, json, os, subprocess, sys, tempfile, time, urllib.request, socket
 
 url, out = sys.argv[1], sys.argv[2]
+bench = "--bench" in sys.argv
+bench_query = sys.argv[sys.argv.index("--bench") + 1] if bench and len(sys.argv) > sys.argv.index("--bench") + 1 else "batch=8&prompt=128&new=16&reps=2"
 os.makedirs(out, exist_ok=True)
 origin = url.split("/", 3)[:3]
 origin = "/".join(origin)
@@ -64,7 +70,10 @@ try:
     def wait(code, seconds=240, every=0.3):
         t0 = time.time()
         while time.time() - t0 < seconds:
-            v = js(code)
+            try:
+                v = js(code)
+            except OSError:  # the page is busy (a benchmark holds its thread): ask again
+                continue
             if v:
                 return v, time.time() - t0
             time.sleep(every)
@@ -73,6 +82,17 @@ try:
     def open_page(u):
         call("POST", s + "/url", {"url": u})
         return wait("return document.body.dataset.ready || null", 240)
+
+    if bench:
+        for backend in ["cpu", "auto"]:
+            call("POST", s + "/url", {"url": f"{url}bench.html?backend={backend}&{bench_query}"})
+            done, t = wait("return document.body.dataset.done || null", 1800, 1.0)
+            print(f"# backend={backend}: {done} after {t:.0f} s")
+            print(js("return document.getElementById('out').textContent"))
+            if done == "1":
+                print(js("return document.body.dataset.result"))
+        call("DELETE", s)
+        sys.exit(0)
 
     # 1. As a user opens it.
     state, t = open_page(url)

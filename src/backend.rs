@@ -97,7 +97,7 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     #[test]
     fn cpu_backend_computes() {

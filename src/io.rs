@@ -71,7 +71,7 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     result.map_err(io_error(path))
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     #[test]
     fn gzip_round_trip_is_deterministic() {

@@ -186,7 +186,7 @@ where
     tok.to_string(false).map_err(err)
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 

@@ -1,5 +1,6 @@
 //! AOL import on a small hand-written log with its expected output (worked out by hand:
 //! see the comments).
+#![cfg(not(target_arch = "wasm32"))]
 
 use tppo::data::aol::{AolSummary, convert};
 use tppo::data::jsonl::to_jsonl;

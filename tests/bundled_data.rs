@@ -1,5 +1,6 @@
 //! The bundled data set is what the README says it is, and is reproduced
 //! byte for byte by the commands in data/PROVENANCE.md.
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::collections::HashSet;
 use std::path::Path;

@@ -1,4 +1,5 @@
 //! The command-line tool, as a user runs it.
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::process::Command;
 

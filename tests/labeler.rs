@@ -1,5 +1,6 @@
 //! The judge on cases whose classes are known: separators and stop words → 0,
 //! history words → 2 (exact, stem, close vector, co-occurrence), unrelated words → 1.
+#![cfg(not(target_arch = "wasm32"))]
 
 use tppo::config::LabelerConfig;
 use tppo::data::{Event, EventKind, User};

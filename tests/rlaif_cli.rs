@@ -2,6 +2,7 @@
 //! sample and label responses → train token and sentence reward models → the
 //! w ablation → PPO and TPPO → eval → compare. Checks that each step writes what
 //! the next one reads.
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::path::Path;
 use std::process::Command;

@@ -1,5 +1,6 @@
 //! Malformed user lines: each gives an error that names the file, the line and
 //! the field, and the valid lines around it are still read.
+#![cfg(not(target_arch = "wasm32"))]
 
 use tppo::data::jsonl::check_bytes;
 

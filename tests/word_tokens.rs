@@ -1,6 +1,7 @@
 //! Word labels → token labels, for tokenizers of different kinds built here:
 //! a byte-level BPE trained in the test, and a hand-built BPE, WordPiece and
 //! Unigram (the paper's "re"+"levant" / "relev"+"ant" example).
+#![cfg(not(target_arch = "wasm32"))]
 
 use proptest::prelude::*;
 use std::collections::HashMap;

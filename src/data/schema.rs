@@ -84,7 +84,7 @@ pub fn is_valid_time(t: &str) -> bool {
         && num(17..19) < 61
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 

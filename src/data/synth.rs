@@ -508,7 +508,7 @@ pub fn format_time(secs: i64) -> String {
     )
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 

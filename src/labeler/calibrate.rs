@@ -120,7 +120,7 @@ pub fn calibrate(labeler: &Labeler, users: &[User]) -> Calibration {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::quantile;
 

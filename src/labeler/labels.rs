@@ -203,7 +203,7 @@ pub fn read(path: &std::path::Path) -> crate::Result<Vec<LabelRecord>> {
     Ok(read_bytes(&path.display().to_string(), &bytes)?)
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 

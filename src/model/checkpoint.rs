@@ -167,7 +167,7 @@ pub fn load_rm(
     load_into(&name, &bytes, info.config.init(device))
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use crate::backend::cpu;

@@ -311,7 +311,7 @@ impl Padded {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use crate::backend::{block_on, cpu};

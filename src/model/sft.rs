@@ -251,7 +251,7 @@ pub fn train(
     (policy, epochs)
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use crate::backend::cpu;

@@ -110,7 +110,7 @@ pub fn batch(examples: &[&RmExample], pad: u32) -> RmBatch {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 

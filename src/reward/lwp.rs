@@ -27,7 +27,7 @@ pub fn apply(rewards: &[f32], cfg: LwpConfig) -> Vec<f32> {
         .collect()
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 

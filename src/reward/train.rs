@@ -226,7 +226,7 @@ pub fn train(
     (model, points)
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use crate::backend::cpu;

@@ -183,7 +183,7 @@ pub fn run(cfg: &LemmaConfig) -> LemmaReport {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 

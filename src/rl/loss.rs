@@ -79,7 +79,7 @@ pub fn entropy(logp: Tensor<3>, mask: Tensor<2>) -> Tensor<1> {
     masked_mean(h, mask)
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use crate::backend::cpu;

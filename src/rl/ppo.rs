@@ -426,7 +426,7 @@ impl Ppo {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use crate::backend::{block_on, cpu};

@@ -86,7 +86,7 @@ pub fn span_end(rewards: &[f32], word_of: &[Option<usize>]) -> Vec<f32> {
     out
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 

@@ -13,8 +13,9 @@ unsafe extern "C" {
 }
 
 /// Run the static constructors once, before anything touches burn (DESIGN §7:
-/// otherwise rustc 1.95's linker may wrap every export in `__wasm_call_ctors`).
-fn init_once() {
+/// otherwise rustc 1.95's linker may wrap every export in `__wasm_call_ctors`, and
+/// without them cubecl's type registry is empty). In-browser tests call it first too.
+pub fn init_once() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // SAFETY: called exactly once, before any other wasm code runs burn.
@@ -44,6 +45,47 @@ fn js_err(e: impl std::fmt::Display) -> JsError {
 fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsError> {
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(js_err)
+}
+
+/// `tppo bench` in the browser: the same workloads (src/bench.rs) on WebGPU ("auto")
+/// or the CPU backend ("cpu"), timed with the page's clock. Run it in a page of its
+/// own (`bench.html`): a page can register the WebGPU device once.
+#[wasm_bindgen]
+pub async fn bench(
+    backend: String,
+    batch: usize,
+    prompt_len: usize,
+    max_new: usize,
+    reps: usize,
+) -> Result<JsValue, JsError> {
+    init_once();
+    let (device, info) = if backend == "cpu" {
+        let d = crate::backend::cpu();
+        (d, None)
+    } else {
+        let (d, i) = crate::backend::detect().await;
+        (d, Some(i))
+    };
+    let name = match &info {
+        Some(i) if i.backend != "cpu" => format!("{} ({})", i.backend, i.name),
+        Some(i) => format!(
+            "cpu (fallback: {})",
+            i.fallback_reason.clone().unwrap_or_default()
+        ),
+        None => "cpu".to_string(),
+    };
+    let cfg = crate::bench::BenchConfig {
+        batch,
+        prompt_len,
+        max_new,
+        reps,
+        ..Default::default()
+    };
+    let now = || js_sys::Date::now();
+    let rows = crate::bench::run(&cfg, &name, &device, &now, |_| {})
+        .await
+        .map_err(js_err)?;
+    to_js(&serde_json::json!({ "config": cfg, "rows": rows }))
 }
 
 /// lwp(l) for l = 1..=n (paper eq. 4), the library's own formula.
