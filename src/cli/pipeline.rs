@@ -100,6 +100,7 @@ pub fn pipeline(a: PipelineArgs) -> anyhow::Result<ExitCode> {
 
     let mut runs: Vec<Run> = Vec::new();
     let mut compares = Vec::new();
+    let mut diversity = vec![report::Diversity::of("sft", &sft_out)];
     for seed in 1..=a.seeds {
         let mut evals = Vec::new();
         for (mode, name) in [(RewardMode::Sentence, "ppo"), (RewardMode::Token, "tppo")] {
@@ -132,6 +133,7 @@ pub fn pipeline(a: PipelineArgs) -> anyhow::Result<ExitCode> {
                 relevance: Some(relevance_of(&out)),
                 metrics,
             });
+            diversity.push(report::Diversity::of(&label, &out));
             evals.push(out);
         }
         if seed == 1 || preset.alpha_all_seeds {
@@ -181,6 +183,7 @@ pub fn pipeline(a: PipelineArgs) -> anyhow::Result<ExitCode> {
         rm_curves,
         timings,
         a.resamples,
+        diversity,
     );
     let json = serde_json::to_string_pretty(&rep)?;
     tppo::io::write_file_atomic(&a.out.join("report.json"), json.as_bytes())?;

