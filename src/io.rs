@@ -63,7 +63,12 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
             f.write_all(bytes)?;
             f.sync_all()?;
         } // closed before the rename
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        // Make the rename itself durable (where a directory can be opened and synced).
+        if let Ok(d) = std::fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
