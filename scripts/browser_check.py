@@ -130,6 +130,12 @@ try:
 
     js("document.getElementById('tab-rm').click()")
     wait("return document.querySelector('#chart-rm canvas') || null", 30)
+    js("document.getElementById('rm-users').value = '32'; document.getElementById('rm-eval').value = '16';"
+       "document.getElementById('rm-batch').value = '4'; document.getElementById('rm-play').click()")
+    pts, _ = wait("const p = Number(document.getElementById('view-rm').dataset.points || 0); return p >= 2 ? p : null", 240)
+    js("document.getElementById('rm-pause').click()")
+    wait("return document.getElementById('rm-play').disabled ? null : 1", 120)
+    check("token and sentence reward models train live with AUC points", bool(pts), js("return document.getElementById('rm-status').textContent"))
     shot("4-reward-models.png")
 
     js("document.getElementById('tab-compare').click(); document.getElementById('compare-n').value = '8'; document.getElementById('compare').click()")

@@ -212,8 +212,50 @@ async function rmCurves() {
     series: [{}, { label: "token RM: token AUC", stroke: "#d62728", width: 2 }, { label: "token RM: response AUC", stroke: "#ff9896", width: 2 },
       { label: "sentence RM: response AUC", stroke: "#1f77b4", width: 2 }] },
   [steps, at(tok, "token_auc"), at(tok, "sentence_auc"), at(sen, "sentence_auc")], $("chart-rm"));
-  $("rm-note").textContent = `final: token RM token AUC ${tok.final.token_auc.toFixed(3)}, response AUC ${tok.final.sentence_auc.toFixed(3)}; sentence RM response AUC ${sen.final.sentence_auc.toFixed(3)}. Training a reward model live in the page is not built yet.`;
+  $("rm-note").textContent = `final: token RM token AUC ${tok.final.token_auc.toFixed(3)}, response AUC ${tok.final.sentence_auc.toFixed(3)}; sentence RM response AUC ${sen.final.sentence_auc.toFixed(3)}.`;
 }
+
+const rmPoints = [];
+let rmCharts = null;
+function rmRedraw() {
+  if (!rmCharts) {
+    rmCharts = {
+      auc: new uPlot({ title: "live: AUC on held-out users", width: 480, height: 240, scales: { x: { time: false } }, axes: [{ label: "step" }, { label: "AUC" }],
+        series: [{}, { label: "token RM: token AUC", stroke: "#d62728", width: 2 }, { label: "token RM: response AUC", stroke: "#ff9896", width: 2 },
+          { label: "sentence RM: response AUC", stroke: "#1f77b4", width: 2 }] }, [[], [], [], []], $("chart-rm-live")),
+      loss: new uPlot({ title: "live: train loss", width: 420, height: 240, scales: { x: { time: false } }, axes: [{ label: "step" }, { label: "loss" }],
+        series: [{}, { label: "token RM (eq. 3)", stroke: "#d62728", width: 2 }, { label: "sentence RM", stroke: "#1f77b4", width: 2 }] }, [[], [], []], $("chart-rm-loss")),
+    };
+  }
+  const xs = rmPoints.map((p) => p[0].step);
+  rmCharts.auc.setData([xs, rmPoints.map((p) => p[0].eval.token_auc), rmPoints.map((p) => p[0].eval.sentence_auc), rmPoints.map((p) => p[1].eval.sentence_auc)]);
+  rmCharts.loss.setData([xs, rmPoints.map((p) => p[0].train_loss), rmPoints.map((p) => p[1].train_loss)]);
+  $("view-rm").dataset.points = String(rmPoints.length);
+}
+let rmStarted = false;
+listeners.push((m) => {
+  if (m.event === "rm") {
+    rmPoints.push(m.value);
+    const [t, s] = m.value;
+    $("rm-status").textContent = `step ${t.step}: token AUC ${t.eval.token_auc?.toFixed(3) ?? "–"}, response AUC token RM ${t.eval.sentence_auc?.toFixed(3) ?? "–"} / sentence RM ${s.eval.sentence_auc?.toFixed(3) ?? "–"}`;
+    rmRedraw();
+  } else if (m.event === "rm-paused") {
+    $("rm-play").disabled = false; $("rm-pause").disabled = true;
+  }
+});
+$("rm-play").addEventListener("click", async () => {
+  try {
+    if (!rmStarted) {
+      const got = await call("rmStart", { settings: { users: Number($("rm-users").value), eval_users: Number($("rm-eval").value),
+        batch_size: Number($("rm-batch").value), lr: 5e-4, w: Number($("rm-w").value), seed: Number($("seed").value) || 0 } });
+      $("rm-status").textContent = `${got.train} labeled train responses (${got.relevant_train} relevant), ${got.eval} eval responses`;
+      rmStarted = true;
+    }
+    $("rm-play").disabled = true; $("rm-pause").disabled = false;
+    await call("rmPlay", { steps: 5, evals: 1000 });
+  } catch (e) { $("rm-status").textContent = String(e.message ?? e); }
+});
+$("rm-pause").addEventListener("click", () => call("pause"));
 
 // ---- view 4: compare ------------------------------------------------------------
 let comparison = null;

@@ -77,6 +77,20 @@ const commands = {
     return done;
   },
   pause() { playing = false; return true; },
+  rmStart: ({ settings }) => lab.rm_start(settings),
+  async rmPlay({ steps, evals }) {
+    playing = true;
+    let done = 0;
+    while (playing && done < evals) {
+      const value = await lab.rm_step(steps);
+      postMessage({ event: "rm", value });
+      await tick();
+      done += 1;
+    }
+    playing = false;
+    postMessage({ event: "rm-paused" });
+    return done;
+  },
   compare: ({ n }) => lab.compare(n),
   import({ name, bytes }) {
     if (bytes.byteLength > MAX_IMPORT) throw new Error(`${name}: ${bytes.byteLength} bytes, more than the 16 MB the lab imports`);

@@ -104,8 +104,21 @@ pub struct RmEval {
     pub sentence_accuracy: f64,
 }
 
-/// Metrics over `examples`, without gradients.
+/// Metrics over `examples`, without gradients (native: blocks on [`evaluate_async`]).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn evaluate(
+    model: &RewardModel,
+    examples: &[RmExample],
+    cfg: &RmTrainConfig,
+    pad: u32,
+    device: &Device,
+) -> RmEval {
+    crate::backend::block_on(evaluate_async(model, examples, cfg, pad, device))
+}
+
+/// Metrics over `examples`, without gradients; reads from the device are async, so
+/// this runs on WebGPU in a browser too.
+pub async fn evaluate_async(
     model: &RewardModel,
     examples: &[RmExample],
     cfg: &RmTrainConfig,
@@ -119,11 +132,20 @@ pub fn evaluate(
     for chunk in examples.chunks(cfg.batch_size.max(1)) {
         let refs: Vec<&RmExample> = chunk.iter().collect();
         let b = batch(&refs, pad);
-        loss_sum += f64::from(batch_loss(model, &b, cfg, None, device).into_scalar::<f32>());
+        let loss = batch_loss(model, &b, cfg, None, device)
+            .into_data_async()
+            .await
+            .ok()
+            .and_then(|d| d.try_to_vec::<f32>().ok())
+            .and_then(|v| v.first().copied())
+            .unwrap_or(f32::NAN);
+        loss_sum += f64::from(loss);
         batches += 1;
         let p = softmax(model.logits_tail(&b.seqs, b.n, device), 2)
-            .into_data()
-            .try_to_vec::<f32>()
+            .into_data_async()
+            .await
+            .ok()
+            .and_then(|d| d.try_to_vec::<f32>().ok())
             .unwrap_or_default();
         for (row, e) in refs.iter().enumerate() {
             let start = b.n - e.response.len();

@@ -20,12 +20,16 @@ use crate::backend::BackendInfo;
 use crate::data::User;
 use crate::eval::{self, OutputRecord};
 use crate::labeler::Labeler;
+use crate::labeler::labels::LabelRecord;
 use crate::model::checkpoint::{self, CheckpointInfo};
 use crate::model::policy::{Policy, PolicyConfig, SampleConfig};
 use crate::model::prompt::{Prompter, Special};
-use crate::reward::model::{RewardModel, RewardModelConfig};
+use crate::reward::data::RmExample;
+use crate::reward::model::{Level, RewardModel, RewardModelConfig};
+use crate::reward::train::{RmTrainConfig, batch_loss, evaluate_async};
 use crate::rl::{Metrics, Ppo, PpoConfig, RewardMode};
 use crate::tokenize::Tok;
+use burn::module::Module;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
@@ -49,6 +53,31 @@ pub struct Lab {
     rm_token: RewardModel,
     rm_sentence: RewardModel,
     runs: Vec<(RewardMode, Ppo)>,
+    rm_runs: Vec<RmRun>,
+}
+
+/// A reward model training live in the page (view 3).
+struct RmRun {
+    model: RewardModel,
+    optim: burn::optim::ModuleOptimizer,
+    cfg: RmTrainConfig,
+    train: Vec<RmExample>,
+    eval: Vec<RmExample>,
+    rng: rand_chacha::ChaCha8Rng,
+    step: usize,
+}
+
+/// Settings of the page's reward-model run.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct RmSettings {
+    /// Train users whose target responses the judge labels.
+    pub users: usize,
+    /// Eval users (their targets) for the AUC.
+    pub eval_users: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub w: f32,
+    pub seed: u64,
 }
 
 /// A run's settings from the page (everything else: [`PpoConfig::default`]).
@@ -156,6 +185,7 @@ impl Lab {
             sft_cfg,
             sft: sft_model,
             runs: Vec::new(),
+            rm_runs: Vec::new(),
         })
     }
 
@@ -414,6 +444,104 @@ impl Lab {
             })
             .collect();
         to_js(&serde_json::json!({"relevance": relevance, "pairs": pairs}))
+    }
+
+    /// Start training a token and a sentence reward model side by side from the SFT
+    /// trunk, on the judge's labels of the targets of the first train users (the CLI
+    /// also labels the policy's own samples; the page keeps to the targets to start at once).
+    pub fn rm_start(&mut self, settings: JsValue) -> Result<JsValue, JsError> {
+        use rand::SeedableRng;
+        let s: RmSettings = serde_wasm_bindgen::from_value(settings).map_err(js_err)?;
+        let label = |users: &[User]| -> Result<Vec<RmExample>, JsError> {
+            let labels: Vec<LabelRecord> = users
+                .iter()
+                .map(|u| {
+                    let j = self.labeler.judge(&u.history, &u.target_response());
+                    LabelRecord::from_judgement(&u.user_id, &j, "tppo-judge/target")
+                })
+                .collect();
+            crate::reward::data::examples(&self.tok, self.sp, users, &labels, MAX_PROMPT, 64)
+                .map_err(js_err)
+        };
+        let train = label(&self.train[..s.users.clamp(8, self.train.len())])?;
+        let eval = label(&self.users[..s.eval_users.clamp(8, self.users.len())])?;
+        let ad = self.device.clone().autodiff();
+        self.rm_runs.clear();
+        for level in [Level::Token, Level::Sentence] {
+            let sft =
+                checkpoint::load_into("sft.safetensors", &self.sft_bytes, self.sft_cfg.init(&ad))
+                    .map_err(js_err)?;
+            let cfg = RmTrainConfig {
+                level,
+                w: s.w,
+                batch_size: s.batch_size.clamp(1, 64),
+                lr: s.lr,
+                seed: s.seed,
+                ..RmTrainConfig::default()
+            };
+            self.rm_runs.push(RmRun {
+                model: RewardModel::from_trunk(sft.into_trunk(), self.sft_cfg.d_model, &ad),
+                optim: burn::optim::AdamConfig::new()
+                    .with_grad_clipping(Some(
+                        burn::optim::grad_clipping::GradientClippingConfig::Norm(1.0),
+                    ))
+                    .init(),
+                cfg,
+                train: train.clone(),
+                eval: eval.clone(),
+                rng: rand_chacha::ChaCha8Rng::seed_from_u64(s.seed),
+                step: 0,
+            });
+        }
+        let relevant = train.iter().filter(|e| e.sentence == 2).count();
+        to_js(
+            &serde_json::json!({"train": train.len(), "eval": eval.len(), "relevant_train": relevant}),
+        )
+    }
+
+    /// `steps` training steps of both reward models, then their evaluation.
+    pub async fn rm_step(&mut self, steps: usize) -> Result<JsValue, JsError> {
+        use burn::optim::GradientsParams;
+        use rand::Rng;
+        if self.rm_runs.is_empty() {
+            return Err(js_err("start the reward-model run first"));
+        }
+        let plain = self.device.clone();
+        let mut out = Vec::new();
+        for run in &mut self.rm_runs {
+            let mut last_loss = f32::NAN;
+            for _ in 0..steps.max(1) {
+                let n = run.train.len();
+                let refs: Vec<&RmExample> = (0..run.cfg.batch_size)
+                    .map(|_| &run.train[run.rng.random_range(0..n)])
+                    .collect();
+                let b = crate::reward::data::batch(&refs, self.sp.pad);
+                let loss = batch_loss(
+                    &run.model,
+                    &b,
+                    &run.cfg,
+                    Some(&mut run.rng),
+                    &self.device.clone().autodiff(),
+                );
+                last_loss = loss
+                    .clone()
+                    .into_data_async()
+                    .await
+                    .ok()
+                    .and_then(|d| d.try_to_vec::<f32>().ok())
+                    .and_then(|v| v.first().copied())
+                    .unwrap_or(f32::NAN);
+                if last_loss.is_finite() {
+                    let grads = GradientsParams::from_grads(loss.backward(), &run.model);
+                    run.model = run.optim.step(run.cfg.lr, run.model.clone(), grads);
+                }
+                run.step += 1;
+            }
+            let eval =
+                evaluate_async(&run.model.valid(), &run.eval, &run.cfg, self.sp.pad, &plain).await;
+            out.push(serde_json::json!({"level": run.cfg.level, "step": run.step, "train_loss": last_loss, "eval": eval}));
+        }
+        to_js(&out)
     }
 
     /// Validate an imported JSONL (outputs from `tppo eval` or records from `tppo compare`).
