@@ -101,6 +101,17 @@ try:
     print(f"page ready={state} after {t:.1f} s; badge: {badge!r}; status: {status!r}")
     check("page loads and the badge names a backend", state == "1" and bool(badge) and badge not in ("starting…", "error"), badge)
     shot("1-badge-default-backend.png")
+    # Optional timing on WebGPU (SwiftShader here is a software rasteriser: slow, so not in CI).
+    gpu_steps = int(os.environ.get("TPPO_E2E_WEBGPU_STEPS", "0"))
+    if gpu_steps:
+        js("for (const [k, v] of [['batch', '2'], ['maxnew', '12']]) document.getElementById(k).value = v;"
+           "document.getElementById('tab-train').click()")
+        t0 = time.time()
+        for i in range(gpu_steps):
+            js("document.getElementById('step').click()")
+            wait(f"const p = document.getElementById('view-train').dataset.points; return p === '{i + 1},{i + 1}' ? p : null", 1800, 1.0)
+        print(f"WebGPU: {(time.time() - t0) * 1000 / (2 * gpu_steps):.0f} ms per PPO/TPPO iteration (2 rollouts, 12 tokens), "
+              f"{gpu_steps} steps of each")
 
     # 2. On the CPU backend.
     state, t = open_page(url + "?backend=cpu&batch=2&maxnew=12&seed=1")

@@ -10,7 +10,10 @@ fuzz_target!(|data: &[u8]| {
         assert!(e.line <= lines, "{e}");
     }
     // What was read writes back and reads again to the same users.
+    if c.users.is_empty() {
+        return;
+    }
     let again = tppo::data::jsonl::to_jsonl(&c.users);
-    let back = tppo::data::jsonl::check_bytes("again.jsonl", again.as_bytes());
-    assert!(back.errors.iter().all(|e| e.message.contains("already used")), "{:?}", back.errors);
+    let back = tppo::data::jsonl::read_users_bytes("again.jsonl", again.as_bytes());
+    assert_eq!(back.as_ref().ok(), Some(&c.users), "{back:?}");
 });
