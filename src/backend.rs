@@ -82,6 +82,25 @@ pub async fn detect() -> (Device, BackendInfo) {
     )
 }
 
+/// Read a tensor's values back from its device, asynchronously (the only way that
+/// works on WebGPU in a browser; on the CPU the future is ready at once).
+pub async fn read<const D: usize>(x: Tensor<D>) -> crate::Result<Vec<f32>> {
+    x.into_data_async()
+        .await
+        .map_err(|e| crate::Error::Invalid(format!("reading from the device: {e:?}")))?
+        .try_to_vec::<f32>()
+        .map_err(|e| crate::Error::Invalid(format!("reading from the device: {e:?}")))
+}
+
+/// The first value of a tensor (a loss), NaN when it cannot be read.
+pub async fn read_scalar<const D: usize>(x: Tensor<D>) -> f32 {
+    read(x)
+        .await
+        .ok()
+        .and_then(|v| v.first().copied())
+        .unwrap_or(f32::NAN)
+}
+
 /// Run a future to completion on this thread (native code over burn's async reads:
 /// the CPU backend's futures are ready at once; a GPU read is polled until done).
 #[cfg(not(target_arch = "wasm32"))]

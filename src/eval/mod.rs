@@ -179,24 +179,26 @@ pub fn win_tie_lose(records: &[CompareRecord], resamples: usize, seed: u64) -> W
     pairwise::summarise(&o, resamples, seed)
 }
 
-/// Read an outputs JSONL file (written by `tppo eval`); every bad line is reported.
-pub fn read_outputs(
+/// Read a JSONL file of serde records (`what` names the expected shape in errors);
+/// every bad line is reported, with its line number.
+fn read_records<T: serde::de::DeserializeOwned>(
     file: &str,
     bytes: &[u8],
-) -> std::result::Result<Vec<OutputRecord>, InputErrors> {
+    what: &str,
+) -> std::result::Result<Vec<T>, InputErrors> {
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for (line, text) in crate::data::jsonl::lines(bytes) {
         if text.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        match serde_json::from_slice::<OutputRecord>(text) {
+        match serde_json::from_slice::<T>(text) {
             Ok(r) => out.push(r),
             Err(e) => errors.push(InputError::new(
                 file,
                 line,
                 "",
-                format!("expected an outputs record {{user_id, model, history, response, judgement, tokens}}: {e}"),
+                format!("expected {what}: {e}"),
             )),
         }
     }
@@ -207,7 +209,18 @@ pub fn read_outputs(
     }
 }
 
-/// What an imported file held.
+/// Read an outputs JSONL file (written by `tppo eval`); every bad line is reported.
+pub fn read_outputs(
+    file: &str,
+    bytes: &[u8],
+) -> std::result::Result<Vec<OutputRecord>, InputErrors> {
+    read_records(
+        file,
+        bytes,
+        "an outputs record {user_id, model, history, response, judgement, tokens}",
+    )
+}
+
 #[derive(Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Imported {
@@ -232,27 +245,13 @@ pub fn import_jsonl(name: &str, bytes: &[u8], max_bytes: usize) -> crate::Result
         .and_then(|l| serde_json::from_slice::<serde_json::Value>(l).ok())
         .is_some_and(|v| v.get("a").is_some() && v.get("b").is_some());
     if is_compare {
-        let mut records = Vec::new();
-        let mut errors = Vec::new();
-        for (line, text) in crate::data::jsonl::lines(bytes) {
-            if text.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            match serde_json::from_slice::<CompareRecord>(text) {
-                Ok(r) => records.push(r),
-                Err(e) => errors.push(crate::error::InputError::new(
-                    name,
-                    line,
-                    "",
-                    format!("expected a compare record {{user_id, history, a, b, ab, ba, outcome, consistent}}: {e}"),
-                )),
-            }
-        }
-        if errors.is_empty() {
-            Ok(Imported::Compare { records })
-        } else {
-            Err(crate::Error::Input(crate::error::InputErrors(errors)))
-        }
+        read_records(
+            name,
+            bytes,
+            "a compare record {user_id, history, a, b, ab, ba, outcome, consistent}",
+        )
+        .map(|records| Imported::Compare { records })
+        .map_err(crate::Error::Input)
     } else {
         read_outputs(name, bytes)
             .map(|records| Imported::Outputs { records })

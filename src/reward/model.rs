@@ -88,13 +88,8 @@ impl RewardModel {
             .zip(responses)
             .map(|(p, r)| p.iter().chain(r.iter()).copied().collect())
             .collect();
-        let flat = self
-            .margins_tail(&Padded::left(&seqs, pad), n, device)
-            .into_data_async()
-            .await
-            .map_err(|e| crate::Error::Invalid(format!("reading from the device: {e:?}")))?
-            .try_to_vec::<f32>()
-            .map_err(|e| crate::Error::Invalid(format!("reading from the device: {e:?}")))?;
+        let flat =
+            crate::backend::read(self.margins_tail(&Padded::left(&seqs, pad), n, device)).await?;
         Ok(responses
             .iter()
             .enumerate()

@@ -132,20 +132,11 @@ pub async fn evaluate_async(
     for chunk in examples.chunks(cfg.batch_size.max(1)) {
         let refs: Vec<&RmExample> = chunk.iter().collect();
         let b = batch(&refs, pad);
-        let loss = batch_loss(model, &b, cfg, None, device)
-            .into_data_async()
-            .await
-            .ok()
-            .and_then(|d| d.try_to_vec::<f32>().ok())
-            .and_then(|v| v.first().copied())
-            .unwrap_or(f32::NAN);
+        let loss = crate::backend::read_scalar(batch_loss(model, &b, cfg, None, device)).await;
         loss_sum += f64::from(loss);
         batches += 1;
-        let p = softmax(model.logits_tail(&b.seqs, b.n, device), 2)
-            .into_data_async()
+        let p = crate::backend::read(softmax(model.logits_tail(&b.seqs, b.n, device), 2))
             .await
-            .ok()
-            .and_then(|d| d.try_to_vec::<f32>().ok())
             .unwrap_or_default();
         for (row, e) in refs.iter().enumerate() {
             let start = b.n - e.response.len();

@@ -17,6 +17,7 @@ use super::config::{Placement, PpoConfig, RewardMode};
 use super::gae::{gae, whiten};
 use super::loss::{entropy, policy_loss, value_loss};
 use super::rewards::{Score, assemble, span_end, token_rewards};
+use crate::backend::read;
 use crate::error::{Error, Result};
 use crate::model::policy::{Padded, Policy, SampleConfig};
 use crate::reward::model::RewardModel;
@@ -97,14 +98,6 @@ fn score_tokens(
         .gather(2, tokens.unsqueeze_dim(2))
         .reshape([b, t.r]);
     (logp, chosen, out.values.narrow(1, 0, t.r))
-}
-
-async fn read(x: Tensor<2>) -> Result<Vec<f32>> {
-    x.into_data_async()
-        .await
-        .map_err(|e| Error::Invalid(format!("reading from the device: {e:?}")))?
-        .try_to_vec::<f32>()
-        .map_err(|e| Error::Invalid(format!("reading from the device: {e:?}")))
 }
 
 /// Everything one rollout batch produced, per response (ragged rows).
@@ -448,20 +441,17 @@ mod tests {
         }
     }
 
+    fn tiny_trunk() -> TrunkConfig {
+        tiny().trunk()
+    }
+
     /// Train on one fixed prompt from a random policy and a random (frozen) reward model.
     fn train(cfg: PpoConfig, iters: usize) -> Vec<Metrics> {
         let device = cpu().autodiff();
         let plain = cpu();
         let policy = tiny().init(&device);
         let reference = policy.valid();
-        let trunk = TrunkConfig {
-            vocab: 24,
-            d_model: 32,
-            n_layers: 1,
-            n_heads: 2,
-            d_ff: 64,
-            max_len: 24,
-        };
+        let trunk = tiny_trunk();
         let level = match cfg.reward {
             RewardMode::Token => Level::Token,
             RewardMode::Sentence => Level::Sentence,
@@ -525,14 +515,7 @@ mod tests {
         let device = cpu().autodiff();
         let plain = cpu();
         let p0 = tiny().init(&device);
-        let trunk = TrunkConfig {
-            vocab: 24,
-            d_model: 32,
-            n_layers: 1,
-            n_heads: 2,
-            d_ff: 64,
-            max_len: 24,
-        };
+        let trunk = tiny_trunk();
         let rm0 = RewardModelConfig {
             trunk,
             level: Level::Token,
@@ -569,14 +552,7 @@ mod tests {
         let plain = cpu();
         let policy = tiny().init(&device);
         let reference = policy.valid();
-        let trunk = TrunkConfig {
-            vocab: 24,
-            d_model: 32,
-            n_layers: 1,
-            n_heads: 2,
-            d_ff: 64,
-            max_len: 24,
-        };
+        let trunk = tiny_trunk();
         let rm = RewardModelConfig {
             trunk,
             level: Level::Token,

@@ -266,18 +266,13 @@ impl Lab {
     /// Token rewards (margins), the sentence RM's score and the judge's words for a response.
     pub async fn score(&self, index: usize, response: String) -> Result<JsValue, JsError> {
         let user = self.user_ref(index)?.clone();
-        let rec = eval::records(
-            "page",
-            std::slice::from_ref(&user),
-            std::slice::from_ref(&response),
-            &self.labeler,
-            &self.prompter(),
-            Some(&self.rm_token),
-            crate::config::LwpConfig::default(),
-            &self.device,
-        )
-        .await
-        .map_err(js_err)?;
+        let rec = self
+            .judged(
+                "page",
+                std::slice::from_ref(&user),
+                std::slice::from_ref(&response),
+            )
+            .await?;
         let (p, _) = self.prompter().prompt(&user.history).map_err(js_err)?;
         let mut ids = self.tok.encode(&response).map_err(js_err)?.ids;
         ids.push(self.sp.eos);
@@ -301,6 +296,27 @@ impl Lab {
             "sentence": r.judgement.sentence,
             "relevant_fraction": r.judgement.relevant_fraction,
         }))
+    }
+
+    /// Judge responses and attach the token reward model's rewards (see [`eval::records`]).
+    async fn judged(
+        &self,
+        model: &str,
+        users: &[User],
+        texts: &[String],
+    ) -> Result<Vec<OutputRecord>, JsError> {
+        eval::records(
+            model,
+            users,
+            texts,
+            &self.labeler,
+            &self.prompter(),
+            Some(&self.rm_token),
+            crate::config::LwpConfig::default(),
+            &self.device,
+        )
+        .await
+        .map_err(js_err)
     }
 
     /// Start (or restart) a PPO ("sentence") or TPPO ("token") run from the SFT policy.
@@ -411,18 +427,7 @@ impl Lab {
             )
             .await
             .map_err(js_err)?;
-            let recs = eval::records(
-                model,
-                &users,
-                &texts,
-                &self.labeler,
-                &self.prompter(),
-                Some(&self.rm_token),
-                crate::config::LwpConfig::default(),
-                &self.device,
-            )
-            .await
-            .map_err(js_err)?;
+            let recs = self.judged(model, &users, &texts).await?;
             outputs.push((model.to_string(), recs));
         }
         let mut pairs = Vec::new();
@@ -523,14 +528,7 @@ impl Lab {
                     Some(&mut run.rng),
                     &self.device.clone().autodiff(),
                 );
-                last_loss = loss
-                    .clone()
-                    .into_data_async()
-                    .await
-                    .ok()
-                    .and_then(|d| d.try_to_vec::<f32>().ok())
-                    .and_then(|v| v.first().copied())
-                    .unwrap_or(f32::NAN);
+                last_loss = crate::backend::read_scalar(loss.clone()).await;
                 if last_loss.is_finite() {
                     let grads = GradientsParams::from_grads(loss.backward(), &run.model);
                     run.model = run.optim.step(run.cfg.lr, run.model.clone(), grads);
