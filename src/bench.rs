@@ -8,7 +8,6 @@
 //! `performance.now()` in a browser.
 
 use crate::model::policy::{PolicyConfig, SampleConfig};
-use crate::model::trunk::TrunkConfig;
 use crate::reward::data::{RmExample, batch};
 use crate::reward::model::{Level, RewardModelConfig};
 use crate::reward::train::{RmTrainConfig, batch_loss};
@@ -32,14 +31,7 @@ impl Default for BenchConfig {
     fn default() -> Self {
         Self {
             // The shipped SFT policy's shape.
-            policy: PolicyConfig {
-                vocab: 4096,
-                d_model: 128,
-                n_layers: 4,
-                n_heads: 4,
-                d_ff: 256,
-                max_len: 256,
-            },
+            policy: PolicyConfig::shipped(4096),
             batch: 32,
             prompt_len: 128,
             max_new: 32,
@@ -123,14 +115,7 @@ pub async fn run(
 
     // A token reward-model training step (eq. 3) on prompt + 20-token responses.
     let ad = device.clone().autodiff();
-    let trunk = TrunkConfig {
-        vocab: cfg.policy.vocab,
-        d_model: cfg.policy.d_model,
-        n_layers: cfg.policy.n_layers,
-        n_heads: cfg.policy.n_heads,
-        d_ff: cfg.policy.d_ff,
-        max_len: cfg.policy.max_len,
-    };
+    let trunk = cfg.policy.trunk();
     {
         use burn::optim::{AdamConfig, GradientsParams};
         let mut rm = RewardModelConfig {

@@ -16,14 +16,7 @@ use tppo::model::policy::PolicyConfig;
 
 fn cfg() -> PolicyConfig {
     // The shipped size: a 6 MB file, so a save takes long enough to be interrupted.
-    PolicyConfig {
-        vocab: 4096,
-        d_model: 128,
-        n_layers: 4,
-        n_heads: 4,
-        d_ff: 256,
-        max_len: 256,
-    }
+    PolicyConfig::shipped(4096)
 }
 
 fn info(tokenizer: &str) -> CheckpointInfo<PolicyConfig> {

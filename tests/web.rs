@@ -8,7 +8,6 @@ use burn::module::Module;
 use burn::tensor::Device;
 use tppo::model::checkpoint::{self, CheckpointInfo};
 use tppo::model::policy::{Padded, PolicyConfig};
-use tppo::model::trunk::TrunkConfig;
 use tppo::reward::model::{Level, RewardModelConfig};
 use tppo::rl::{Ppo, PpoConfig, RewardMode};
 use wasm_bindgen_test::*;
@@ -68,14 +67,7 @@ async fn ppo_and_tppo_iterations_change_the_policy() {
         d_ff: 32,
         max_len: 24,
     };
-    let trunk = TrunkConfig {
-        vocab: 24,
-        d_model: 16,
-        n_layers: 1,
-        n_heads: 2,
-        d_ff: 32,
-        max_len: 24,
-    };
+    let trunk = pcfg.trunk();
     let probe = Padded::left(&[vec![1, 5, 6, 7]], 0);
     for (name, device) in devices().await {
         for (reward, level) in [
@@ -85,13 +77,8 @@ async fn ppo_and_tppo_iterations_change_the_policy() {
             let ad = device.clone().autodiff();
             let policy = pcfg.init(&ad);
             let reference = policy.valid();
-            let before = reference
-                .forward_full(&probe, &device)
-                .logits
-                .into_data_async()
+            let before = tppo::backend::read(reference.forward_full(&probe, &device).logits)
                 .await
-                .unwrap()
-                .try_to_vec::<f32>()
                 .unwrap();
             let rm = RewardModelConfig { trunk, level }.init(&device);
             let cfg = PpoConfig {
@@ -111,14 +98,8 @@ async fn ppo_and_tppo_iterations_change_the_policy() {
                     "{name}: {m:?}"
                 );
             }
-            let after = ppo
-                .policy()
-                .forward_full(&probe, &device)
-                .logits
-                .into_data_async()
+            let after = tppo::backend::read(ppo.policy().forward_full(&probe, &device).logits)
                 .await
-                .unwrap()
-                .try_to_vec::<f32>()
                 .unwrap();
             let moved = before
                 .iter()

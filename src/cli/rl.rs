@@ -28,8 +28,8 @@ impl Kit {
     pub fn load(assets: &Assets, tokenizer: &Path) -> anyhow::Result<Self> {
         let tok = Tok::load(tokenizer)?;
         let sp = Special::of(&tok)?;
-        let (labeler, _) = tppo::labeler::load(&assets.assets, &assets.train)?;
         let train = jsonl::read_users(&assets.train)?;
+        let (labeler, _) = tppo::labeler::load_with_users(&assets.assets, &train)?;
         Ok(Self {
             tok,
             sp,

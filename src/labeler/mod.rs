@@ -341,8 +341,15 @@ pub fn load(
     assets: &std::path::Path,
     train: &std::path::Path,
 ) -> crate::Result<(Labeler, Option<calibrate::LabelerFile>)> {
+    load_with_users(assets, &crate::data::jsonl::read_users(train)?)
+}
+
+/// [`load`] with the training users already read (they are read once per process).
+pub fn load_with_users(
+    assets: &std::path::Path,
+    users: &[User],
+) -> crate::Result<(Labeler, Option<calibrate::LabelerFile>)> {
     let vectors = WordVectors::load_dir(assets)?;
-    let users = crate::data::jsonl::read_users(train)?;
     let path = assets.join("labeler.json");
     let file = if path.exists() {
         let bytes = crate::io::read_file(&path)?;
@@ -362,5 +369,5 @@ pub fn load(
         None
     };
     let cfg = file.as_ref().map(|f| f.config).unwrap_or_default();
-    Ok((Labeler::new(cfg, vectors, &users), file))
+    Ok((Labeler::new(cfg, vectors, users), file))
 }

@@ -57,6 +57,18 @@ pub struct Output {
 }
 
 impl PolicyConfig {
+    /// The shape of the shipped SFT policy (`tppo sft --preset default`) for a vocabulary.
+    pub fn shipped(vocab: usize) -> Self {
+        Self {
+            vocab,
+            d_model: 128,
+            n_layers: 4,
+            n_heads: 4,
+            d_ff: 256,
+            max_len: 256,
+        }
+    }
+
     pub fn trunk(&self) -> TrunkConfig {
         TrunkConfig {
             vocab: self.vocab,

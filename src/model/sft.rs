@@ -32,14 +32,7 @@ impl SftConfig {
     /// `quick`: minutes on 2 CPU cores. `default`: the shipped checkpoint.
     pub fn preset(name: &str, vocab: usize) -> Option<Self> {
         let base = Self {
-            policy: PolicyConfig {
-                vocab,
-                d_model: 128,
-                n_layers: 4,
-                n_heads: 4,
-                d_ff: 256,
-                max_len: 256,
-            },
+            policy: PolicyConfig::shipped(vocab),
             users: 0,
             epochs: 3,
             batch_size: 32,
