@@ -5,6 +5,8 @@ browser_check.py URL OUT_DIR
 
 1. The page as a user opens it (WebGPU when the browser has it): the badge names a
    backend.
+1b. Destroying the worker's WebGPU device while PPO/TPPO play: the page falls
+   back to a CPU worker, says so in the badge, and training goes on.
 2. With ?backend=cpu (SwiftShader's WebGPU is too slow to train on in CI):
    the heatmap renders and moving α changes token colours; 3 PPO + 3 TPPO
    iterations produce curve points; the compare view shows win/tie/lose; an
@@ -112,6 +114,23 @@ try:
             wait(f"const p = document.getElementById('view-train').dataset.points; return p === '{i + 1},{i + 1}' ? p : null", 1800, 1.0)
         print(f"WebGPU: {(time.time() - t0) * 1000 / (2 * gpu_steps):.0f} ms per PPO/TPPO iteration (2 rollouts, 12 tokens), "
               f"{gpu_steps} steps of each")
+
+    # 1b. Losing the WebGPU device mid-training: the page replaces its worker by one on
+    # the CPU backend, says so, and PPO/TPPO go on playing there.
+    if js("return document.getElementById('badge').dataset.backend") == "cpu":
+        check("losing the WebGPU device mid-training falls back to the CPU", False, "the page has no WebGPU device to lose")
+    else:
+        js("for (const [k, v] of [['batch', '2'], ['maxnew', '12']]) document.getElementById(k).value = v;"
+           "document.getElementById('tab-train').click(); document.getElementById('play').click()")
+        # A WebGPU iteration on SwiftShader takes about a minute: 3 s in, the first is in flight.
+        time.sleep(3)
+        n = js_async("const done = arguments[arguments.length - 1]; window.tppoLab.loseDevice().then(done, e => done('error ' + e));")
+        got, t = wait("const b = document.getElementById('badge'), p = document.getElementById('view-train').dataset.points || '';"
+                      "return b.dataset.lost === '1' && b.dataset.backend === 'cpu' && /^[1-9][0-9]*,[1-9]/.test(p) ? b.textContent + ' | points ' + p : null", 240)
+        js("document.getElementById('pause').click()")
+        check("losing the WebGPU device mid-training falls back to the CPU with a notice and training goes on",
+              bool(got), f"{n} device(s) destroyed; {got!r} {t:.1f} s later")
+        shot("1b-device-lost.png")
 
     # 2. On the CPU backend.
     state, t = open_page(url + "?backend=cpu&batch=2&maxnew=12&seed=1")

@@ -4,19 +4,25 @@ import uPlot from "./vendor/uplot/uPlot.esm.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
 
 // ---- worker calls -----------------------------------------------------------
+// The worker is replaced when its WebGPU device is lost (see `fallBackToCpu`).
+let worker = null;
 let nextId = 1;
 const pending = new Map();
 const listeners = [];
-worker.onmessage = (e) => {
-  const m = e.data;
-  if (m.event) { listeners.forEach((f) => f(m)); return; }
-  const p = pending.get(m.id);
-  pending.delete(m.id);
-  if (m.ok) p.resolve(m.value); else p.reject(new Error(m.error));
-};
+class WorkerGone extends Error {}
+function spawnWorker() {
+  worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+  worker.onmessage = (e) => {
+    const m = e.data;
+    if (m.event) { listeners.forEach((f) => f(m)); return; }
+    const p = pending.get(m.id);
+    pending.delete(m.id);
+    if (m.ok) p.resolve(m.value); else p.reject(new Error(m.error));
+  };
+}
+spawnWorker();
 const call = (cmd, args = {}, transfer = []) => new Promise((resolve, reject) => {
   const id = nextId++;
   pending.set(id, { resolve, reject });
@@ -357,6 +363,7 @@ for (const model of ["ppo", "tppo"]) {
 
 // ---- start ------------------------------------------------------------------------
 function fail(e) {
+  if (e instanceof WorkerGone) return; // the device-lost notice says what happened
   $("status").textContent = String(e?.message ?? e);
 }
 async function memory() {
@@ -368,15 +375,57 @@ async function memory() {
 }
 
 // For the end-to-end test: every URL the page and its worker requested.
-window.tppoLab = { resources: async () => [...performance.getEntriesByType("resource").map((e) => e.name), ...(await call("resources"))] };
+// And to test the CPU fallback: destroy the worker's WebGPU device mid-run.
+window.tppoLab = {
+  resources: async () => [...performance.getEntriesByType("resource").map((e) => e.name), ...(await call("resources"))],
+  loseDevice: () => call("loseDevice"),
+};
+
+function showBackend(b, reason) {
+  $("badge").textContent = b.backend === "cpu" ? `CPU fallback: ${reason ?? b.fallback_reason ?? "no GPU backend built"}` : `${b.backend}: ${b.name}`;
+  $("badge").dataset.backend = b.backend;
+}
+
+// The WebGPU device was lost (driver reset, GPU removed, or `tppoLab.loseDevice()`):
+// whatever lived on it is gone and the wasm state that used it cannot be trusted, so
+// the worker is replaced by one on the CPU backend. PPO/TPPO restart from the SFT
+// policy with the same settings (and keep playing if they were); the curves of the
+// lost runs are cleared, and the notice says so.
+let lost = false;
+async function fallBackToCpu(why) {
+  if (lost) return;
+  lost = true;
+  const wasPlaying = $("pause").disabled === false;
+  const at = `PPO ${history_.sentence.length} / TPPO ${history_.token.length} iterations`;
+  worker.terminate();
+  for (const p of pending.values()) p.reject(new WorkerGone("the WebGPU worker was replaced"));
+  pending.clear();
+  spawnWorker();
+  const notice = `WebGPU device lost (${why}) after ${at}; switched to the CPU backend`;
+  $("status").textContent = `${notice}: reloading the models…`;
+  $("badge").textContent = `CPU fallback: ${notice}`;
+  $("badge").dataset.backend = "cpu";
+  $("badge").dataset.lost = "1";
+  const info = await call("init", { backend: "cpu" });
+  showBackend(info.backend, notice);
+  started = false; rmStarted = false;
+  history_.sentence = []; history_.token = [];
+  redraw();
+  $("play").disabled = false; $("pause").disabled = true;
+  $("rm-play").disabled = false; $("rm-pause").disabled = true;
+  $("train-status").textContent = `${notice}. PPO and TPPO restart from the SFT policy with the same settings.`;
+  $("status").textContent = `${notice}. Runs on the GPU were lost; the lab goes on on the CPU.`;
+  if (wasPlaying) $("play").click();
+}
+listeners.push((m) => {
+  if (m.event === "device-lost") fallBackToCpu(`${m.reason}${m.message ? `: ${m.message}` : ""}`).catch(fail);
+});
 
 async function main() {
   const t0 = performance.now();
   $("status").textContent = "loading models, tokenizer, judge…";
   const info = await call("init", { backend: params.get("backend") === "cpu" ? "cpu" : "auto" });
-  const b = info.backend;
-  $("badge").textContent = b.backend === "cpu" ? `CPU fallback: ${b.fallback_reason ?? "no GPU backend built"}` : `${b.backend}: ${b.name}`;
-  $("badge").dataset.backend = b.backend;
+  showBackend(info.backend);
   $("user").max = info.users - 1;
   makeCharts();
   await loadUser();

@@ -4,6 +4,20 @@
 import init, { Lab, lwp_curve } from "../pkg/tppo.js";
 
 const MAX_IMPORT = 16 << 20;
+
+// Every WebGPU device the wasm code asks for, so that its loss reaches the page
+// (which then replaces this worker by one on the CPU backend), and so that the
+// end-to-end test can destroy it (`loseDevice`).
+const devices = [];
+if (self.GPUAdapter) {
+  const requestDevice = GPUAdapter.prototype.requestDevice;
+  GPUAdapter.prototype.requestDevice = async function (...args) {
+    const device = await requestDevice.apply(this, args);
+    devices.push(device);
+    device.lost.then((info) => postMessage({ event: "device-lost", reason: info.reason ?? "unknown", message: info.message ?? "" }));
+    return device;
+  };
+}
 let wasm = null;
 let lab = null;
 let playing = false;
@@ -97,6 +111,10 @@ const commands = {
     return lab.import_jsonl(name, new Uint8Array(bytes));
   },
   exportPolicy: ({ model }) => lab.export_policy(model),
+  loseDevice() {
+    for (const d of devices) d.destroy();
+    return devices.length;
+  },
   memory: () => ({ wasm: wasm ? wasm.memory.buffer.byteLength : 0 }),
   // Every URL this worker fetched (the page's end-to-end test checks they are all same-origin).
   resources: () => performance.getEntriesByType("resource").map((e) => e.name),
@@ -106,7 +124,7 @@ onmessage = async (e) => {
   const { id, cmd, args } = e.data;
   try {
     if (!commands[cmd]) throw new Error(`unknown command ${cmd}`);
-    if (cmd !== "init" && cmd !== "memory" && cmd !== "pause" && cmd !== "resources" && !lab) throw new Error("the lab is still loading");
+    if (cmd !== "init" && cmd !== "memory" && cmd !== "pause" && cmd !== "resources" && cmd !== "loseDevice" && !lab) throw new Error("the lab is still loading");
     const value = await commands[cmd](args ?? {});
     postMessage({ id, ok: true, value });
   } catch (err) {

@@ -1,9 +1,14 @@
 //! `tppo bench`: the hot paths at the shipped model size on every backend this
 //! build has (Flex always; native wgpu with `--features gpu`), as a table or JSON.
+//! `--compare-pytorch` also runs `bench/pytorch_ref.py` (the same workloads in
+//! PyTorch eager on the CPU) in the same invocation and prints the ratios.
 
 use super::print_json;
+use anyhow::Context;
 use clap::Args;
-use std::process::ExitCode;
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
 use std::time::Instant;
 use tppo::bench::{BenchConfig, BenchRow, run};
 
@@ -23,6 +28,18 @@ pub struct BenchArgs {
     cpu_only: bool,
     #[arg(long)]
     json: bool,
+    /// Also run the PyTorch eager reference on the CPU and print PyTorch ms / TPPO Lab ms per workload.
+    #[arg(long)]
+    compare_pytorch: bool,
+    /// The Python interpreter with torch installed (for --compare-pytorch).
+    #[arg(long, default_value = "python3")]
+    python: PathBuf,
+    /// The reference script (for --compare-pytorch).
+    #[arg(long, default_value = "bench/pytorch_ref.py")]
+    pytorch_script: PathBuf,
+    /// torch.set_num_threads for the reference (0: torch's default, one per core).
+    #[arg(long, default_value_t = 0)]
+    torch_threads: usize,
 }
 
 fn print_row(r: &BenchRow) {
@@ -47,7 +64,7 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
     let start = Instant::now();
     let now = move || start.elapsed().as_secs_f64() * 1000.0;
     let mut devices = vec![("cpu-flex".to_string(), tppo::backend::cpu())];
-    if !a.cpu_only {
+    if !a.cpu_only && !a.compare_pytorch {
         let (device, info) = tppo::backend::block_on(tppo::backend::detect());
         if info.backend != "cpu" {
             devices.push((format!("{} ({})", info.backend, info.name), device));
@@ -80,8 +97,102 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
         }))?;
         all.extend(rows);
     }
+    let pytorch = if a.compare_pytorch {
+        Some(run_pytorch(&a, &cfg)?)
+    } else {
+        None
+    };
+    if let Some(py) = &pytorch
+        && !a.json
+    {
+        println!(
+            "\nPyTorch {} eager, CPU, {} threads ({}):",
+            py.torch,
+            py.threads,
+            a.pytorch_script.display()
+        );
+        println!(
+            "{:<40} {:>12} {:>12} {:>16}",
+            "workload", "TPPO Lab ms", "PyTorch ms", "PyTorch / ours"
+        );
+        for ours in &all {
+            if let Some(theirs) = py.rows.iter().find(|r| r.workload == ours.workload) {
+                println!(
+                    "{:<40} {:>12.1} {:>12.1} {:>16.2}",
+                    ours.workload,
+                    ours.ms,
+                    theirs.ms,
+                    theirs.ms / ours.ms
+                );
+            }
+        }
+        println!("(a ratio above 1: TPPO Lab is faster)");
+    }
     if a.json {
-        print_json(&serde_json::json!({ "config": cfg, "rows": all }))?;
+        print_json(&serde_json::json!({ "config": cfg, "rows": all, "pytorch": pytorch }))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `bench/pytorch_ref.py` prints.
+#[derive(Debug, Deserialize, serde::Serialize)]
+struct PyTorchRun {
+    torch: String,
+    threads: usize,
+    rows: Vec<PyTorchRow>,
+}
+
+#[derive(Debug, Deserialize, serde::Serialize)]
+struct PyTorchRow {
+    workload: String,
+    ms: f64,
+    min_ms: f64,
+    tokens_per_s: Option<f64>,
+}
+
+fn run_pytorch(a: &BenchArgs, cfg: &BenchConfig) -> anyhow::Result<PyTorchRun> {
+    let p = &cfg.policy;
+    let mut cmd = Command::new(&a.python);
+    cmd.arg(&a.pytorch_script);
+    for (flag, v) in [
+        ("--batch", cfg.batch),
+        ("--prompt-len", cfg.prompt_len),
+        ("--max-new", cfg.max_new),
+        ("--reps", cfg.reps),
+        ("--vocab", p.vocab),
+        ("--d-model", p.d_model),
+        ("--layers", p.n_layers),
+        ("--heads", p.n_heads),
+        ("--d-ff", p.d_ff),
+        ("--max-len", p.max_len),
+        ("--threads", a.torch_threads),
+    ] {
+        cmd.arg(flag).arg(v.to_string());
+    }
+    if !a.json {
+        eprintln!("running {cmd:?}");
+    }
+    let out = cmd.output().with_context(|| {
+        format!(
+            "could not start {} (pass --python with an interpreter that has torch)",
+            a.python.display()
+        )
+    })?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "{} {} failed ({}):\n{}",
+            a.python.display(),
+            a.pytorch_script.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().unwrap_or("");
+    serde_json::from_str(last).with_context(|| {
+        format!(
+            "{}: expected one JSON object on the last line of its output, got {last:?}",
+            a.pytorch_script.display()
+        )
+    })
 }

@@ -30,6 +30,9 @@ pub struct SftArgs {
     /// Language-model warm-up epochs (loss on every token) before SFT.
     #[arg(long)]
     warmup_epochs: Option<usize>,
+    /// Adam learning rate (the preset's otherwise).
+    #[arg(long)]
+    lr: Option<f64>,
     /// Checkpoint path without extension: writes PATH.safetensors, PATH.json and PATH.metrics.json.
     #[arg(long, default_value = "runs/sft")]
     out: PathBuf,
@@ -46,6 +49,10 @@ pub fn sft(a: SftArgs) -> anyhow::Result<ExitCode> {
     cfg.users = a.users.unwrap_or(cfg.users);
     cfg.seed = a.seed.unwrap_or(cfg.seed);
     cfg.warmup_epochs = a.warmup_epochs.unwrap_or(cfg.warmup_epochs);
+    cfg.lr = a.lr.unwrap_or(cfg.lr);
+    if !(cfg.lr.is_finite() && cfg.lr > 0.0) {
+        anyhow::bail!("--lr must be a positive number, got {}", cfg.lr);
+    }
     let mut users = jsonl::read_users(&a.data)?;
     if cfg.users > 0 {
         users.truncate(cfg.users);
