@@ -19,7 +19,12 @@ them, at the same sizes, on the CPU:
   policy loss + 0.1 x clipped value loss, gradient-norm clipping at 1.0, Adam.
 
 Models are freshly initialised and prompts are random ids, as in the Rust
-bench, so neither side needs a checkpoint. Timings are the median (and min) of
+bench, so neither side needs a checkpoint. `--parity CKPT.safetensors --seqs JSON
+--tail N` instead loads a policy checkpoint written by TPPO Lab and prints the
+logits and values of the last N positions of the left-padded sequences: the
+ignored test tests/pytorch_parity.rs checks that this model computes what ours
+computes (run it with TPPO_PYTHON=/path/to/python cargo test --release --test
+pytorch_parity -- --ignored). Timings are the median (and min) of
 `--reps` runs after one untimed warm-up. Prints one JSON object on stdout:
 {"torch": version, "threads": n, "rows": [{"workload", "ms", "min_ms", "tokens_per_s"}]}.
 """
@@ -294,6 +299,38 @@ def rm_step_setup(cfg, prompts, gen):
     return step
 
 
+def load_burn_policy(path):
+    """A Policy from a TPPO Lab safetensors checkpoint (burn's names; Linear weights are [in, out])."""
+    import struct
+    raw = open(path, "rb").read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    info = json.loads(header["__metadata__"]["tppo"])
+    c = info["config"]
+    cfg = dict(vocab=c["vocab"], d=c["d_model"], layers=c["n_layers"], h=c["n_heads"], d_ff=c["d_ff"], max_len=c["max_len"])
+    policy = Policy(cfg)
+    state = {}
+    for name, meta in header.items():
+        if name == "__metadata__":
+            continue
+        if meta["dtype"] != "F32":
+            raise SystemExit(f"{path}: {name} is {meta['dtype']}, expected F32")
+        lo, hi = meta["data_offsets"]
+        t = torch.frombuffer(bytearray(raw[8 + n + lo:8 + n + hi]), dtype=torch.float32).reshape(meta["shape"])
+        key = name.replace(".gamma", ".weight").replace(".beta", ".bias")
+        is_linear = key.endswith(".weight") and t.dim() == 2 and not key.startswith(("trunk.tok.", "trunk.pos."))
+        state[key] = t.t().contiguous() if is_linear else t
+    policy.load_state_dict(state, strict=True)
+    return policy.eval()
+
+
+@torch.inference_mode()
+def parity(path, seqs, n):
+    policy = load_burn_policy(path)
+    logits, values = policy.forward_tail(*left_pad(seqs), n)
+    print(json.dumps({"logits": logits.tolist(), "values": values.tolist()}))
+
+
 def timed(fn, reps):
     fn()
     times, result = [], None
@@ -317,7 +354,12 @@ def main():
     ap.add_argument("--d-ff", type=int, default=256)
     ap.add_argument("--max-len", type=int, default=256)
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: torch's default)")
+    ap.add_argument("--parity", metavar="CKPT", help="print the logits and values of a TPPO Lab policy checkpoint instead")
+    ap.add_argument("--seqs", help="for --parity: token ids, a JSON list of lists")
+    ap.add_argument("--tail", type=int, default=1, help="for --parity: the last N positions")
     a = ap.parse_args()
+    if a.parity:
+        return parity(a.parity, json.loads(a.seqs), a.tail)
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     torch.manual_seed(1)
