@@ -353,6 +353,7 @@ def main():
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--d-ff", type=int, default=256)
     ap.add_argument("--max-len", type=int, default=256)
+    ap.add_argument("--only", default="generate,rm,ppo", help="comma-separated: generate, rm, ppo")
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: torch's default)")
     ap.add_argument("--parity", metavar="CKPT", help="print the logits and values of a TPPO Lab policy checkpoint instead")
     ap.add_argument("--seqs", help="for --parity: token ids, a JSON list of lists")
@@ -372,24 +373,28 @@ def main():
         rows.append({"workload": workload, "ms": ms, "min_ms": min_ms,
                      "tokens_per_s": None if tokens is None else tokens / (ms / 1000.0)})
 
-    policy = Policy(cfg).eval()
-    for cache, name in [(True, "generate, KV cache"), (False, "generate, no cache")]:
-        ms, mn, out = timed(lambda: generate(policy, prompts, 1.0, a.max_new, cache), a.reps)
-        add(name, ms, mn, sum(len(x) for x in out))
+    only = set(a.only.split(","))
+    if "generate" in only:
+        policy = Policy(cfg).eval()
+        for cache, name in [(True, "generate, KV cache"), (False, "generate, no cache")]:
+            ms, mn, out = timed(lambda: generate(policy, prompts, 1.0, a.max_new, cache), a.reps)
+            add(name, ms, mn, sum(len(x) for x in out))
 
-    step = rm_step_setup(cfg, prompts, gen)
-    ms, mn, _ = timed(step, a.reps)
-    add("reward-model step (token, eq. 3)", ms, mn, None)
+    if "rm" in only:
+        step = rm_step_setup(cfg, prompts, gen)
+        ms, mn, _ = timed(step, a.reps)
+        add("reward-model step (token, eq. 3)", ms, mn, None)
 
-    ppo = Ppo(cfg, a.batch, a.max_new)
+    if "ppo" in only:
+        ppo = Ppo(cfg, a.batch, a.max_new)
 
-    def iteration():
-        ro = ppo.rollout(prompts)
-        ppo.update(ro)
-        return sum(len(x) for x in ro["responses"])
+        def iteration():
+            ro = ppo.rollout(prompts)
+            ppo.update(ro)
+            return sum(len(x) for x in ro["responses"])
 
-    ms, mn, tokens = timed(iteration, a.reps)
-    add("PPO iteration (rollout + 4×2 updates)", ms, mn, tokens)
+        ms, mn, tokens = timed(iteration, a.reps)
+        add("PPO iteration (rollout + 4×2 updates)", ms, mn, tokens)
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "rows": rows}))
 
 

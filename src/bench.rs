@@ -25,6 +25,51 @@ pub struct BenchConfig {
     pub max_new: usize,
     /// Timed repetitions (after one untimed warm-up).
     pub reps: usize,
+    /// Which workloads run (all by default).
+    #[serde(default)]
+    pub only: Workloads,
+}
+
+/// A selection of workloads (for profiling one of them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Workloads {
+    pub generate: bool,
+    pub rm_step: bool,
+    pub ppo: bool,
+}
+
+impl Default for Workloads {
+    fn default() -> Self {
+        Self {
+            generate: true,
+            rm_step: true,
+            ppo: true,
+        }
+    }
+}
+
+impl Workloads {
+    /// From a comma-separated list of `generate`, `rm`, `ppo`.
+    pub fn parse(list: &str) -> crate::Result<Self> {
+        let mut w = Self {
+            generate: false,
+            rm_step: false,
+            ppo: false,
+        };
+        for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match name {
+                "generate" => w.generate = true,
+                "rm" => w.rm_step = true,
+                "ppo" => w.ppo = true,
+                other => {
+                    return Err(crate::Error::Invalid(format!(
+                        "unknown workload {other:?}: expected generate, rm or ppo"
+                    )));
+                }
+            }
+        }
+        Ok(w)
+    }
 }
 
 impl Default for BenchConfig {
@@ -36,6 +81,7 @@ impl Default for BenchConfig {
             prompt_len: 128,
             max_new: 32,
             reps: 3,
+            only: Workloads::default(),
         }
     }
 }
@@ -97,7 +143,12 @@ pub async fn run(
         max_new: cfg.max_new,
         seed: 1,
     };
-    for (cache, name) in [(true, "generate, KV cache"), (false, "generate, no cache")] {
+    let generate = if cfg.only.generate {
+        vec![(true, "generate, KV cache"), (false, "generate, no cache")]
+    } else {
+        Vec::new()
+    };
+    for (cache, name) in generate {
         let mut times = Vec::new();
         let mut tokens = 0usize;
         for i in 0..=reps {
@@ -116,7 +167,7 @@ pub async fn run(
     // A token reward-model training step (eq. 3) on prompt + 20-token responses.
     let ad = device.clone().autodiff();
     let trunk = cfg.policy.trunk();
-    {
+    if cfg.only.rm_step {
         use burn::optim::{AdamConfig, GradientsParams};
         let mut rm = RewardModelConfig {
             trunk,
@@ -159,7 +210,7 @@ pub async fn run(
     }
 
     // One PPO iteration: rollout, scoring, 4 epochs × 2 minibatches of updates.
-    {
+    if cfg.only.ppo {
         let pcfg = PpoConfig {
             batch_size: cfg.batch,
             max_new: cfg.max_new,

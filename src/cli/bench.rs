@@ -23,6 +23,9 @@ pub struct BenchArgs {
     max_new: usize,
     #[arg(long, default_value_t = 3)]
     reps: usize,
+    /// Only these workloads: a comma-separated list of generate, rm, ppo.
+    #[arg(long, default_value = "generate,rm,ppo")]
+    only: String,
     /// Skip the GPU backend even when it is built in.
     #[arg(long)]
     cpu_only: bool,
@@ -59,6 +62,7 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
         prompt_len: a.prompt_len,
         max_new: a.max_new,
         reps: a.reps,
+        only: tppo::bench::Workloads::parse(&a.only)?,
         ..BenchConfig::default()
     };
     let start = Instant::now();
@@ -169,6 +173,7 @@ fn run_pytorch(a: &BenchArgs, cfg: &BenchConfig) -> anyhow::Result<PyTorchRun> {
     ] {
         cmd.arg(flag).arg(v.to_string());
     }
+    cmd.arg("--only").arg(&a.only);
     if !a.json {
         eprintln!("running {cmd:?}");
     }

@@ -41,6 +41,118 @@ pub struct PipelineArgs {
     resamples: usize,
     #[arg(long, default_value = "runs/pipeline")]
     out: PathBuf,
+    /// Runs trained at once (default: one per core; the Flex backend uses one core per run).
+    /// The results do not depend on it.
+    #[arg(long)]
+    jobs: Option<usize>,
+}
+
+/// One independent piece of the pipeline: evaluate the SFT policy (`run: false`), or
+/// train one PPO/TPPO run, save it, and evaluate it (`evaluate`).
+struct Job {
+    label: String,
+    name: &'static str,
+    run: bool,
+    evaluate: bool,
+    cfg: PpoConfig,
+    rm: PathBuf,
+}
+
+/// What a job produced: its run's metrics, its outputs on the eval users, its timings.
+struct Done {
+    run: Option<Run>,
+    out: Option<Vec<eval::OutputRecord>>,
+    timings: Vec<(String, f64)>,
+}
+
+impl Job {
+    fn eval_sft() -> Self {
+        Self {
+            label: "sft".into(),
+            name: "sft",
+            run: false,
+            evaluate: true,
+            cfg: PpoConfig::default(),
+            rm: PathBuf::new(),
+        }
+    }
+
+    fn run(
+        mode: RewardMode,
+        name: &'static str,
+        seed: u64,
+        preset: Preset,
+        rm: &std::path::Path,
+    ) -> Self {
+        Self {
+            label: format!("{name}-seed{seed}"),
+            name,
+            run: true,
+            evaluate: true,
+            cfg: PpoConfig {
+                reward: mode,
+                seed,
+                iters: preset.iters,
+                batch_size: preset.batch_size,
+                ..PpoConfig::default()
+            },
+            rm: rm.to_path_buf(),
+        }
+    }
+
+    fn execute(
+        &self,
+        kit: &Kit,
+        a: &PipelineArgs,
+        users: &[tppo::data::User],
+        greedy: &SampleConfig,
+        say: &(dyn Fn(String) + Sync),
+    ) -> anyhow::Result<Done> {
+        let mut timings = Vec::new();
+        let (mut run, mut policy_path) = (None, a.sft.clone());
+        if self.run {
+            say(format!("training {}", self.label));
+            let t = Instant::now();
+            let (policy, pcfg, metrics) =
+                train(kit, self.cfg, &a.sft, &self.rm, &self.label, |_| {})?;
+            timings.push((format!("train {}", self.label), t.elapsed().as_secs_f64()));
+            policy_path = a.out.join(&self.label);
+            if self.evaluate {
+                save_run(
+                    &policy_path,
+                    &policy,
+                    pcfg,
+                    &kit.tok.fingerprint(),
+                    &self.cfg,
+                    &metrics,
+                )?;
+            }
+            run = Some(Run {
+                name: self.name.into(),
+                seed: self.cfg.seed,
+                config: self.cfg,
+                relevance: None,
+                metrics,
+            });
+        }
+        let mut out = None;
+        if self.evaluate {
+            say(format!(
+                "evaluating {} on {} users",
+                self.label,
+                users.len()
+            ));
+            let t = Instant::now();
+            let o = outputs(kit, &policy_path, &self.label, users, &a.rm_token, greedy)?;
+            write_jsonl(&a.out.join(format!("eval-{}.jsonl", self.label)), &o)?;
+            timings.push((format!("eval {}", self.label), t.elapsed().as_secs_f64()));
+            if let Some(r) = run.as_mut() {
+                r.relevance = Some(relevance_of(&o));
+            }
+            out = Some(o);
+        }
+        Ok(Done { run, out, timings })
+    }
 }
 
 /// The sizes of a preset.
@@ -88,71 +200,100 @@ pub fn pipeline(a: PipelineArgs) -> anyhow::Result<ExitCode> {
         max_new: PpoConfig::default().max_new,
         seed: 0,
     };
-    let mut timings: Vec<(String, f64)> = Vec::new();
-    let t = Instant::now();
+    // Every run (and the SFT evaluation) is independent of the others, and the Flex
+    // backend computes on one core: run them `--jobs` at a time, then assemble the
+    // results in a fixed order, so the report does not depend on the job count.
+    let mut jobs = vec![Job::eval_sft()];
+    for seed in 1..=a.seeds {
+        jobs.push(Job::run(
+            RewardMode::Sentence,
+            "ppo",
+            seed,
+            preset,
+            &a.rm_sentence,
+        ));
+        jobs.push(Job::run(
+            RewardMode::Token,
+            "tppo",
+            seed,
+            preset,
+            &a.rm_token,
+        ));
+        if seed == 1 || preset.alpha_all_seeds {
+            let mut job = Job::run(
+                RewardMode::Token,
+                "tppo-alpha0.5",
+                seed,
+                preset,
+                &a.rm_token,
+            );
+            job.cfg.lwp.alpha = 0.5;
+            job.evaluate = false;
+            jobs.push(job);
+        }
+    }
+    let n_jobs = a.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
     say(format!(
-        "evaluating the SFT policy on {} users",
+        "{} runs and evaluations on {} users, {n_jobs} at a time",
+        jobs.len(),
         users.len()
     ));
-    let sft_out = outputs(&kit, &a.sft, "sft", &users, &a.rm_token, &greedy)?;
-    write_jsonl(&a.out.join("eval-sft.jsonl"), &sft_out)?;
-    timings.push(("eval sft".into(), t.elapsed().as_secs_f64()));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<anyhow::Result<Done>>>> =
+        jobs.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..n_jobs.clamp(1, jobs.len()) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(job) = jobs.get(i) else { break };
+                    let done = job.execute(&kit, &a, &users, &greedy, &say);
+                    if let Ok(mut slot) = results[i].lock() {
+                        *slot = Some(done);
+                    }
+                }
+            });
+        }
+    });
+    let mut done = Vec::with_capacity(jobs.len());
+    for (job, slot) in jobs.iter().zip(results) {
+        let r = slot
+            .into_inner()
+            .map_err(|_| anyhow::anyhow!("{}: a worker thread panicked", job.label))?
+            .with_context(|| format!("{}: not run", job.label))?;
+        done.push(r.with_context(|| job.label.clone())?);
+    }
 
+    let mut timings: Vec<(String, f64)> = Vec::new();
     let mut runs: Vec<Run> = Vec::new();
+    let mut diversity = Vec::new();
+    let mut sft_out = Vec::new();
+    let mut evals: std::collections::BTreeMap<(u64, &str), Vec<eval::OutputRecord>> =
+        Default::default();
+    for (job, d) in jobs.iter().zip(done) {
+        timings.extend(d.timings);
+        if let Some(out) = &d.out {
+            diversity.push(report::Diversity::of(&job.label, out));
+        }
+        match (d.run, d.out) {
+            (None, Some(out)) => sft_out = out,
+            (Some(run), out) => {
+                runs.push(run);
+                if let Some(out) = out {
+                    evals.insert((job.cfg.seed, job.name), out);
+                }
+            }
+            (None, None) => {}
+        }
+    }
     let mut compares = Vec::new();
-    let mut diversity = vec![report::Diversity::of("sft", &sft_out)];
     for seed in 1..=a.seeds {
-        let mut evals = Vec::new();
-        for (mode, name) in [(RewardMode::Sentence, "ppo"), (RewardMode::Token, "tppo")] {
-            let cfg = PpoConfig {
-                reward: mode,
-                seed,
-                iters: preset.iters,
-                batch_size: preset.batch_size,
-                ..PpoConfig::default()
-            };
-            let rm = match mode {
-                RewardMode::Token => &a.rm_token,
-                RewardMode::Sentence => &a.rm_sentence,
-            };
-            let label = format!("{name}-seed{seed}");
-            say(format!("training {label}"));
-            let t = Instant::now();
-            let (policy, pcfg, metrics) = train(&kit, cfg, &a.sft, rm, &label, |_| {})?;
-            timings.push((format!("train {label}"), t.elapsed().as_secs_f64()));
-            let ckpt = a.out.join(&label);
-            save_run(&ckpt, &policy, pcfg, &kit.tok.fingerprint(), &cfg, &metrics)?;
-            let t = Instant::now();
-            let out = outputs(&kit, &ckpt, &label, &users, &a.rm_token, &greedy)?;
-            write_jsonl(&a.out.join(format!("eval-{label}.jsonl")), &out)?;
-            timings.push((format!("eval {label}"), t.elapsed().as_secs_f64()));
-            runs.push(Run {
-                name: name.into(),
-                seed,
-                config: cfg,
-                relevance: Some(relevance_of(&out)),
-                metrics,
-            });
-            diversity.push(report::Diversity::of(&label, &out));
-            evals.push(out);
-        }
-        if seed == 1 || preset.alpha_all_seeds {
-            let mut cfg = runs[runs.len() - 1].config;
-            cfg.lwp.alpha = 0.5;
-            let label = format!("tppo-alpha0.5-seed{seed}");
-            say(format!("training {label} (length ablation)"));
-            let t = Instant::now();
-            let (_, _, metrics) = train(&kit, cfg, &a.sft, &a.rm_token, &label, |_| {})?;
-            timings.push((format!("train {label}"), t.elapsed().as_secs_f64()));
-            runs.push(Run {
-                name: "tppo-alpha0.5".into(),
-                seed,
-                config: cfg,
-                relevance: None,
-                metrics,
-            });
-        }
-        let (ppo, tppo) = (&evals[0], &evals[1]);
+        let (Some(ppo), Some(tppo)) = (evals.get(&(seed, "ppo")), evals.get(&(seed, "tppo")))
+        else {
+            continue;
+        };
         for (pair, x, y) in [
             ("tppo-vs-ppo", tppo, ppo),
             ("tppo-vs-sft", tppo, &sft_out),
@@ -166,6 +307,7 @@ pub fn pipeline(a: PipelineArgs) -> anyhow::Result<ExitCode> {
             compares.push((pair.to_string(), seed, records));
         }
     }
+    timings.push(("parallel jobs (a count)".into(), n_jobs as f64));
 
     let rm_curves = [("token", &a.rm_token), ("sentence", &a.rm_sentence)]
         .iter()

@@ -161,6 +161,9 @@ pub struct RmDataArgs {
     epochs: Option<usize>,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Evaluate on the eval labels every N steps (and after the last).
+    #[arg(long, default_value_t = RmTrainConfig::default().eval_every)]
+    eval_every: usize,
 }
 
 #[derive(Args)]
@@ -189,6 +192,9 @@ pub struct AblateWArgs {
     /// Output JSON with the eval-loss curve of each w.
     #[arg(long, default_value = "runs/ablate-w.json")]
     out: PathBuf,
+    /// Values trained at once (default: one per core; each run computes on one core).
+    #[arg(long)]
+    jobs: Option<usize>,
     #[arg(long)]
     json: bool,
 }
@@ -282,6 +288,7 @@ fn rm_train(
         w,
         epochs: s.epochs,
         seed: a.seed,
+        eval_every: a.eval_every.max(1),
         ..Default::default()
     };
     let pb = style::progress(
@@ -358,9 +365,37 @@ pub fn train_rm(a: TrainRmArgs) -> anyhow::Result<ExitCode> {
 
 pub fn ablate_w(a: AblateWArgs) -> anyhow::Result<ExitCode> {
     let s = rm_setup(&a.rm)?;
+    let jobs = a.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    // Each w is an independent run: train them `jobs` at a time, report in order.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<anyhow::Result<Vec<RmPoint>>>>> = a
+        .values
+        .iter()
+        .map(|_| std::sync::Mutex::new(None))
+        .collect();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, a.values.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(&w) = a.values.get(i) else { break };
+                    let r = rm_train(&a.rm, &s, Level::Token, w, &format!("w={w}"))
+                        .map(|(_, _, _, points)| points);
+                    if let Ok(mut slot) = slots[i].lock() {
+                        *slot = Some(r);
+                    }
+                }
+            });
+        }
+    });
     let mut runs = Vec::new();
-    for &w in &a.values {
-        let (_, _, _, points) = rm_train(&a.rm, &s, Level::Token, w, &format!("w={w}"))?;
+    for (&w, slot) in a.values.iter().zip(slots) {
+        let points = slot
+            .into_inner()
+            .map_err(|_| anyhow::anyhow!("w = {w}: a worker thread panicked"))?
+            .with_context(|| format!("w = {w}: not run"))??;
         let curve: Vec<(usize, f32)> = points
             .iter()
             .filter_map(|p| p.eval.as_ref().map(|e| (p.step, e.loss)))

@@ -4,6 +4,13 @@
 //! ```text
 //! L_SFT = −(1/|R|) Σ_{t∈R} log π_θ(y_t | x, y_<t)     R: the response tokens of the batch
 //! ```
+//!
+//! Adam with gradient-norm clipping at 1.0, and the learning rate decayed along a
+//! cosine from `lr` to `lr / 10` over all steps (warm-up epochs included). The
+//! language-model warm-up epochs matter most on this data: a history is itself a
+//! sequence of queries on the user's interests, so next-token prediction over the
+//! whole history teaches what SFT needs with ten times the tokens per example
+//! (docs/results.md has the probe runs that chose the shipped recipe).
 
 use super::policy::{Padded, Policy, PolicyConfig};
 use super::prompt::Example;
@@ -23,7 +30,7 @@ pub struct SftConfig {
     pub max_response: usize,
     pub seed: u64,
     /// Language-model warm-up epochs before SFT: the loss on every token (history
-    /// and response), standing in for the pretraining of the paper's LLM. 0 by default.
+    /// and response), standing in for the pretraining of the paper's LLM (2 in `default`, 0 in `quick`).
     #[serde(default)]
     pub warmup_epochs: usize,
 }
@@ -34,13 +41,13 @@ impl SftConfig {
         let base = Self {
             policy: PolicyConfig::shipped(vocab),
             users: 0,
-            epochs: 3,
+            epochs: 2,
             batch_size: 32,
-            lr: 1e-3,
+            lr: 6e-3,
             max_prompt: 192,
             max_response: 64,
             seed: 1,
-            warmup_epochs: 0,
+            warmup_epochs: 2,
         };
         match name {
             "default" => Some(base),
@@ -54,6 +61,8 @@ impl SftConfig {
                 users: 2000,
                 epochs: 1,
                 batch_size: 16,
+                lr: 1e-3,
+                warmup_epochs: 0,
                 ..base
             }),
             _ => None,
@@ -173,6 +182,13 @@ pub fn eval_loss(
     (total / n.max(1.0)) as f32
 }
 
+/// The learning rate at `step` (0-based) of `total`: a cosine from `lr` down to `lr / 10`.
+pub fn cosine_lr(lr: f64, step: usize, total: usize) -> f64 {
+    let progress = step as f64 / total.max(1) as f64;
+    let floor = lr / 10.0;
+    floor + 0.5 * (lr - floor) * (1.0 + (std::f64::consts::PI * progress.min(1.0)).cos())
+}
+
 /// Train `policy` (on an autodiff device) with Adam and gradient-norm clipping at 1.0.
 /// `on_step` sees every step; returns the trained policy and the per-epoch metrics.
 #[cfg(not(target_arch = "wasm32"))]
@@ -197,6 +213,7 @@ pub fn train(
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
     let mut epochs = Vec::new();
     let mut step = 0;
+    let total = (cfg.warmup_epochs + cfg.epochs) * train.len().div_ceil(cfg.batch_size.max(1));
     for epoch in 0..cfg.warmup_epochs + cfg.epochs {
         let warmup = epoch < cfg.warmup_epochs;
         let t0 = std::time::Instant::now();
@@ -214,7 +231,7 @@ pub fn train(
             let l = loss(&policy, &b, device);
             let value = l.clone().into_scalar::<f32>();
             let grads = GradientsParams::from_grads(l.backward(), &policy);
-            policy = optim.step(cfg.lr, policy, grads);
+            policy = optim.step(cosine_lr(cfg.lr, step, total), policy, grads);
             step += 1;
             sum += f64::from(value);
             count += 1;
@@ -287,6 +304,17 @@ mod tests {
         let lb = lm_batch(&[&a, &b], 0);
         assert_eq!(&lb.targets[4..], &[3, 4, 2, 0]);
         assert_eq!(&lb.weight[4..], &[1.0, 1.0, 1.0, 0.0]);
+    }
+
+    #[test]
+    fn cosine_schedule_by_hand() {
+        assert_eq!(cosine_lr(1e-3, 0, 100), 1e-3);
+        // Half way: the mean of lr and lr/10.
+        assert!((cosine_lr(1e-3, 50, 100) - 5.5e-4).abs() < 1e-12);
+        // A quarter: floor + (lr − floor)·(1 + cos(π/4))/2.
+        let want = 1e-4 + 0.5 * 9e-4 * (1.0 + std::f64::consts::FRAC_1_SQRT_2);
+        assert!((cosine_lr(1e-3, 25, 100) - want).abs() < 1e-12);
+        assert!((cosine_lr(1e-3, 100, 100) - 1e-4).abs() < 1e-12);
     }
 
     #[test]
