@@ -5,7 +5,9 @@
 
 use burn::module::Module;
 use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
-use burn::tensor::activation::{gelu, softmax};
+use burn::tensor::activation::gelu;
+use burn::tensor::module::attention;
+use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
@@ -89,11 +91,19 @@ impl Block {
             v = Tensor::cat(vec![past_v, v], 2);
         }
         *cache = Some((k.clone(), v.clone()));
-        let att = softmax(
-            q.matmul(k.swap_dims(2, 3)).div_scalar((dh as f32).sqrt()) + bias,
-            3,
-        );
-        let y = att.matmul(v).swap_dims(1, 2).reshape([b, t, d]);
+        // softmax(q·kᵀ/√d_head + bias)·v, through burn's attention op: a fused kernel
+        // where the backend has one (Flex without autodiff), else exactly these steps.
+        let tk = k.dims()[2];
+        let y = attention(
+            q,
+            k,
+            v,
+            None,
+            Some(bias.expand([b, h, t, tk])),
+            AttentionModuleOptions::default(),
+        )
+        .swap_dims(1, 2)
+        .reshape([b, t, d]);
         let x = x + self.proj.forward(y);
         let m = self
             .fc2
