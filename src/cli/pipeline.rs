@@ -232,39 +232,18 @@ pub fn pipeline(a: PipelineArgs) -> anyhow::Result<ExitCode> {
             jobs.push(job);
         }
     }
-    let n_jobs = a.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    });
+    let n_jobs = a
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     say(format!(
         "{} runs and evaluations on {} users, {n_jobs} at a time",
         jobs.len(),
         users.len()
     ));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<std::sync::Mutex<Option<anyhow::Result<Done>>>> =
-        jobs.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    std::thread::scope(|scope| {
-        for _ in 0..n_jobs.clamp(1, jobs.len()) {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let Some(job) = jobs.get(i) else { break };
-                    let done = job.execute(&kit, &a, &users, &greedy, &say);
-                    if let Ok(mut slot) = results[i].lock() {
-                        *slot = Some(done);
-                    }
-                }
-            });
-        }
-    });
-    let mut done = Vec::with_capacity(jobs.len());
-    for (job, slot) in jobs.iter().zip(results) {
-        let r = slot
-            .into_inner()
-            .map_err(|_| anyhow::anyhow!("{}: a worker thread panicked", job.label))?
-            .with_context(|| format!("{}: not run", job.label))?;
-        done.push(r.with_context(|| job.label.clone())?);
-    }
+    let done = super::par_map(&jobs, Some(n_jobs), |job| {
+        job.execute(&kit, &a, &users, &greedy, &say)
+            .with_context(|| job.label.clone())
+    })?;
 
     let mut timings: Vec<(String, f64)> = Vec::new();
     let mut runs: Vec<Run> = Vec::new();

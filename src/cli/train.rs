@@ -365,37 +365,14 @@ pub fn train_rm(a: TrainRmArgs) -> anyhow::Result<ExitCode> {
 
 pub fn ablate_w(a: AblateWArgs) -> anyhow::Result<ExitCode> {
     let s = rm_setup(&a.rm)?;
-    let jobs = a.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    });
-    // Each w is an independent run: train them `jobs` at a time, report in order.
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let slots: Vec<std::sync::Mutex<Option<anyhow::Result<Vec<RmPoint>>>>> = a
-        .values
-        .iter()
-        .map(|_| std::sync::Mutex::new(None))
-        .collect();
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, a.values.len().max(1)) {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let Some(&w) = a.values.get(i) else { break };
-                    let r = rm_train(&a.rm, &s, Level::Token, w, &format!("w={w}"))
-                        .map(|(_, _, _, points)| points);
-                    if let Ok(mut slot) = slots[i].lock() {
-                        *slot = Some(r);
-                    }
-                }
-            });
-        }
-    });
+    // Each w is an independent run: train them side by side, report in order.
+    let all = super::par_map(&a.values, a.jobs, |&w| {
+        rm_train(&a.rm, &s, Level::Token, w, &format!("w={w}"))
+            .map(|(_, _, _, points)| points)
+            .with_context(|| format!("w = {w}"))
+    })?;
     let mut runs = Vec::new();
-    for (&w, slot) in a.values.iter().zip(slots) {
-        let points = slot
-            .into_inner()
-            .map_err(|_| anyhow::anyhow!("w = {w}: a worker thread panicked"))?
-            .with_context(|| format!("w = {w}: not run"))??;
+    for (&w, points) in a.values.iter().zip(all) {
         let curve: Vec<(usize, f32)> = points
             .iter()
             .filter_map(|p| p.eval.as_ref().map(|e| (p.step, e.loss)))
