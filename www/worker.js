@@ -23,15 +23,24 @@ let lab = null;
 let playing = false;
 
 // Fetch through the Cache API so that a reload does not download the assets again.
+// A cached copy is used only while the server's Last-Modified and Content-Length
+// still match it (one HEAD request), so remade checkpoints are picked up; offline,
+// the cached copy is used as it is.
 async function cached(url) {
   let cache = null;
   try { cache = await caches.open("tppo-lab-v1"); } catch { /* no Cache API (e.g. file://) */ }
-  let r = cache ? await cache.match(url) : undefined;
-  if (!r) {
-    r = await fetch(url);
-    if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
-    if (cache) await cache.put(url, r.clone());
+  const hit = cache ? await cache.match(url) : undefined;
+  if (hit) {
+    let fresh = true;
+    try {
+      const head = await fetch(url, { method: "HEAD", cache: "no-store" });
+      fresh = !head.ok || ["last-modified", "content-length"].every((h) => head.headers.get(h) === hit.headers.get(h));
+    } catch { /* offline */ }
+    if (fresh) return new Uint8Array(await hit.arrayBuffer());
   }
+  const r = await fetch(url, { cache: "no-store" });
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  if (cache) await cache.put(url, r.clone());
   return new Uint8Array(await r.arrayBuffer());
 }
 
