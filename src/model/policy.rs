@@ -354,22 +354,25 @@ mod tests {
             max_new: 20,
             seed: 3,
         };
-        let cached = block_on(policy.generate(&prompts, &cfg, 2, 0, true, &device));
-        let full = block_on(policy.generate(&prompts, &cfg, 2, 0, false, &device));
-        assert_eq!(cached, full);
-        // The comparison must exercise the cache over many steps, not stop at once.
-        assert!(
-            cached.iter().map(Vec::len).max().unwrap_or(0) >= 10,
-            "{cached:?}"
-        );
-        // Sampled (temperature 0.7), the two paths draw the same tokens from the same seed too.
-        let warm = SampleConfig {
-            temperature: 0.7,
-            ..cfg
-        };
-        let a = block_on(policy.generate(&prompts, &warm, 2, 0, true, &device));
-        let b = block_on(policy.generate(&prompts, &warm, 2, 0, false, &device));
-        assert_eq!(a, b);
+        // EOS 2 (a random policy may end some rows early, which exercises the padding
+        // of finished rows), and an EOS outside the vocabulary (every row runs all
+        // 20 steps, so the cache is exercised over many steps whatever the init).
+        for eos in [2, 999] {
+            let cached = block_on(policy.generate(&prompts, &cfg, eos, 0, true, &device));
+            let full = block_on(policy.generate(&prompts, &cfg, eos, 0, false, &device));
+            assert_eq!(cached, full, "eos {eos}");
+            if eos == 999 {
+                assert!(cached.iter().all(|r| r.len() == 20), "{cached:?}");
+            }
+            // Sampled (temperature 0.7), the two paths draw the same tokens from the same seed too.
+            let warm = SampleConfig {
+                temperature: 0.7,
+                ..cfg
+            };
+            let a = block_on(policy.generate(&prompts, &warm, eos, 0, true, &device));
+            let b = block_on(policy.generate(&prompts, &warm, eos, 0, false, &device));
+            assert_eq!(a, b, "eos {eos}");
+        }
     }
 
     #[test]
