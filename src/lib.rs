@@ -11,6 +11,7 @@ pub mod eval;
 pub mod io;
 pub mod labeler;
 pub mod model;
+pub mod par;
 pub mod reward;
 pub mod rl;
 pub mod text;

@@ -75,6 +75,9 @@ pub struct PpoArgs {
     pub sl: Option<f32>,
     #[arg(long)]
     pub max_new: Option<usize>,
+    /// Pieces of each minibatch's gradient, computed side by side on CPU threads (default 2).
+    #[arg(long)]
+    pub grad_shards: Option<usize>,
     /// The SFT policy: the start and the reference π_ref.
     #[arg(long, default_value = "data/models/sft")]
     pub sft: PathBuf,
@@ -105,6 +108,7 @@ impl PpoArgs {
             lr: self.lr.unwrap_or(d.lr),
             kl_coef: self.kl_coef.unwrap_or(d.kl_coef),
             max_new: self.max_new.unwrap_or(d.max_new),
+            grad_shards: self.grad_shards.unwrap_or(d.grad_shards),
             ..d
         };
         c.lwp.alpha = self.alpha.unwrap_or(c.lwp.alpha);

@@ -20,8 +20,9 @@ use super::rewards::{Score, assemble, span_end, token_rewards};
 use crate::backend::read;
 use crate::error::{Error, Result};
 use crate::model::policy::{Padded, Policy, SampleConfig};
+use crate::par;
 use crate::reward::model::RewardModel;
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -98,6 +99,76 @@ fn score_tokens(
         .gather(2, tokens.unsqueeze_dim(2))
         .reshape([b, t.r]);
     (logp, chosen, out.values.narrow(1, 0, t.r))
+}
+
+/// Eq. 6–9 on the responses `idx` of a rollout: the gradient of
+/// (policy loss + vf_coef · value loss) · n/total, and the six statistics
+/// [policy loss, value loss, clipfrac, approxkl, value clipfrac, entropy] · n/total
+/// ([1, 6]), where n counts the piece's response tokens and `total` the minibatch's.
+fn piece_grads(
+    policy: Policy,
+    ro: &Rollout,
+    idx: &[usize],
+    total: usize,
+    cfg: &PpoConfig,
+    pad: u32,
+    device: &Device,
+) -> (GradientsParams, Tensor<2>) {
+    let p: Vec<&[u32]> = idx.iter().map(|&i| ro.prompts[i].as_slice()).collect();
+    let x: Vec<&[u32]> = idx.iter().map(|&i| ro.responses[i].as_slice()).collect();
+    let t = tail(&p, &x, pad);
+    let rows = |v: &[Vec<f32>]| -> Vec<f32> {
+        let r: Vec<&[f32]> = idx.iter().map(|&i| v[i].as_slice()).collect();
+        tail_rows(&r, t.r)
+    };
+    let shape = [idx.len(), t.r];
+    let tensor = |v: Vec<f32>| Tensor::<2>::from_data(TensorData::new(v, shape), device);
+    let mask = tensor(t.mask.clone());
+    let old_lp = tensor(rows(&ro.logprobs));
+    let old_v = tensor(rows(&ro.values));
+    let adv = tensor(rows(&ro.advantages));
+    let ret = tensor(rows(&ro.returns));
+    let (logp, new_lp, new_v) = score_tokens(&policy, &t, cfg.temperature, device);
+    let pg = policy_loss(new_lp, old_lp, adv, mask.clone(), cfg.cliprange);
+    let vf = value_loss(new_v, old_v, ret, mask.clone(), cfg.cliprange_value);
+    let h = entropy(logp.detach(), mask);
+    let share = t.mask.iter().sum::<f32>() / total.max(1) as f32;
+    let loss = (pg.loss.clone() + vf.loss.clone() * cfg.vf_coef) * share;
+    let stats = Tensor::cat(
+        vec![pg.loss, vf.loss, pg.clipfrac, pg.approxkl, vf.clipfrac, h],
+        0,
+    )
+    .detach()
+    .reshape([1, 6])
+        * share;
+    let grads = GradientsParams::from_grads(loss.backward(), &policy);
+    (grads, stats)
+}
+
+/// The pieces' gradients summed parameter by parameter (in the pieces' order).
+fn sum_grads(policy: &Policy, mut pieces: Vec<GradientsParams>) -> GradientsParams {
+    struct Sum<'a> {
+        pieces: &'a mut [GradientsParams],
+        out: GradientsParams,
+    }
+    impl ModuleVisitor for Sum<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let total = self
+                .pieces
+                .iter_mut()
+                .filter_map(|g| g.remove::<D>(param.id))
+                .reduce(|a, b| a + b);
+            if let Some(g) = total {
+                self.out.register(param.id, g);
+            }
+        }
+    }
+    let mut sum = Sum {
+        pieces: &mut pieces,
+        out: GradientsParams::new(),
+    };
+    policy.visit(&mut sum);
+    sum.out
 }
 
 /// Everything one rollout batch produced, per response (ragged rows).
@@ -267,10 +338,21 @@ impl Ppo {
         let p: Vec<&[u32]> = prompts.iter().map(Vec::as_slice).collect();
         let x: Vec<&[u32]> = responses.iter().map(Vec::as_slice).collect();
         let t = tail(&p, &x, self.pad);
-        let (_, lp, values) = score_tokens(&actor, &t, cfg.temperature, &plain);
-        let (_, ref_lp, _) = score_tokens(&self.reference, &t, cfg.temperature, &plain);
+        // π_θ, π_ref and the reward model read the same sequences: side by side (crate::par).
         let [b, r] = [t.seqs.batch, t.r];
-        let margin = self.rm.margins_tail(&t.seqs, r, &plain);
+        let (reference, rm, temperature) = (&self.reference, &self.rm, cfg.temperature);
+        let ((lp, values), (ref_lp, margin)) = par::join(
+            || {
+                let (_, lp, values) = score_tokens(&actor, &t, temperature, &plain);
+                (lp, values)
+            },
+            || {
+                par::join(
+                    || score_tokens(reference, &t, temperature, &plain).1,
+                    || rm.margins_tail(&t.seqs, r, &plain),
+                )
+            },
+        );
         let (lp, ref_lp, values, margin) = (
             untail(&read(lp).await?, t.r, &lens),
             untail(&read(ref_lp).await?, t.r, &lens),
@@ -333,35 +415,22 @@ impl Ppo {
             let mut order: Vec<usize> = (0..n).collect();
             order.shuffle(&mut rng);
             for idx in order.chunks(mb) {
-                let p: Vec<&[u32]> = idx.iter().map(|&i| ro.prompts[i].as_slice()).collect();
-                let x: Vec<&[u32]> = idx.iter().map(|&i| ro.responses[i].as_slice()).collect();
-                let t = tail(&p, &x, self.pad);
-                let rows = |v: &[Vec<f32>]| -> Vec<f32> {
-                    let r: Vec<&[f32]> = idx.iter().map(|&i| v[i].as_slice()).collect();
-                    tail_rows(&r, t.r)
-                };
-                let shape = [idx.len(), t.r];
-                let tensor =
-                    |v: Vec<f32>| Tensor::<2>::from_data(TensorData::new(v, shape), &self.device);
-                let mask = tensor(t.mask.clone());
-                let old_lp = tensor(rows(&ro.logprobs));
-                let old_v = tensor(rows(&ro.values));
-                let adv = tensor(rows(&ro.advantages));
-                let ret = tensor(rows(&ro.returns));
-                let (logp, new_lp, new_v) =
-                    score_tokens(&self.policy, &t, cfg.temperature, &self.device);
-                let pg = policy_loss(new_lp, old_lp, adv, mask.clone(), cfg.cliprange);
-                let vf = value_loss(new_v, old_v, ret, mask.clone(), cfg.cliprange_value);
-                let h = entropy(logp.detach(), mask);
-                let loss = pg.loss.clone() + vf.loss.clone() * cfg.vf_coef;
-                let stats = Tensor::cat(
-                    vec![pg.loss, vf.loss, pg.clipfrac, pg.approxkl, vf.clipfrac, h],
-                    0,
-                )
-                .detach();
-                let stats = read(stats.reshape([1, 6])).await?;
+                // The minibatch's gradient in `grad_shards` pieces, side by side (crate::par);
+                // each piece's means are scaled by its share of the minibatch's tokens, so the
+                // pieces sum to the gradient and statistics of the whole minibatch.
+                let total: usize = idx.iter().map(|&i| ro.responses[i].len()).sum();
+                let pieces: Vec<&[usize]> = idx
+                    .chunks(idx.len().div_ceil(cfg.grad_shards.max(1)))
+                    .collect();
+                let (policy, device, pad) = (&self.policy, &self.device, self.pad);
+                let (grads, stats): (Vec<_>, Vec<_>) = par::map(pieces, |piece| {
+                    piece_grads(policy.valid().train(), ro, piece, total, &cfg, pad, device)
+                })
+                .into_iter()
+                .unzip();
+                let stats = read(Tensor::cat(stats, 0).sum_dim(0)).await?;
                 if stats.iter().all(|s| s.is_finite()) {
-                    let grads = GradientsParams::from_grads(loss.backward(), &self.policy);
+                    let grads = sum_grads(&self.policy, grads);
                     self.policy = self.optim.step(cfg.lr, self.policy.clone(), grads);
                     for (s, v) in sums.iter_mut().zip(&stats) {
                         *s += f64::from(*v);
@@ -584,6 +653,110 @@ mod tests {
         let again = ppo.policy().forward_full(&probe, &plain).logits.into_data();
         assert_eq!(after, again);
         assert_ne!(before, after);
+    }
+
+    #[test]
+    fn a_gradient_in_pieces_is_the_gradient_of_the_whole_minibatch() {
+        let device = cpu().autodiff();
+        let plain = cpu();
+        let p0 = tiny().init(&device);
+        let rm = RewardModelConfig {
+            trunk: tiny_trunk(),
+            level: Level::Token,
+        }
+        .init(&plain);
+        // Ragged prompts, so the pieces hold different token counts.
+        let prompts: Vec<Vec<u32>> = (0..6).map(|i| (1..4 + i).collect()).collect();
+        let run = |shards: usize| {
+            let c = PpoConfig {
+                grad_shards: shards,
+                minibatches: 1,
+                ppo_epochs: 1,
+                ..cfg(RewardMode::Token, 0.05)
+            };
+            let mut ppo = Ppo::new(
+                c,
+                p0.clone(),
+                p0.valid(),
+                rm.clone(),
+                EOS,
+                PAD,
+                device.clone(),
+                None,
+            )
+            .unwrap();
+            let ro = block_on(ppo.rollout(&prompts)).unwrap();
+            block_on(ppo.update(&ro)).unwrap()
+        };
+        let whole = run(1);
+        for shards in [2, 3] {
+            let m = run(shards);
+            for (a, b) in [
+                (whole.policy_loss, m.policy_loss),
+                (whole.value_loss, m.value_loss),
+                (whole.approxkl, m.approxkl),
+                (whole.entropy_avg, m.entropy_avg),
+            ] {
+                assert!(
+                    (a - b).abs() < 1e-5 * (1.0 + a.abs()),
+                    "{shards} pieces: {a} vs {b}"
+                );
+            }
+        }
+        // The gradients themselves (Adam's step would hide a wrong scale).
+        struct Flat<'a>(&'a GradientsParams, Vec<f32>);
+        impl ModuleVisitor for Flat<'_> {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                let g = self
+                    .0
+                    .get::<D>(param.id)
+                    .expect("every parameter has a gradient");
+                self.1.extend(g.into_data().try_to_vec::<f32>().unwrap());
+            }
+        }
+        let c = cfg(RewardMode::Token, 0.05);
+        let ppo = Ppo::new(
+            c,
+            p0.clone(),
+            p0.valid(),
+            rm,
+            EOS,
+            PAD,
+            device.clone(),
+            None,
+        )
+        .unwrap();
+        let mut ro = block_on(ppo.rollout(&prompts)).unwrap();
+        // Advantages far from zero, so the policy term's gradient is large.
+        ro.advantages.iter_mut().flatten().for_each(|a| *a += 1.0);
+        let idx: Vec<usize> = (0..prompts.len()).collect();
+        let total: usize = ro.responses.iter().map(Vec::len).sum();
+        let flat = |g: &GradientsParams| {
+            let mut f = Flat(g, Vec::new());
+            p0.visit(&mut f);
+            f.1
+        };
+        let grads = |piece: &[usize]| {
+            piece_grads(p0.valid().train(), &ro, piece, total, &c, PAD, &device).0
+        };
+        let whole = flat(&grads(&idx));
+        let parts = sum_grads(
+            &p0,
+            vec![grads(&idx[..1]), grads(&idx[1..4]), grads(&idx[4..])],
+        );
+        let parts = flat(&parts);
+        assert_eq!(whole.len(), parts.len());
+        let scale = whole.iter().fold(0.0f32, |m, g| m.max(g.abs()));
+        let worst = whole
+            .iter()
+            .zip(&parts)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(scale > 1e-3, "{scale}");
+        assert!(
+            worst < 1e-5 * scale,
+            "largest gradient {scale}, pieces differ by {worst}"
+        );
     }
 
     #[test]

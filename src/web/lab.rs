@@ -334,6 +334,9 @@ impl Lab {
             max_new: s.max_new.clamp(2, 48),
             lr: s.lr,
             kl_coef: s.kl_coef,
+            // One piece per minibatch: the wasm module has no threads, and WebGPU
+            // prefers one large batch.
+            grad_shards: 1,
             ..PpoConfig::default()
         };
         cfg.lwp.alpha = s.alpha;

@@ -1,0 +1,80 @@
+//! Independent pieces of work side by side: one scoped thread each natively, one
+//! after another in the browser (this build of the wasm module has no threads).
+//!
+//! burn's CPU backend runs most ops on the calling thread (only large matmuls use
+//! its thread pool), so a 2-core machine sits half idle unless the caller splits
+//! the work. The PPO trainer does: the three scoring passes of a rollout, and the
+//! pieces ("shards") of each minibatch's gradient. What runs where never changes a
+//! result: every piece is computed alone and the caller combines them in order.
+
+/// `f(item)` for every item, results in the items' order.
+pub fn map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    #[cfg(not(target_arch = "wasm32"))]
+    if items.len() > 1 {
+        let f = &f;
+        return std::thread::scope(|s| {
+            let handles: Vec<_> = items.into_iter().map(|x| s.spawn(move || f(x))).collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+    }
+    items.into_iter().map(f).collect()
+}
+
+/// `(a(), b())`, side by side.
+pub fn join<A: Send, B: Send>(
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    #[cfg(not(target_arch = "wasm32"))]
+    return std::thread::scope(|s| {
+        let hb = s.spawn(b);
+        let ra = a();
+        (
+            ra,
+            hb.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+        )
+    });
+    #[cfg(target_arch = "wasm32")]
+    (a(), b())
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_keeps_the_order_and_runs_every_item() {
+        let out = map((0..9u64).collect(), |x| {
+            std::thread::sleep(std::time::Duration::from_millis(9 - x));
+            x * x
+        });
+        assert_eq!(out, (0..9u64).map(|x| x * x).collect::<Vec<_>>());
+        assert_eq!(map(Vec::<u8>::new(), |x| x), Vec::<u8>::new());
+    }
+
+    #[test]
+    fn map_runs_items_on_threads_of_their_own() {
+        let ids = map(vec![(); 3], |_| std::thread::current().id());
+        assert!(ids.iter().all(|&id| id != std::thread::current().id()));
+        assert_ne!(ids[0], ids[1]);
+    }
+
+    #[test]
+    fn join_returns_both_results() {
+        assert_eq!(join(|| 2 + 2, || "b"), (4, "b"));
+    }
+
+    #[test]
+    #[should_panic(expected = "piece failed")]
+    fn a_panic_in_a_piece_reaches_the_caller() {
+        map(vec![1, 2], |x| {
+            if x == 2 {
+                panic!("piece failed");
+            }
+            x
+        });
+    }
+}
