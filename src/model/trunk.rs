@@ -6,10 +6,10 @@
 use burn::module::Module;
 use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::tensor::activation::gelu;
-use burn::tensor::module::attention;
-use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
+
+use super::fused;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrunkConfig {
@@ -91,19 +91,10 @@ impl Block {
             v = Tensor::cat(vec![past_v, v], 2);
         }
         *cache = Some((k.clone(), v.clone()));
-        // softmax(q·kᵀ/√d_head + bias)·v, through burn's attention op: a fused kernel
-        // where the backend has one (Flex without autodiff), else exactly these steps.
-        let tk = k.dims()[2];
-        let y = attention(
-            q,
-            k,
-            v,
-            None,
-            Some(bias.expand([b, h, t, tk])),
-            AttentionModuleOptions::default(),
-        )
-        .swap_dims(1, 2)
-        .reshape([b, t, d]);
+        // softmax(q·kᵀ/√d_head + bias)·v: a fused op on the CPU (model::fused).
+        let y = fused::attention(q, k, v, bias)
+            .swap_dims(1, 2)
+            .reshape([b, t, d]);
         let x = x + self.proj.forward(y);
         let m = self
             .fc2

@@ -72,11 +72,9 @@ pub fn value_loss(
     ValueLoss { loss, clipfrac }
 }
 
-/// Mean entropy of the policy's distribution over valid tokens, from log-probabilities [B, R, V].
-pub fn entropy(logp: Tensor<3>, mask: Tensor<2>) -> Tensor<1> {
-    let [b, r, _] = logp.dims();
-    let h = -(logp.clone().exp() * logp).sum_dim(2).reshape([b, r]);
-    masked_mean(h, mask)
+/// Mean entropy of softmax(logits) [B, R, V] over valid tokens (no gradient).
+pub fn entropy(logits: Tensor<3>, mask: Tensor<2>) -> Tensor<1> {
+    masked_mean(crate::model::fused::entropy(logits), mask)
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]

@@ -19,13 +19,13 @@ use super::loss::{entropy, policy_loss, value_loss};
 use super::rewards::{Score, assemble, span_end, token_rewards};
 use crate::backend::read;
 use crate::error::{Error, Result};
+use crate::model::fused;
 use crate::model::policy::{Padded, Policy, SampleConfig};
 use crate::par;
 use crate::reward::model::RewardModel;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
-use burn::tensor::activation::log_softmax;
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
@@ -36,7 +36,7 @@ pub type WordOf = Box<dyn Fn(&[u32]) -> Vec<Option<usize>>>;
 /// Response tokens of a batch, tail-aligned.
 struct Tail {
     seqs: Padded,
-    tokens: Vec<i64>,
+    tokens: Vec<u32>,
     mask: Vec<f32>,
     r: usize,
 }
@@ -51,9 +51,7 @@ fn tail(prompts: &[&[u32]], responses: &[&[u32]], pad: u32) -> Tail {
     let mut tokens = Vec::with_capacity(seqs.len() * r);
     let mut mask = Vec::with_capacity(seqs.len() * r);
     for x in responses {
-        tokens.extend(
-            std::iter::repeat_n(i64::from(pad), r - x.len()).chain(x.iter().map(|&t| i64::from(t))),
-        );
+        tokens.extend(std::iter::repeat_n(pad, r - x.len()).chain(x.iter().copied()));
         mask.extend(std::iter::repeat_n(0.0, r - x.len()).chain(std::iter::repeat_n(1.0, x.len())));
     }
     Tail {
@@ -81,8 +79,8 @@ fn untail(flat: &[f32], r: usize, lens: &[usize]) -> Vec<Vec<f32>> {
         .collect()
 }
 
-/// Log-probabilities [B, R, V] (at `temperature`), the chosen tokens' log-probs [B, R]
-/// and the values V(s_t) [B, R]: the logits at position p predict the token at p + 1.
+/// Logits [B, R, V] (at `temperature`), the chosen tokens' log-probs [B, R] and the
+/// values V(s_t) [B, R]: the logits at position p predict the token at p + 1.
 fn score_tokens(
     policy: &Policy,
     t: &Tail,
@@ -90,15 +88,9 @@ fn score_tokens(
     device: &Device,
 ) -> (Tensor<3>, Tensor<2>, Tensor<2>) {
     let out = policy.forward_tail(&t.seqs, t.r + 1, device);
-    let b = t.seqs.batch;
     let logits = out.logits.narrow(1, 0, t.r) / (temperature + 1e-7);
-    let logp = log_softmax(logits, 2);
-    let tokens = Tensor::<2, Int>::from_data(TensorData::new(t.tokens.clone(), [b, t.r]), device);
-    let chosen = logp
-        .clone()
-        .gather(2, tokens.unsqueeze_dim(2))
-        .reshape([b, t.r]);
-    (logp, chosen, out.values.narrow(1, 0, t.r))
+    let chosen = fused::token_logprobs(logits.clone(), &t.tokens);
+    (logits, chosen, out.values.narrow(1, 0, t.r))
 }
 
 /// Eq. 6–9 on the responses `idx` of a rollout: the gradient of
@@ -128,10 +120,10 @@ fn piece_grads(
     let old_v = tensor(rows(&ro.values));
     let adv = tensor(rows(&ro.advantages));
     let ret = tensor(rows(&ro.returns));
-    let (logp, new_lp, new_v) = score_tokens(&policy, &t, cfg.temperature, device);
+    let (logits, new_lp, new_v) = score_tokens(&policy, &t, cfg.temperature, device);
     let pg = policy_loss(new_lp, old_lp, adv, mask.clone(), cfg.cliprange);
     let vf = value_loss(new_v, old_v, ret, mask.clone(), cfg.cliprange_value);
-    let h = entropy(logp.detach(), mask);
+    let h = entropy(logits, mask);
     let share = t.mask.iter().sum::<f32>() / total.max(1) as f32;
     let loss = (pg.loss.clone() + vf.loss.clone() * cfg.vf_coef) * share;
     let stats = Tensor::cat(
