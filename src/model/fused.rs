@@ -4,7 +4,8 @@
 //! - [`token_logprobs`]: log softmax(logits)[token] per position, without the
 //!   [B, R, V] log-softmax tensor; backward g·(onehot(token) − softmax(logits));
 //! - [`entropy`]: −Σ p·log p of softmax(logits) per position (no gradient);
-//! - [`attention`]: softmax(q·kᵀ/√d + bias)·v.
+//! - [`attention`]: softmax(q·kᵀ/√d + bias)·v;
+//! - [`gelu`]: x·Φ(x), with an erf that vectorises (libm's `erff` is scalar).
 //!
 //! On burn's Flex CPU backend (natively) they run the row kernels of
 //! [`super::kernels`], and under autodiff they are single graph nodes with the
@@ -69,6 +70,15 @@ pub fn attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, bias: Tensor<4>) -> T
         Some(bias.expand([b, h, t, tk])),
         AttentionModuleOptions::default(),
     )
+}
+
+/// GELU, ½·x·(1 + erf(x/√2)), the exact (not the tanh) form.
+pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    #[cfg(not(target_arch = "wasm32"))]
+    if let Some(y) = flex::gelu(&x) {
+        return y;
+    }
+    burn::tensor::activation::gelu(x)
 }
 
 /// The Flex paths: `None` when a tensor is on another backend.
@@ -184,6 +194,48 @@ mod flex {
         } else {
             // A leaf on the autodiff device (the entropy is a statistic, not a loss).
             out_tracked(<Ad as burn_backend::AutodiffBackend>::from_inner(h))
+        })
+    }
+
+    #[derive(Debug)]
+    struct Gelu;
+
+    impl Backward<Flex, 1> for Gelu {
+        /// The input.
+        type State = FlexTensor;
+
+        fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let [parent] = ops.parents;
+            let dy = grads.consume::<Flex>(&ops.node);
+            if let Some(parent) = parent {
+                let dx = with_values(&ops.state, |x, shape| {
+                    let w = shape[shape.len() - 1];
+                    with_values(&dy, |dy, _| flex(kernels::gelu_backward(x, dy, w), shape))
+                });
+                grads.register::<Flex>(parent.id, dx);
+            }
+        }
+    }
+
+    pub fn gelu<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
+        let forward = |t: &FlexTensor| {
+            with_values(t, |x, shape| {
+                flex(kernels::gelu(x, shape[shape.len() - 1]), shape)
+            })
+        };
+        Some(match on(x)? {
+            On::Plain(t) => out(forward(&t)),
+            On::Tracked(t) => {
+                let y = forward(t.primitive());
+                match Gelu
+                    .prepare::<NoCheckpointing>([t.node()])
+                    .compute_bound()
+                    .stateful()
+                {
+                    OpsKind::Tracked(prep) => out_tracked(prep.finish(t.primitive().clone(), y)),
+                    OpsKind::UnTracked(prep) => out_tracked(prep.finish(y)),
+                }
+            }
         })
     }
 
@@ -384,5 +436,27 @@ mod tests {
         // And without autodiff (burn's own attention op).
         let y = attention(q.inner(), k.inner(), v.inner(), bias.inner());
         close(&vec(y), &plain[0], 1e-5, "plain output");
+    }
+
+    #[test]
+    fn gelu_equals_burns_with_gradients() {
+        let device = cpu().autodiff();
+        let x = Tensor::<3>::random([2, 3, 70], Distribution::Normal(0.0, 2.0), &device);
+        let w = Tensor::<3>::random([2, 3, 70], Distribution::Normal(0.0, 1.0), &device);
+        let x1 = x.clone().require_grad();
+        assert!(matches!(flex::on(&x1), Some(flex::On::Tracked(_))));
+        let y1 = gelu(x1.clone());
+        let g1 = (y1.clone() * w.clone()).sum().backward();
+        let x2 = x.clone().require_grad();
+        let y2 = burn::tensor::activation::gelu(x2.clone());
+        let g2 = (y2.clone() * w).sum().backward();
+        close(&vec(y1), &vec(y2.clone()), 1e-5, "values");
+        close(
+            &vec(x1.grad(&g1).unwrap()),
+            &vec(x2.grad(&g2).unwrap()),
+            1e-5,
+            "gradients",
+        );
+        close(&vec(gelu(x.inner())), &vec(y2.inner()), 1e-5, "plain");
     }
 }

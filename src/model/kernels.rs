@@ -45,6 +45,34 @@ pub fn exp(x: f32) -> f32 {
     }
 }
 
+/// erf(x) in f32 as a rational function of x (Eigen's and XLA's `erf` for f32):
+/// odd degree-13 numerator over even degree-8 denominator, on x clamped to [−4, 4]
+/// (beyond, erf is ±1 in f32). Absolute error below 1e-6.
+#[inline(always)]
+#[allow(clippy::excessive_precision)]
+pub fn erf(x: f32) -> f32 {
+    #[allow(clippy::manual_clamp)]
+    let x = if x < -4.0 {
+        -4.0
+    } else if x > 4.0 {
+        4.0
+    } else {
+        x
+    };
+    let x2 = x * x;
+    let mut p = x2 * -2.726_142_258_013_06e-10 + 2.770_681_424_959_02e-8;
+    p = x2 * p - 2.101_024_020_825_08e-6;
+    p = x2 * p - 5.692_506_394_623_46e-5;
+    p = x2 * p - 7.349_906_303_268_55e-4;
+    p = x2 * p - 2.954_599_808_540_25e-3;
+    p = x2 * p - 1.609_603_332_624_15e-2;
+    let mut q = x2 * -1.456_607_184_649_96e-5 - 2.133_740_552_789_05e-4;
+    q = x2 * q - 1.682_826_974_382_03e-3;
+    q = x2 * q - 7.373_329_167_204_68e-3;
+    q = x2 * q - 1.426_473_905_141_89e-2;
+    x * p / q
+}
+
 const L: usize = 8;
 
 fn max(row: &[f32]) -> f32 {
@@ -192,6 +220,31 @@ pub fn softmax_backward(y: &[f32], dy: &[f32], k: usize, scale: f32) -> Vec<f32>
         let dot: f32 = y.iter().zip(dy).map(|(a, b)| a * b).sum();
         for ((d, &y), &g) in d.iter_mut().zip(y).zip(dy) {
             *d = scale * y * (g - dot);
+        }
+    });
+    dx
+}
+
+/// GELU, x·Φ(x) = ½·x·(1 + erf(x/√2)), element-wise; `width` only groups the work.
+pub fn gelu(x: &[f32], width: usize) -> Vec<f32> {
+    let mut y = vec![0.0f32; x.len()];
+    rows(x, width, &mut y, width, |_, x, y| {
+        for (y, &x) in y.iter_mut().zip(x) {
+            *y = 0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
+        }
+    });
+    y
+}
+
+/// The gradient of [`gelu`]: dy · (Φ(x) + x·φ(x)), φ(x) = e^(−x²/2)/√(2π).
+pub fn gelu_backward(x: &[f32], dy: &[f32], width: usize) -> Vec<f32> {
+    const INV_SQRT_2PI: f32 = 0.398_942_3;
+    let mut dx = vec![0.0f32; x.len()];
+    rows(x, width, &mut dx, width, |r, x, d| {
+        let dy = &dy[r * width..(r + 1) * width];
+        for ((d, &x), &g) in d.iter_mut().zip(x).zip(dy) {
+            let cdf = 0.5 * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
+            *d = g * (cdf + x * INV_SQRT_2PI * exp(-0.5 * x * x));
         }
     });
     dx
@@ -346,6 +399,35 @@ mod tests {
             let hi = 10.0 + (r % 7) as f64;
             let want = hi - (hi.exp() + (v - 1) as f64).ln();
             assert!((f64::from(lp) - want).abs() < 1e-5, "row {r}");
+        }
+    }
+
+    #[test]
+    fn erf_matches_libm_and_gelu_has_its_derivative() {
+        let mut worst = 0.0f64;
+        for i in 0..=120_000 {
+            let x = -6.0 + 12.0 * f64::from(i) / 120_000.0;
+            worst = worst.max((f64::from(erf(x as f32)) - libm::erf(x)).abs());
+        }
+        assert!(worst < 1e-6, "largest absolute error {worst}");
+        assert_eq!(erf(0.0), 0.0);
+        assert_eq!(erf(9.0), 1.0);
+        let x = random(3 * 40, 5.0, 5);
+        let y = gelu(&x, 40);
+        for (&x, &y) in x.iter().zip(&y) {
+            let want = 0.5 * f64::from(x) * (1.0 + libm::erf(f64::from(x) / 2f64.sqrt()));
+            assert!(
+                (f64::from(y) - want).abs() < 1e-5,
+                "gelu({x}) = {y}, want {want}"
+            );
+        }
+        let dy = random(3 * 40, 1.0, 6);
+        let dx = gelu_backward(&x, &dy, 40);
+        let g = |x: f64| 0.5 * x * (1.0 + libm::erf(x / 2f64.sqrt()));
+        for ((&x, &dy), &dx) in x.iter().zip(&dy).zip(&dx) {
+            let x = f64::from(x);
+            let num = f64::from(dy) * (g(x + 1e-4) - g(x - 1e-4)) / 2e-4;
+            assert!((f64::from(dx) - num).abs() < 1e-5, "at {x}: {dx} vs {num}");
         }
     }
 }

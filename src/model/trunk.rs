@@ -5,7 +5,6 @@
 
 use burn::module::Module;
 use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
-use burn::tensor::activation::gelu;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
@@ -98,7 +97,7 @@ impl Block {
         let x = x + self.proj.forward(y);
         let m = self
             .fc2
-            .forward(gelu(self.fc1.forward(self.ln2.forward(x.clone()))));
+            .forward(fused::gelu(self.fc1.forward(self.ln2.forward(x.clone()))));
         x + m
     }
 }
