@@ -51,11 +51,11 @@ pub fn entropy(logits: Tensor<3>) -> Tensor<2> {
 pub fn attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, bias: Tensor<4>) -> Tensor<4> {
     let [b, h, t, d] = q.dims();
     let tk = k.dims()[2];
-    let scale = 1.0 / (d as f32).sqrt();
     #[cfg(not(target_arch = "wasm32"))]
-    if let Some(p) = flex::scaled_softmax(&q, &k, &bias, scale) {
+    if let Some(p) = flex::scaled_softmax(&q, &k, &bias, 1.0 / (d as f32).sqrt()) {
         return p.matmul(v);
     }
+    let _ = d;
     // burn's attention op: a fused kernel where the backend has one (Flex without
     // autodiff), else matmul, softmax, matmul.
     burn_attention(
