@@ -49,13 +49,14 @@ pub fn entropy(logits: Tensor<3>) -> Tensor<2> {
 /// softmax(q·kᵀ/√d_head + bias)·v for q [B, H, T, d], k and v [B, H, T_keys, d] and
 /// `bias` [B, 1, T, T_keys] (0 where attention is allowed, −1e9 where not).
 pub fn attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, bias: Tensor<4>) -> Tensor<4> {
-    let [b, h, t, d] = q.dims();
+    let [b, h, t, d_head] = q.dims();
     let tk = k.dims()[2];
     #[cfg(not(target_arch = "wasm32"))]
-    if let Some(p) = flex::scaled_softmax(&q, &k, &bias, 1.0 / (d as f32).sqrt()) {
+    if let Some(p) = flex::scaled_softmax(&q, &k, &bias, 1.0 / (d_head as f32).sqrt()) {
         return p.matmul(v);
     }
-    let _ = d;
+    #[cfg(target_arch = "wasm32")]
+    let _ = d_head; // burn's op derives the same scale from q's shape
     // burn's attention op: a fused kernel where the backend has one (Flex without
     // autodiff), else matmul, softmax, matmul.
     burn_attention(
