@@ -57,8 +57,7 @@ pub fn attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, bias: Tensor<4>) -> T
     }
     #[cfg(target_arch = "wasm32")]
     let _ = d_head; // burn's op derives the same scale from q's shape
-    // burn's attention op: a fused kernel where the backend has one (Flex without
-    // autodiff), else matmul, softmax, matmul.
+    // Other backends: burn's attention op (their fused kernel, or matmul, softmax, matmul).
     burn_attention(
         q,
         k,
@@ -258,43 +257,38 @@ mod flex {
         }
     }
 
-    /// softmax(q·kᵀ·scale + bias) under autodiff (the only case where burn has no fused op).
-    pub fn scaled_softmax(
-        q: &Tensor<4>,
-        k: &Tensor<4>,
-        bias: &Tensor<4>,
-        scale: f32,
-    ) -> Option<Tensor<4>> {
+    /// softmax(q·kᵀ·scale + bias): q·kᵀ by burn's matmul, the rest by the row kernel,
+    /// a graph node with its own backward under autodiff.
+    pub fn scaled_softmax(q: &Tensor<4>, k: &Tensor<4>, bias: &Tensor<4>, scale: f32) -> Option<Tensor<4>> {
         let [b, h, t, _] = q.dims();
         let tk = k.dims()[2];
-        if !matches!(on(q)?, On::Tracked(_)) || bias.dims() != [b, 1, t, tk] {
+        if bias.dims() != [b, 1, t, tk] {
             return None;
         }
         let scores = q.clone().matmul(k.clone().swap_dims(2, 3));
-        let On::Tracked(s) = on(&scores)? else {
-            return None;
-        };
         let bias = match on(&bias.clone().detach())? {
             On::Plain(x) => x,
             On::Tracked(x) => x.primitive().clone(),
         };
-        let y = with_values(s.primitive(), |x, shape| {
-            with_values(&bias, |bias, _| {
-                // Row (b, h, i) of the scores takes bias row (b, i).
-                let y = kernels::softmax(x, tk, scale, bias, |row| (row / (h * t)) * t + row % t);
-                flex(y, shape)
+        let forward = |s: &FlexTensor| {
+            with_values(s, |x, shape| {
+                with_values(&bias, |bias, _| {
+                    // Row (b, h, i) of the scores takes bias row (b, i).
+                    let y = kernels::softmax(x, tk, scale, bias, |row| (row / (h * t)) * t + row % t);
+                    flex(y, shape)
+                })
             })
-        });
-        Some(
-            match ScaledSoftmax
-                .prepare::<NoCheckpointing>([s.node()])
-                .compute_bound()
-                .stateful()
-            {
-                OpsKind::Tracked(prep) => out_tracked(prep.finish((y.clone(), scale), y)),
-                OpsKind::UnTracked(prep) => out_tracked(prep.finish(y)),
-            },
-        )
+        };
+        Some(match on(&scores)? {
+            On::Plain(s) => out(forward(&s)),
+            On::Tracked(s) => {
+                let y = forward(s.primitive());
+                match ScaledSoftmax.prepare::<NoCheckpointing>([s.node()]).compute_bound().stateful() {
+                    OpsKind::Tracked(prep) => out_tracked(prep.finish((y.clone(), scale), y)),
+                    OpsKind::UnTracked(prep) => out_tracked(prep.finish(y)),
+                }
+            }
+        })
     }
 }
 
@@ -428,7 +422,7 @@ mod tests {
         for (i, what) in ["output", "dq", "dk", "dv"].iter().enumerate() {
             close(&fused[i], &plain[i], 1e-5, what);
         }
-        // And without autodiff (burn's own attention op).
+        // And without autodiff.
         let y = attention(q.inner(), k.inner(), v.inner(), bias.inner());
         close(&vec(y), &plain[0], 1e-5, "plain output");
     }
