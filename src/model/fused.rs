@@ -259,7 +259,12 @@ mod flex {
 
     /// softmax(q·kᵀ·scale + bias): q·kᵀ by burn's matmul, the rest by the row kernel,
     /// a graph node with its own backward under autodiff.
-    pub fn scaled_softmax(q: &Tensor<4>, k: &Tensor<4>, bias: &Tensor<4>, scale: f32) -> Option<Tensor<4>> {
+    pub fn scaled_softmax(
+        q: &Tensor<4>,
+        k: &Tensor<4>,
+        bias: &Tensor<4>,
+        scale: f32,
+    ) -> Option<Tensor<4>> {
         let [b, h, t, _] = q.dims();
         let tk = k.dims()[2];
         if bias.dims() != [b, 1, t, tk] {
@@ -274,7 +279,8 @@ mod flex {
             with_values(s, |x, shape| {
                 with_values(&bias, |bias, _| {
                     // Row (b, h, i) of the scores takes bias row (b, i).
-                    let y = kernels::softmax(x, tk, scale, bias, |row| (row / (h * t)) * t + row % t);
+                    let y =
+                        kernels::softmax(x, tk, scale, bias, |row| (row / (h * t)) * t + row % t);
                     flex(y, shape)
                 })
             })
@@ -283,7 +289,11 @@ mod flex {
             On::Plain(s) => out(forward(&s)),
             On::Tracked(s) => {
                 let y = forward(s.primitive());
-                match ScaledSoftmax.prepare::<NoCheckpointing>([s.node()]).compute_bound().stateful() {
+                match ScaledSoftmax
+                    .prepare::<NoCheckpointing>([s.node()])
+                    .compute_bound()
+                    .stateful()
+                {
                     OpsKind::Tracked(prep) => out_tracked(prep.finish((y.clone(), scale), y)),
                     OpsKind::UnTracked(prep) => out_tracked(prep.finish(y)),
                 }
