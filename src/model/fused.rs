@@ -5,7 +5,10 @@
 //!   [B, R, V] log-softmax tensor; backward g·(onehot(token) − softmax(logits));
 //! - [`entropy`]: −Σ p·log p of softmax(logits) per position (no gradient);
 //! - [`attention`]: softmax(q·kᵀ/√d + bias)·v;
-//! - [`gelu`]: x·Φ(x), with an erf that vectorises (libm's `erff` is scalar).
+//! - [`gelu`]: x·Φ(x), with an erf that vectorises (libm's `erff` is scalar);
+//! - [`linear`]: x·W + b as one GEMM into a fresh buffer that starts as the bias rows
+//!   (Flex's matmul zeroes its output, copies it once more, then adds the bias in a
+//!   third pass).
 //!
 //! On burn's Flex CPU backend (natively) they run the row kernels of
 //! [`super::kernels`], and under autodiff they are single graph nodes with the
@@ -15,6 +18,7 @@
 //! are the same formulas in burn's tensor ops. docs/perf.md has what each buys;
 //! tests compare the two paths' values and gradients.
 
+use burn::nn::Linear;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::module::attention as burn_attention;
 use burn::tensor::ops::AttentionModuleOptions;
@@ -77,6 +81,21 @@ pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     burn::tensor::activation::gelu(x)
 }
 
+/// `layer.forward(x)` for x [B, T, d_in]: x·W + b.
+pub fn linear(layer: &Linear, x: Tensor<3>) -> Tensor<3> {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let [b, t, d] = x.dims();
+        let w = layer.weight.val();
+        let bias = layer.bias.as_ref().map(|p| p.val());
+        if let Some(y) = flex::linear(&x.clone().reshape([b * t, d]), &w, bias.as_ref()) {
+            let n = y.dims()[1];
+            return y.reshape([b, t, n]);
+        }
+    }
+    layer.forward(x)
+}
+
 /// The Flex paths: `None` when a tensor is on another backend.
 #[cfg(not(target_arch = "wasm32"))]
 mod flex {
@@ -92,6 +111,170 @@ mod flex {
     use std::sync::Arc;
 
     type Ad = Autodiff<Flex>;
+
+    /// `out` [m, n] += a [m, k] · b [k, n] through gemm (when `fresh`, `out` is
+    /// written, never read: it may hold anything). a and b are read with (row,
+    /// column) strides, so transposes cost nothing.
+    fn gemm(
+        out: &mut Vec<f32>,
+        fresh: bool,
+        (m, n, k): (usize, usize, usize),
+        a: &[f32],
+        a_strides: (usize, usize),
+        b: &[f32],
+        b_strides: (usize, usize),
+    ) {
+        let last =
+            |(rs, cs): (usize, usize), rows: usize, cols: usize| (rows - 1) * rs + (cols - 1) * cs;
+        assert!(m > 0 && n > 0 && k > 0, "empty matmul");
+        assert!(a.len() > last(a_strides, m, k) && b.len() > last(b_strides, k, n));
+        assert!(out.capacity() >= m * n && (fresh || out.len() == m * n));
+        let parallelism = if m * n * k >= 192 * 192 * 192 {
+            gemm::Parallelism::Rayon(0)
+        } else {
+            gemm::Parallelism::None
+        };
+        // SAFETY: a and b cover the elements their strides reach (asserted above); out
+        // has room for m×n contiguous elements and does not alias a or b (it is
+        // borrowed mutably). With read_dst = false gemm writes every element of out
+        // without reading it, so its length can be set afterwards.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                out.as_mut_ptr(),
+                1,
+                n as isize,
+                !fresh,
+                a.as_ptr(),
+                a_strides.1 as isize,
+                a_strides.0 as isize,
+                b.as_ptr(),
+                b_strides.1 as isize,
+                b_strides.0 as isize,
+                1.0,
+                1.0,
+                false,
+                false,
+                false,
+                parallelism,
+            );
+            out.set_len(m * n);
+        }
+    }
+
+    /// x [n, d_in] · w [d_in, d_out] + bias: the buffer starts as the bias rows.
+    fn linear_forward(
+        x: &[f32],
+        w: &[f32],
+        bias: Option<&[f32]>,
+        n: usize,
+        d_in: usize,
+        d_out: usize,
+    ) -> Vec<f32> {
+        let (mut y, fresh) = match bias {
+            Some(b) => (b.repeat(n), false),
+            None => (Vec::with_capacity(n * d_out), true),
+        };
+        gemm(&mut y, fresh, (n, d_out, d_in), x, (d_in, 1), w, (d_out, 1));
+        y
+    }
+
+    #[derive(Debug)]
+    struct LinearOp;
+
+    impl Backward<Flex, 3> for LinearOp {
+        /// x [n, d_in] and w [d_in, d_out].
+        type State = (FlexTensor, FlexTensor);
+
+        fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let [px, pw, pb] = ops.parents;
+            let dy = grads.consume::<Flex>(&ops.node);
+            let (x, w) = ops.state;
+            with_values(&dy, |dy, dy_shape| {
+                let (n, d_out) = (dy_shape[0], dy_shape[1]);
+                with_values(&x, |x, x_shape| {
+                    let d_in = x_shape[1];
+                    if let Some(px) = px {
+                        // dx = dy · wᵀ
+                        let dx = with_values(&w, |w, _| {
+                            let mut dx = vec![0.0; n * d_in];
+                            gemm(
+                                &mut dx,
+                                false,
+                                (n, d_in, d_out),
+                                dy,
+                                (d_out, 1),
+                                w,
+                                (1, d_out),
+                            );
+                            dx
+                        });
+                        grads.register::<Flex>(px.id, flex(dx, &[n, d_in]));
+                    }
+                    if let Some(pw) = pw {
+                        // dw = xᵀ · dy
+                        let mut dw = vec![0.0; d_in * d_out];
+                        gemm(
+                            &mut dw,
+                            false,
+                            (d_in, d_out, n),
+                            x,
+                            (1, d_in),
+                            dy,
+                            (d_out, 1),
+                        );
+                        grads.register::<Flex>(pw.id, flex(dw, &[d_in, d_out]));
+                    }
+                });
+                if let Some(pb) = pb {
+                    // db = Σ over rows of dy
+                    let mut db = vec![0.0f32; d_out];
+                    for row in dy.chunks(d_out) {
+                        db.iter_mut().zip(row).for_each(|(s, g)| *s += g);
+                    }
+                    grads.register::<Flex>(pb.id, flex(db, &[d_out]));
+                }
+            });
+        }
+    }
+
+    pub fn linear(x: &Tensor<2>, w: &Tensor<2>, bias: Option<&Tensor<1>>) -> Option<Tensor<2>> {
+        let [n, d_in] = x.dims();
+        let d_out = w.dims()[1];
+        let forward = |x: &FlexTensor, w: &FlexTensor, b: Option<&FlexTensor>| {
+            with_values(x, |x, _| {
+                with_values(w, |w, _| match b {
+                    Some(b) => with_values(b, |b, _| linear_forward(x, w, Some(b), n, d_in, d_out)),
+                    None => linear_forward(x, w, None, n, d_in, d_out),
+                })
+            })
+        };
+        match (on(x)?, on(w)?, bias.map(on)) {
+            (On::Plain(x), On::Plain(w), None) => {
+                Some(out(flex(forward(&x, &w, None), &[n, d_out])))
+            }
+            (On::Plain(x), On::Plain(w), Some(Some(On::Plain(b)))) => {
+                Some(out(flex(forward(&x, &w, Some(&b)), &[n, d_out])))
+            }
+            (On::Tracked(x), On::Tracked(w), Some(Some(On::Tracked(b)))) => {
+                let y = flex(
+                    forward(x.primitive(), w.primitive(), Some(b.primitive())),
+                    &[n, d_out],
+                );
+                let prep = LinearOp.prepare::<NoCheckpointing>([x.node(), w.node(), b.node()]);
+                Some(match prep.compute_bound().stateful() {
+                    OpsKind::Tracked(prep) => {
+                        out_tracked(prep.finish((x.primitive().clone(), w.primitive().clone()), y))
+                    }
+                    OpsKind::UnTracked(prep) => out_tracked(prep.finish(y)),
+                })
+            }
+            // Tracked without a bias (the LM head): burn's matmul.
+            _ => None,
+        }
+    }
 
     /// `f` of a Flex tensor's values (row-major, borrowed when contiguous) and shape.
     fn with_values<R>(t: &FlexTensor, f: impl FnOnce(&[f32], &[usize]) -> R) -> R {
@@ -306,6 +489,7 @@ mod flex {
 mod tests {
     use super::*;
     use crate::backend::cpu;
+    use burn::module::Module;
     use burn::tensor::Distribution;
     use burn::tensor::activation::softmax;
 
@@ -457,5 +641,56 @@ mod tests {
             "gradients",
         );
         close(&vec(gelu(x.inner())), &vec(y2.inner()), 1e-5, "plain");
+    }
+
+    #[test]
+    fn linear_equals_burns_with_gradients() {
+        use burn::nn::LinearConfig;
+        let device = cpu().autodiff();
+        for bias in [true, false] {
+            let layer = LinearConfig::new(9, 13).with_bias(bias).init(&device);
+            let x = Tensor::<3>::random([2, 5, 9], Distribution::Normal(0.0, 1.0), &device);
+            let w = Tensor::<3>::random([2, 5, 13], Distribution::Normal(0.0, 1.0), &device);
+            let run = |fused: bool| {
+                let x = x.clone().require_grad();
+                let xi = x.clone() * 1.0;
+                let y = if fused {
+                    linear(&layer, xi)
+                } else {
+                    layer.forward(xi)
+                };
+                let g = (y.clone() * w.clone()).sum().backward();
+                let mut out = vec![
+                    vec(y),
+                    vec(x.grad(&g).unwrap()),
+                    vec(layer.weight.val().grad(&g).unwrap()),
+                ];
+                if let Some(b) = &layer.bias {
+                    out.push(vec(b.val().grad(&g).unwrap()));
+                }
+                out
+            };
+            let (fused, plain) = (run(true), run(false));
+            for (i, what) in ["output", "dx", "dw", "db"]
+                .iter()
+                .enumerate()
+                .take(fused.len())
+            {
+                close(&fused[i], &plain[i], 1e-5, what);
+            }
+            let inner = layer.valid();
+            close(
+                &vec(linear(&inner, x.clone().inner())),
+                &vec(inner.forward(x.clone().inner())),
+                1e-5,
+                "plain",
+            );
+        }
+        // The Flex path is the one under test when there is a bias.
+        let layer = LinearConfig::new(9, 13).init(&device);
+        let x = Tensor::<2>::random([4, 9], Distribution::Normal(0.0, 1.0), &device).require_grad()
+            * 1.0;
+        let b = layer.bias.as_ref().map(|p| p.val());
+        assert!(flex::linear(&x, &layer.weight.val(), b.as_ref()).is_some());
     }
 }

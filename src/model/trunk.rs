@@ -77,7 +77,7 @@ impl Block {
     ) -> Tensor<3> {
         let [b, t, d] = x.dims();
         let (h, dh) = (self.n_heads, d / self.n_heads);
-        let qkv = self.qkv.forward(self.ln1.forward(x.clone()));
+        let qkv = fused::linear(&self.qkv, self.ln1.forward(x.clone()));
         let heads = |i: usize| {
             qkv.clone()
                 .narrow(2, i * d, d)
@@ -94,10 +94,9 @@ impl Block {
         let y = fused::attention(q, k, v, bias)
             .swap_dims(1, 2)
             .reshape([b, t, d]);
-        let x = x + self.proj.forward(y);
-        let m = self
-            .fc2
-            .forward(fused::gelu(self.fc1.forward(self.ln2.forward(x.clone()))));
+        let x = x + fused::linear(&self.proj, y);
+        let h = fused::gelu(fused::linear(&self.fc1, self.ln2.forward(x.clone())));
+        let m = fused::linear(&self.fc2, h);
         x + m
     }
 }
