@@ -6,6 +6,10 @@
 //! - [`entropy`]: −Σ p·log p of softmax(logits) per position (no gradient);
 //! - [`attention`]: softmax(q·kᵀ/√d + bias)·v;
 //! - [`gelu`]: x·Φ(x), with an erf that vectorises (libm's `erff` is scalar);
+//! - [`self_attention`]: multi-head attention straight from the qkv projection
+//!   [B, T, 3·D] to [B, T, D], reading each head's q, k, v in place (no split,
+//!   reshape or transpose copies), with a backward that writes d(qkv) in one buffer
+//!   (instead of three zero-filled ones from the head splits);
 //! - [`linear`]: x·W + b as one GEMM into a fresh buffer that starts as the bias rows
 //!   (Flex's matmul zeroes its output, copies it once more, then adds the bias in a
 //!   third pass).
@@ -70,6 +74,27 @@ pub fn attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, bias: Tensor<4>) -> T
         Some(bias.expand([b, h, t, tk])),
         AttentionModuleOptions::default(),
     )
+}
+
+/// Multi-head self-attention from `qkv` [B, T, 3·D] (q, k, v side by side, each
+/// [B, T, D] split into `n_heads` heads of D / n_heads): softmax(q·kᵀ/√d_head + bias)·v
+/// per head, heads side by side in [B, T, D]. `bias` [B, 1, T, T] as in [`attention`].
+pub fn self_attention(qkv: Tensor<3>, bias: Tensor<4>, n_heads: usize) -> Tensor<3> {
+    #[cfg(not(target_arch = "wasm32"))]
+    if let Some(y) = flex::self_attention(&qkv, &bias, n_heads) {
+        return y;
+    }
+    let [b, t, d3] = qkv.dims();
+    let (d, h) = (d3 / 3, n_heads);
+    let heads = |i: usize| {
+        qkv.clone()
+            .narrow(2, i * d, d)
+            .reshape([b, t, h, d / h])
+            .swap_dims(1, 2)
+    };
+    attention(heads(0), heads(1), heads(2), bias)
+        .swap_dims(1, 2)
+        .reshape([b, t, d])
 }
 
 /// GELU, ½·x·(1 + erf(x/√2)), the exact (not the tanh) form.
@@ -164,6 +189,53 @@ mod flex {
         }
     }
 
+    /// `out[offset + i·out_rs + j]` = (a·b)[i, j] for an m×n product (written, not
+    /// read, when `fresh`; added to otherwise), single-threaded (callers split the
+    /// work). Strides as in [`gemm`].
+    #[allow(clippy::too_many_arguments)]
+    fn gemm_at(
+        out: &mut [f32],
+        offset: usize,
+        out_rs: usize,
+        fresh: bool,
+        (m, n, k): (usize, usize, usize),
+        a: &[f32],
+        a_strides: (usize, usize),
+        b: &[f32],
+        b_strides: (usize, usize),
+    ) {
+        let last =
+            |(rs, cs): (usize, usize), rows: usize, cols: usize| (rows - 1) * rs + (cols - 1) * cs;
+        assert!(m > 0 && n > 0 && k > 0, "empty matmul");
+        assert!(a.len() > last(a_strides, m, k) && b.len() > last(b_strides, k, n));
+        assert!(n <= out_rs && out.len() > offset + last((out_rs, 1), m, n));
+        // SAFETY: every element gemm reads or writes lies inside a, b or out (asserted
+        // above); out is borrowed mutably, so it aliases neither a nor b.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                out.as_mut_ptr().add(offset),
+                1,
+                out_rs as isize,
+                !fresh,
+                a.as_ptr(),
+                a_strides.1 as isize,
+                a_strides.0 as isize,
+                b.as_ptr(),
+                b_strides.1 as isize,
+                b_strides.0 as isize,
+                1.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
+    }
+
     /// x [n, d_in] · w [d_in, d_out] + bias: the buffer starts as the bias rows.
     fn linear_forward(
         x: &[f32],
@@ -179,6 +251,169 @@ mod flex {
         };
         gemm(&mut y, fresh, (n, d_out, d_in), x, (d_in, 1), w, (d_out, 1));
         y
+    }
+
+    /// The shapes of one self-attention call.
+    #[derive(Debug, Clone, Copy)]
+    struct Heads {
+        b: usize,
+        t: usize,
+        d: usize,
+        h: usize,
+        scale: f32,
+    }
+
+    impl Heads {
+        fn dh(&self) -> usize {
+            self.d / self.h
+        }
+    }
+
+    /// Forward: y [B, T, D] and the attention probabilities p [B, H, T, T].
+    fn self_attention_forward(qkv: &[f32], bias: &[f32], s: Heads) -> (Vec<f32>, Vec<f32>) {
+        use rayon::prelude::*;
+        let Heads {
+            b: _,
+            t,
+            d,
+            h,
+            scale,
+        } = s;
+        let (dh, d3) = (s.dh(), 3 * d);
+        let mut y = vec![0.0f32; s.b * t * d];
+        let mut p = vec![0.0f32; s.b * h * t * t];
+        y.par_chunks_mut(t * d)
+            .zip(p.par_chunks_mut(h * t * t))
+            .enumerate()
+            .for_each(|(bi, (y, p))| {
+                let x = &qkv[bi * t * d3..(bi + 1) * t * d3];
+                let bias = &bias[bi * t * t..(bi + 1) * t * t];
+                for (hi, p) in p.chunks_mut(t * t).enumerate() {
+                    let (q, k, v) = (&x[hi * dh..], &x[d + hi * dh..], &x[2 * d + hi * dh..]);
+                    // scores = q·kᵀ, then the row softmax in place.
+                    gemm_at(p, 0, t, true, (t, t, dh), q, (d3, 1), k, (1, d3));
+                    kernels::softmax_in_place(p, t, scale, bias);
+                    // y_head = p·v, written into the head's columns of y.
+                    gemm_at(y, hi * dh, d, true, (t, dh, t), p, (t, 1), v, (d3, 1));
+                }
+            });
+        (y, p)
+    }
+
+    /// Backward: d(qkv) [B, T, 3·D] from dy [B, T, D].
+    fn self_attention_backward(qkv: &[f32], p: &[f32], dy: &[f32], s: Heads) -> Vec<f32> {
+        use rayon::prelude::*;
+        let Heads {
+            b: _,
+            t,
+            d,
+            h,
+            scale,
+        } = s;
+        let (dh, d3) = (s.dh(), 3 * d);
+        let mut dqkv = vec![0.0f32; s.b * t * d3];
+        dqkv.par_chunks_mut(t * d3)
+            .enumerate()
+            .for_each(|(bi, dx)| {
+                let x = &qkv[bi * t * d3..(bi + 1) * t * d3];
+                let dy = &dy[bi * t * d..(bi + 1) * t * d];
+                let mut dp = vec![0.0f32; t * t];
+                for hi in 0..h {
+                    let p = &p[(bi * h + hi) * t * t..][..t * t];
+                    let (q, k, v) = (&x[hi * dh..], &x[d + hi * dh..], &x[2 * d + hi * dh..]);
+                    let dyh = &dy[hi * dh..];
+                    // dv = pᵀ·dy, dp = dy·vᵀ
+                    gemm_at(
+                        dx,
+                        2 * d + hi * dh,
+                        d3,
+                        true,
+                        (t, dh, t),
+                        p,
+                        (1, t),
+                        dyh,
+                        (d, 1),
+                    );
+                    gemm_at(&mut dp, 0, t, true, (t, t, dh), dyh, (d, 1), v, (1, d3));
+                    // ds = scale · p ⊙ (dp − Σ dp⊙p), row by row
+                    let ds = kernels::softmax_backward(p, &dp, t, scale);
+                    // dq = ds·k, dk = dsᵀ·q
+                    gemm_at(dx, hi * dh, d3, true, (t, dh, t), &ds, (t, 1), k, (d3, 1));
+                    gemm_at(
+                        dx,
+                        d + hi * dh,
+                        d3,
+                        true,
+                        (t, dh, t),
+                        &ds,
+                        (1, t),
+                        q,
+                        (d3, 1),
+                    );
+                }
+            });
+        dqkv
+    }
+
+    #[derive(Debug)]
+    struct SelfAttention;
+
+    impl Backward<Flex, 1> for SelfAttention {
+        /// qkv, the probabilities and the shapes.
+        type State = (FlexTensor, Arc<Vec<f32>>, Heads);
+
+        fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let [parent] = ops.parents;
+            let dy = grads.consume::<Flex>(&ops.node);
+            if let Some(parent) = parent {
+                let (qkv, p, s) = ops.state;
+                let dqkv = with_values(&qkv, |x, _| {
+                    with_values(&dy, |dy, _| self_attention_backward(x, &p, dy, s))
+                });
+                grads.register::<Flex>(parent.id, flex(dqkv, &[s.b, s.t, 3 * s.d]));
+            }
+        }
+    }
+
+    pub fn self_attention(qkv: &Tensor<3>, bias: &Tensor<4>, n_heads: usize) -> Option<Tensor<3>> {
+        let [b, t, d3] = qkv.dims();
+        let d = d3 / 3;
+        if d3 % 3 != 0 || d % n_heads != 0 || bias.dims() != [b, 1, t, t] {
+            return None;
+        }
+        let s = Heads {
+            b,
+            t,
+            d,
+            h: n_heads,
+            scale: 1.0 / ((d / n_heads) as f32).sqrt(),
+        };
+        let bias = match on(&bias.clone().detach())? {
+            On::Plain(x) => x,
+            On::Tracked(x) => x.primitive().clone(),
+        };
+        let forward = |x: &FlexTensor| {
+            with_values(x, |x, _| {
+                with_values(&bias, |bias, _| self_attention_forward(x, bias, s))
+            })
+        };
+        Some(match on(qkv)? {
+            On::Plain(x) => out(flex(forward(&x).0, &[b, t, d])),
+            On::Tracked(x) => {
+                let (y, p) = forward(x.primitive());
+                let y = flex(y, &[b, t, d]);
+                match SelfAttention
+                    .prepare::<NoCheckpointing>([x.node()])
+                    .compute_bound()
+                    .stateful()
+                {
+                    OpsKind::Tracked(prep) => {
+                        out_tracked(prep.finish((x.primitive().clone(), Arc::new(p), s), y))
+                    }
+                    OpsKind::UnTracked(prep) => out_tracked(prep.finish(y)),
+                }
+            }
+        })
     }
 
     #[derive(Debug)]
@@ -692,5 +927,59 @@ mod tests {
             * 1.0;
         let b = layer.bias.as_ref().map(|p| p.val());
         assert!(flex::linear(&x, &layer.weight.val(), b.as_ref()).is_some());
+    }
+
+    #[test]
+    fn self_attention_equals_split_heads_attention_with_gradients() {
+        let device = cpu().autodiff();
+        let (b, t, d, h) = (3, 6, 8, 2);
+        let qkv = Tensor::<3>::random([b, t, 3 * d], Distribution::Normal(0.0, 1.0), &device);
+        let w = Tensor::<3>::random([b, t, d], Distribution::Normal(0.0, 1.0), &device);
+        // Causal, and the first key of batch row 2 is padding.
+        let bias: Vec<f32> = (0..b)
+            .flat_map(|bi| {
+                (0..t).flat_map(move |i| {
+                    (0..t).map(move |j| {
+                        if j > i || (bi == 2 && j == 0) {
+                            -1e9
+                        } else {
+                            0.0
+                        }
+                    })
+                })
+            })
+            .collect();
+        let bias = Tensor::<4>::from_data(TensorData::new(bias, [b, 1, t, t]), &device);
+        let run = |fused: bool| {
+            let x = qkv.clone().require_grad();
+            let xi = x.clone() * 1.0;
+            let y = if fused {
+                assert!(
+                    flex::self_attention(&xi, &bias, h).is_some(),
+                    "the Flex path is the one under test"
+                );
+                self_attention(xi, bias.clone(), h)
+            } else {
+                let heads = |i: usize| {
+                    xi.clone()
+                        .narrow(2, i * d, d)
+                        .reshape([b, t, h, d / h])
+                        .swap_dims(1, 2)
+                };
+                let scores = heads(0).matmul(heads(1).swap_dims(2, 3)) / ((d / h) as f32).sqrt()
+                    + bias.clone();
+                softmax(scores, 3)
+                    .matmul(heads(2))
+                    .swap_dims(1, 2)
+                    .reshape([b, t, d])
+            };
+            let g = (y.clone() * w.clone()).sum().backward();
+            [vec(y), vec(x.grad(&g).unwrap())]
+        };
+        let (fused, plain) = (run(true), run(false));
+        close(&fused[0], &plain[0], 1e-5, "output");
+        close(&fused[1], &plain[1], 1e-5, "d(qkv)");
+        let y = self_attention(qkv.inner(), bias.inner(), h);
+        close(&vec(y), &plain[0], 1e-5, "plain output");
     }
 }

@@ -188,28 +188,40 @@ pub fn softmax(
 ) -> Vec<f32> {
     let mut y = vec![0.0f32; x.len()];
     rows(x, k, &mut y, k, |r, row, y| {
-        let b = &bias[bias_row(r) * k..][..k];
-        for ((y, &x), &b) in y.iter_mut().zip(row).zip(b) {
-            *y = x * scale + b;
-        }
-        let m = max(y);
-        let mut s = [0.0f32; L];
-        let mut chunks = y.chunks_exact_mut(L);
-        for c in &mut chunks {
-            for i in 0..L {
-                c[i] = exp(c[i] - m);
-                s[i] += c[i];
-            }
-        }
-        let mut s0 = 0.0;
-        for y in chunks.into_remainder() {
-            *y = exp(*y - m);
-            s0 += *y;
-        }
-        let inv = 1.0 / (s.iter().sum::<f32>() + s0);
-        y.iter_mut().for_each(|y| *y *= inv);
+        y.copy_from_slice(row);
+        softmax_row(y, scale, &bias[bias_row(r) * k..][..k]);
     });
     y
+}
+
+/// [`softmax`] of `x` [rows, k] in place, on this thread, row r with bias row r.
+pub fn softmax_in_place(x: &mut [f32], k: usize, scale: f32, bias: &[f32]) {
+    for (row, b) in x.chunks_mut(k).zip(bias.chunks(k)) {
+        softmax_row(row, scale, b);
+    }
+}
+
+/// One row: y ← softmax(y·scale + b).
+fn softmax_row(y: &mut [f32], scale: f32, b: &[f32]) {
+    for (y, &b) in y.iter_mut().zip(b) {
+        *y = *y * scale + b;
+    }
+    let m = max(y);
+    let mut s = [0.0f32; L];
+    let mut chunks = y.chunks_exact_mut(L);
+    for c in &mut chunks {
+        for i in 0..L {
+            c[i] = exp(c[i] - m);
+            s[i] += c[i];
+        }
+    }
+    let mut s0 = 0.0;
+    for y in chunks.into_remainder() {
+        *y = exp(*y - m);
+        s0 += *y;
+    }
+    let inv = 1.0 / (s.iter().sum::<f32>() + s0);
+    y.iter_mut().for_each(|y| *y *= inv);
 }
 
 /// The gradient of [`softmax`] with respect to x: scale · y ⊙ (dy − Σ dy⊙y) per row.

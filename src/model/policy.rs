@@ -120,7 +120,7 @@ impl Policy {
         let (tokens, keep, positions) = batch.tensors(device);
         let x = self
             .trunk
-            .forward(tokens, keep, positions, &mut self.new_cache());
+            .forward(tokens, keep, positions, &mut self.trunk.no_cache());
         let t = x.dims()[1];
         let n = n.min(t);
         self.lm_head.forward(x.narrow(1, t - n, n))
@@ -131,7 +131,7 @@ impl Policy {
         let (tokens, keep, positions) = batch.tensors(device);
         let x = self
             .trunk
-            .forward(tokens, keep, positions, &mut self.new_cache());
+            .forward(tokens, keep, positions, &mut self.trunk.no_cache());
         let [b, t, _] = x.dims();
         let n = n.min(t);
         let x = x.narrow(1, t - n, n);
@@ -144,7 +144,7 @@ impl Policy {
     /// Forward whole left-padded sequences (no cache): logits and values at every position.
     pub fn forward_full(&self, batch: &Padded, device: &Device) -> Output {
         let (tokens, keep, positions) = batch.tensors(device);
-        self.forward(tokens, keep, positions, &mut self.new_cache())
+        self.forward(tokens, keep, positions, &mut self.trunk.no_cache())
     }
 
     pub fn max_len(&self) -> usize {
@@ -235,7 +235,11 @@ impl Policy {
             } else {
                 let batch = Padded::left(&seqs, pad);
                 let (tokens, keep, positions) = batch.tensors(device);
-                cache = self.new_cache();
+                cache = if use_cache {
+                    self.new_cache()
+                } else {
+                    self.trunk.no_cache()
+                };
                 self.forward(tokens, keep, positions, &mut cache).logits
             };
             let [b, t, v] = logits.dims();

@@ -44,6 +44,9 @@ pub struct Trunk {
 pub struct KvCache {
     layers: Vec<Option<(Tensor<4>, Tensor<4>)>>,
     keep: Option<Tensor<2>>,
+    /// Whether a forward keeps its keys and values (generation) or not (a forward
+    /// over whole sequences, which can then attend straight from the qkv projection).
+    record: bool,
 }
 
 impl TrunkConfig {
@@ -74,26 +77,31 @@ impl Block {
         x: Tensor<3>,
         bias: Tensor<4>,
         cache: &mut Option<(Tensor<4>, Tensor<4>)>,
+        record: bool,
     ) -> Tensor<3> {
         let [b, t, d] = x.dims();
-        let (h, dh) = (self.n_heads, d / self.n_heads);
         let qkv = fused::linear(&self.qkv, self.ln1.forward(x.clone()));
-        let heads = |i: usize| {
-            qkv.clone()
-                .narrow(2, i * d, d)
-                .reshape([b, t, h, dh])
+        // softmax(q·kᵀ/√d_head + bias)·v per head: fused ops on the CPU (model::fused).
+        let y = if !record && cache.is_none() {
+            fused::self_attention(qkv, bias, self.n_heads)
+        } else {
+            let (h, dh) = (self.n_heads, d / self.n_heads);
+            let heads = |i: usize| {
+                qkv.clone()
+                    .narrow(2, i * d, d)
+                    .reshape([b, t, h, dh])
+                    .swap_dims(1, 2)
+            };
+            let (q, mut k, mut v) = (heads(0), heads(1), heads(2));
+            if let Some((past_k, past_v)) = cache.take() {
+                k = Tensor::cat(vec![past_k, k], 2);
+                v = Tensor::cat(vec![past_v, v], 2);
+            }
+            *cache = Some((k.clone(), v.clone()));
+            fused::attention(q, k, v, bias)
                 .swap_dims(1, 2)
+                .reshape([b, t, d])
         };
-        let (q, mut k, mut v) = (heads(0), heads(1), heads(2));
-        if let Some((past_k, past_v)) = cache.take() {
-            k = Tensor::cat(vec![past_k, k], 2);
-            v = Tensor::cat(vec![past_v, v], 2);
-        }
-        *cache = Some((k.clone(), v.clone()));
-        // softmax(q·kᵀ/√d_head + bias)·v: a fused op on the CPU (model::fused).
-        let y = fused::attention(q, k, v, bias)
-            .swap_dims(1, 2)
-            .reshape([b, t, d]);
         let x = x + fused::linear(&self.proj, y);
         let h = fused::gelu(fused::linear(&self.fc1, self.ln2.forward(x.clone())));
         let m = fused::linear(&self.fc2, h);
@@ -102,10 +110,20 @@ impl Block {
 }
 
 impl Trunk {
+    /// A cache that keeps each forward's keys and values (for generation).
     pub fn new_cache(&self) -> KvCache {
         KvCache {
             layers: vec![None; self.blocks.len()],
             keep: None,
+            record: true,
+        }
+    }
+
+    /// No cache: a forward over whole sequences (training, scoring).
+    pub fn no_cache(&self) -> KvCache {
+        KvCache {
+            record: false,
+            ..self.new_cache()
         }
     }
 
@@ -141,7 +159,7 @@ impl Trunk {
         let bias = causal + pad;
         let mut x = self.tok.forward(tokens) + self.pos.forward(positions);
         for (block, c) in self.blocks.iter().zip(cache.layers.iter_mut()) {
-            x = block.forward(x, bias.clone(), c);
+            x = block.forward(x, bias.clone(), c, cache.record);
         }
         self.ln_f.forward(x)
     }

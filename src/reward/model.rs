@@ -60,7 +60,7 @@ impl RewardModel {
         let (tokens, keep, positions) = batch.tensors(device);
         let x = self
             .trunk
-            .forward(tokens, keep, positions, &mut self.trunk.new_cache());
+            .forward(tokens, keep, positions, &mut self.trunk.no_cache());
         let t = x.dims()[1];
         let n = n.min(t);
         self.head.forward(x.narrow(1, t - n, n))
