@@ -335,17 +335,18 @@ mod flex {
                         (d, 1),
                     );
                     gemm_at(&mut dp, 0, t, true, (t, t, dh), dyh, (d, 1), v, (1, d3));
-                    // ds = scale · p ⊙ (dp − Σ dp⊙p), row by row
-                    let ds = kernels::softmax_backward(p, &dp, t, scale);
+                    // ds = scale · p ⊙ (dp − Σ dp⊙p), row by row, in dp's place
+                    kernels::softmax_backward_in_place(p, &mut dp, t, scale);
+                    let ds = &dp;
                     // dq = ds·k, dk = dsᵀ·q
-                    gemm_at(dx, hi * dh, d3, true, (t, dh, t), &ds, (t, 1), k, (d3, 1));
+                    gemm_at(dx, hi * dh, d3, true, (t, dh, t), ds, (t, 1), k, (d3, 1));
                     gemm_at(
                         dx,
                         d + hi * dh,
                         d3,
                         true,
                         (t, dh, t),
-                        &ds,
+                        ds,
                         (1, t),
                         q,
                         (d3, 1),

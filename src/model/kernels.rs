@@ -75,6 +75,33 @@ pub fn erf(x: f32) -> f32 {
 
 const L: usize = 8;
 
+/// `fn` compiled twice, for the baseline and for AVX-512, picking one at run time:
+/// the loops here are written for the compiler to vectorise, and the default x86-64
+/// target lets it use only 4-wide SSE2. (A closure would not be inlined into the
+/// AVX-512 copy, so the body is a plain function.)
+macro_rules! widest {
+    ($(#[$m:meta])* pub fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+        $(#[$m])*
+        pub fn $name($($arg: $ty),*) {
+            #[inline(always)]
+            fn body($($arg: $ty),*) $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f")]
+                unsafe fn avx512($($arg: $ty),*) {
+                    body($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU has the feature the copy is compiled for.
+                    return unsafe { avx512($($arg),*) };
+                }
+            }
+            body($($arg),*)
+        }
+    };
+}
+
+#[inline(always)]
 fn max(row: &[f32]) -> f32 {
     let mut acc = [f32::NEG_INFINITY; L];
     let chunks = row.chunks_exact(L);
@@ -194,14 +221,40 @@ pub fn softmax(
     y
 }
 
-/// [`softmax`] of `x` [rows, k] in place, on this thread, row r with bias row r.
-pub fn softmax_in_place(x: &mut [f32], k: usize, scale: f32, bias: &[f32]) {
-    for (row, b) in x.chunks_mut(k).zip(bias.chunks(k)) {
-        softmax_row(row, scale, b);
+widest! {
+    /// [`softmax`] of `x` [rows, k] in place, on this thread, row r with bias row r.
+    pub fn softmax_in_place(x: &mut [f32], k: usize, scale: f32, bias: &[f32]) {
+        for (row, b) in x.chunks_mut(k).zip(bias.chunks(k)) {
+            softmax_row(row, scale, b);
+        }
+    }
+}
+
+widest! {
+    /// [`softmax_backward`] on this thread, in place: dy ← scale · y ⊙ (dy − Σ dy⊙y).
+    pub fn softmax_backward_in_place(y: &[f32], dy: &mut [f32], k: usize, scale: f32) {
+        for (y, dy) in y.chunks(k).zip(dy.chunks_mut(k)) {
+            let mut acc = [0.0f32; L];
+            let chunks = y.chunks_exact(L).zip(dy.chunks_exact(L));
+            let mut dot = 0.0;
+            for (a, b) in y[k - k % L..].iter().zip(&dy[k - k % L..]) {
+                dot += a * b;
+            }
+            for (a, b) in chunks {
+                for i in 0..L {
+                    acc[i] += a[i] * b[i];
+                }
+            }
+            let dot = dot + acc.iter().sum::<f32>();
+            for (d, &y) in dy.iter_mut().zip(y) {
+                *d = scale * y * (*d - dot);
+            }
+        }
     }
 }
 
 /// One row: y ← softmax(y·scale + b).
+#[inline(always)]
 fn softmax_row(y: &mut [f32], scale: f32, b: &[f32]) {
     for (y, &b) in y.iter_mut().zip(b) {
         *y = *y * scale + b;
@@ -381,6 +434,9 @@ mod tests {
         // d/dx of Σ dy·y against central differences.
         let dy = random(rows_n * k, 1.0, 4);
         let dx = softmax_backward(&y, &dy, k, scale);
+        let mut in_place = dy.clone();
+        softmax_backward_in_place(&y, &mut in_place, k, scale);
+        assert!(dx.iter().zip(&in_place).all(|(a, b)| (a - b).abs() < 1e-6));
         let eps = 1e-3f32;
         for r in 0..rows_n {
             for j in 0..k {
