@@ -417,6 +417,59 @@ mod flex {
         })
     }
 
+    /// The gradients of y = x·w (+ b) for dy [n, d_out]: dx = dy·wᵀ, dw = xᵀ·dy,
+    /// db = Σ over rows of dy, each only when asked for.
+    fn linear_backward(
+        x: &FlexTensor,
+        w: &FlexTensor,
+        dy: &FlexTensor,
+        [want_x, want_w, want_b]: [bool; 3],
+    ) -> [Option<FlexTensor>; 3] {
+        with_values(dy, |dy, dy_shape| {
+            let (n, d_out) = (dy_shape[0], dy_shape[1]);
+            with_values(x, |x, x_shape| {
+                let d_in = x_shape[1];
+                let dx = want_x.then(|| {
+                    with_values(w, |w, _| {
+                        let mut dx = Vec::with_capacity(n * d_in);
+                        gemm(
+                            &mut dx,
+                            true,
+                            (n, d_in, d_out),
+                            dy,
+                            (d_out, 1),
+                            w,
+                            (1, d_out),
+                        );
+                        flex(dx, &[n, d_in])
+                    })
+                });
+                let dw = want_w.then(|| {
+                    let mut dw = Vec::with_capacity(d_in * d_out);
+                    gemm(
+                        &mut dw,
+                        true,
+                        (d_in, d_out, n),
+                        x,
+                        (1, d_in),
+                        dy,
+                        (d_out, 1),
+                    );
+                    flex(dw, &[d_in, d_out])
+                });
+                let db = want_b.then(|| {
+                    let mut db = vec![0.0f32; d_out];
+                    for row in dy.chunks(d_out) {
+                        db.iter_mut().zip(row).for_each(|(s, g)| *s += g);
+                    }
+                    flex(db, &[d_out])
+                });
+                [dx, dw, db]
+            })
+        })
+    }
+
+    /// x·w + b.
     #[derive(Debug)]
     struct LinearOp;
 
@@ -425,54 +478,38 @@ mod flex {
         type State = (FlexTensor, FlexTensor);
 
         fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
-            let [px, pw, pb] = ops.parents;
+            let parents = ops.parents;
             let dy = grads.consume::<Flex>(&ops.node);
             let (x, w) = ops.state;
-            with_values(&dy, |dy, dy_shape| {
-                let (n, d_out) = (dy_shape[0], dy_shape[1]);
-                with_values(&x, |x, x_shape| {
-                    let d_in = x_shape[1];
-                    if let Some(px) = px {
-                        // dx = dy · wᵀ
-                        let dx = with_values(&w, |w, _| {
-                            let mut dx = vec![0.0; n * d_in];
-                            gemm(
-                                &mut dx,
-                                false,
-                                (n, d_in, d_out),
-                                dy,
-                                (d_out, 1),
-                                w,
-                                (1, d_out),
-                            );
-                            dx
-                        });
-                        grads.register::<Flex>(px.id, flex(dx, &[n, d_in]));
-                    }
-                    if let Some(pw) = pw {
-                        // dw = xᵀ · dy
-                        let mut dw = vec![0.0; d_in * d_out];
-                        gemm(
-                            &mut dw,
-                            false,
-                            (d_in, d_out, n),
-                            x,
-                            (1, d_in),
-                            dy,
-                            (d_out, 1),
-                        );
-                        grads.register::<Flex>(pw.id, flex(dw, &[d_in, d_out]));
-                    }
-                });
-                if let Some(pb) = pb {
-                    // db = Σ over rows of dy
-                    let mut db = vec![0.0f32; d_out];
-                    for row in dy.chunks(d_out) {
-                        db.iter_mut().zip(row).for_each(|(s, g)| *s += g);
-                    }
-                    grads.register::<Flex>(pb.id, flex(db, &[d_out]));
+            let want = [0, 1, 2].map(|i| parents[i].is_some());
+            let g = linear_backward(&x, &w, &dy, want);
+            for (p, g) in parents.iter().zip(g) {
+                if let (Some(p), Some(g)) = (p, g) {
+                    grads.register::<Flex>(p.id, g);
                 }
-            });
+            }
+        }
+    }
+
+    /// x·w (no bias: the LM head).
+    #[derive(Debug)]
+    struct MatmulOp;
+
+    impl Backward<Flex, 2> for MatmulOp {
+        /// x [n, d_in] and w [d_in, d_out].
+        type State = (FlexTensor, FlexTensor);
+
+        fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let parents = ops.parents;
+            let dy = grads.consume::<Flex>(&ops.node);
+            let (x, w) = ops.state;
+            let want = [parents[0].is_some(), parents[1].is_some(), false];
+            let g = linear_backward(&x, &w, &dy, want);
+            for (p, g) in parents.iter().zip(g) {
+                if let (Some(p), Some(g)) = (p, g) {
+                    grads.register::<Flex>(p.id, g);
+                }
+            }
         }
     }
 
@@ -507,7 +544,17 @@ mod flex {
                     OpsKind::UnTracked(prep) => out_tracked(prep.finish(y)),
                 })
             }
-            // Tracked without a bias (the LM head): burn's matmul.
+            (On::Tracked(x), On::Tracked(w), None) => {
+                let y = flex(forward(x.primitive(), w.primitive(), None), &[n, d_out]);
+                let prep = MatmulOp.prepare::<NoCheckpointing>([x.node(), w.node()]);
+                Some(match prep.compute_bound().stateful() {
+                    OpsKind::Tracked(prep) => {
+                        out_tracked(prep.finish((x.primitive().clone(), w.primitive().clone()), y))
+                    }
+                    OpsKind::UnTracked(prep) => out_tracked(prep.finish(y)),
+                })
+            }
+            // Mixed backends.
             _ => None,
         }
     }
@@ -922,12 +969,13 @@ mod tests {
                 "plain",
             );
         }
-        // The Flex path is the one under test when there is a bias.
+        // The Flex path is the one under test, with and without a bias.
         let layer = LinearConfig::new(9, 13).init(&device);
         let x = Tensor::<2>::random([4, 9], Distribution::Normal(0.0, 1.0), &device).require_grad()
             * 1.0;
         let b = layer.bias.as_ref().map(|p| p.val());
         assert!(flex::linear(&x, &layer.weight.val(), b.as_ref()).is_some());
+        assert!(flex::linear(&x, &layer.weight.val(), None).is_some());
     }
 
     #[test]

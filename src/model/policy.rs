@@ -12,6 +12,7 @@
 //! recomputes the whole sequence each step and must give the same tokens.
 //! One code path for every burn backend: reads from the device are async.
 
+use super::fused;
 use super::trunk::{KvCache, Trunk, TrunkConfig};
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
@@ -106,9 +107,9 @@ impl Policy {
     ) -> Output {
         let x = self.trunk.forward(tokens, keep, positions, cache);
         let [b, t, _] = x.dims();
-        let values = self.value_head.forward(x.clone()).reshape([b, t]);
+        let values = fused::linear(&self.value_head, x.clone()).reshape([b, t]);
         Output {
-            logits: self.lm_head.forward(x),
+            logits: fused::linear(&self.lm_head, x),
             values,
         }
     }
@@ -123,7 +124,7 @@ impl Policy {
             .forward(tokens, keep, positions, &mut self.trunk.no_cache());
         let t = x.dims()[1];
         let n = n.min(t);
-        self.lm_head.forward(x.narrow(1, t - n, n))
+        fused::linear(&self.lm_head, x.narrow(1, t - n, n))
     }
 
     /// Logits [B, n, V] and values [B, n] of the last `n` positions (see [`Policy::logits_tail`]).
@@ -136,8 +137,8 @@ impl Policy {
         let n = n.min(t);
         let x = x.narrow(1, t - n, n);
         Output {
-            values: self.value_head.forward(x.clone()).reshape([b, n]),
-            logits: self.lm_head.forward(x),
+            values: fused::linear(&self.value_head, x.clone()).reshape([b, n]),
+            logits: fused::linear(&self.lm_head, x),
         }
     }
 
