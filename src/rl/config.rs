@@ -51,7 +51,8 @@ pub struct PpoConfig {
     pub batch_size: usize,
     /// Minibatches per PPO epoch (TRL's default is 1; 2 gives two updates per epoch).
     pub minibatches: usize,
-    /// Adam learning rate; gradients clipped to norm `max_grad_norm` (TRL 1.0).
+    /// Adam learning rate; gradients clipped to global norm `max_grad_norm` (TRL 1.0,
+    /// `clip_grad_norm_`; see rl::grads).
     pub lr: f64,
     pub max_grad_norm: f32,
     /// Sampling temperature of rollouts; log-probs are of the same tempered

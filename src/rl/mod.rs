@@ -6,11 +6,13 @@
 //! - [`rewards`]: per-token rewards (KL term, score placement, lwp, span-end).
 //! - [`gae`]: advantages, returns, whitening.
 //! - [`loss`]: the clipped surrogate (eq. 6–7) and the clipped value loss.
+//! - [`grads`]: a minibatch's gradient from its pieces, clipped by the global norm.
 //! - [`ppo`]: rollouts and updates.
 //! - [`lemma`]: Lemma 3.1 on a one-step problem, with π* in closed form.
 
 pub mod config;
 pub mod gae;
+pub mod grads;
 pub mod lemma;
 pub mod loss;
 pub mod ppo;

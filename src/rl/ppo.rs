@@ -15,6 +15,7 @@
 
 use super::config::{Placement, PpoConfig, RewardMode};
 use super::gae::{gae, whiten};
+use super::grads;
 use super::loss::{entropy, policy_loss, value_loss};
 use super::rewards::{Score, assemble, span_end, token_rewards};
 use crate::backend::read;
@@ -23,7 +24,7 @@ use crate::model::fused;
 use crate::model::policy::{Padded, Policy, SampleConfig};
 use crate::par;
 use crate::reward::model::RewardModel;
-use burn::module::{Module, ModuleVisitor, Param};
+use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
@@ -137,32 +138,6 @@ fn piece_grads(
     (grads, stats)
 }
 
-/// The pieces' gradients summed parameter by parameter (in the pieces' order).
-fn sum_grads(policy: &Policy, mut pieces: Vec<GradientsParams>) -> GradientsParams {
-    struct Sum<'a> {
-        pieces: &'a mut [GradientsParams],
-        out: GradientsParams,
-    }
-    impl ModuleVisitor for Sum<'_> {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let total = self
-                .pieces
-                .iter_mut()
-                .filter_map(|g| g.remove::<D>(param.id))
-                .reduce(|a, b| a + b);
-            if let Some(g) = total {
-                self.out.register(param.id, g);
-            }
-        }
-    }
-    let mut sum = Sum {
-        pieces: &mut pieces,
-        out: GradientsParams::new(),
-    };
-    policy.visit(&mut sum);
-    sum.out
-}
-
 /// Everything one rollout batch produced, per response (ragged rows).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Rollout {
@@ -274,11 +249,8 @@ impl Ppo {
                 "placement span-end needs the tokenizer's word boundaries".into(),
             ));
         }
-        let optim = AdamConfig::new()
-            .with_grad_clipping(Some(
-                burn::optim::grad_clipping::GradientClippingConfig::Norm(cfg.max_grad_norm),
-            ))
-            .init();
+        // Gradients are clipped by their global norm before the step (rl::grads).
+        let optim = AdamConfig::new().init();
         Ok(Self {
             cfg,
             policy,
@@ -422,7 +394,8 @@ impl Ppo {
                 .unzip();
                 let stats = read(Tensor::cat(stats, 0).sum_dim(0)).await?;
                 if stats.iter().all(|s| s.is_finite()) {
-                    let grads = sum_grads(&self.policy, grads);
+                    let grads = grads::sum(&self.policy, grads);
+                    let grads = grads::clip_global_norm(&self.policy, grads, cfg.max_grad_norm);
                     self.policy = self.optim.step(cfg.lr, self.policy.clone(), grads);
                     for (s, v) in sums.iter_mut().zip(&stats) {
                         *s += f64::from(*v);
@@ -696,6 +669,7 @@ mod tests {
             }
         }
         // The gradients themselves (Adam's step would hide a wrong scale).
+        use burn::module::{ModuleVisitor, Param};
         struct Flat<'a>(&'a GradientsParams, Vec<f32>);
         impl ModuleVisitor for Flat<'_> {
             fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
@@ -732,7 +706,7 @@ mod tests {
             piece_grads(p0.valid().train(), &ro, piece, total, &c, PAD, &device).0
         };
         let whole = flat(&grads(&idx));
-        let parts = sum_grads(
+        let parts = grads::sum(
             &p0,
             vec![grads(&idx[..1]), grads(&idx[1..4]), grads(&idx[4..])],
         );
