@@ -173,6 +173,24 @@ impl Policy {
         use_cache: bool,
         device: &Device,
     ) -> Vec<Vec<u32>> {
+        self.generate_scored(prompts, cfg, eos, pad, use_cache, device)
+            .await
+            .tokens
+    }
+
+    /// [`Self::generate`], with the log-probability of each sampled token under the
+    /// sampling distribution (temperature, top-k) and the value V(s_t) of the state it
+    /// was sampled in, from the same forward passes (TRL's trainer takes the rollout's
+    /// log-probs from the generation logits too).
+    pub async fn generate_scored(
+        &self,
+        prompts: &[Vec<u32>],
+        cfg: &SampleConfig,
+        eos: u32,
+        pad: u32,
+        use_cache: bool,
+        device: &Device,
+    ) -> Generated {
         #[cfg(not(target_arch = "wasm32"))]
         if *device == crate::backend::cpu() && prompts.len() >= 2 * GENERATE_SHARDS {
             let per = prompts.len().div_ceil(GENERATE_SHARDS);
@@ -181,12 +199,18 @@ impl Policy {
                 .enumerate()
                 .map(|(i, p)| (i * per, p))
                 .collect();
-            return crate::par::map(parts, |(first, part)| {
+            let parts = crate::par::map(parts, |(first, part)| {
                 crate::backend::block_on(
                     self.generate_rows(part, first, cfg, eos, pad, use_cache, device),
                 )
-            })
-            .concat();
+            });
+            let mut all = Generated::default();
+            for g in parts {
+                all.tokens.extend(g.tokens);
+                all.logprobs.extend(g.logprobs);
+                all.values.extend(g.values);
+            }
+            return all;
         }
         self.generate_rows(prompts, 0, cfg, eos, pad, use_cache, device)
             .await
@@ -203,7 +227,7 @@ impl Policy {
         pad: u32,
         use_cache: bool,
         device: &Device,
-    ) -> Vec<Vec<u32>> {
+    ) -> Generated {
         let mut rngs: Vec<rand_chacha::ChaCha8Rng> = (first..first + prompts.len())
             .map(|i| {
                 let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
@@ -212,8 +236,13 @@ impl Policy {
             })
             .collect();
         let mut seqs: Vec<Vec<u32>> = prompts.to_vec();
-        let mut out: Vec<Vec<u32>> = vec![Vec::new(); prompts.len()];
-        let mut done = vec![false; prompts.len()];
+        let n = prompts.len();
+        let mut out = Generated {
+            tokens: vec![Vec::new(); n],
+            logprobs: vec![Vec::new(); n],
+            values: vec![Vec::new(); n],
+        };
+        let mut done = vec![false; n];
         let mut cache = self.new_cache();
         let mut lens: Vec<usize> = prompts.iter().map(Vec::len).collect();
         let budget = cfg.max_new.min(
@@ -221,7 +250,7 @@ impl Policy {
                 .saturating_sub(prompts.iter().map(Vec::len).max().unwrap_or(0)),
         );
         for step in 0..budget {
-            let logits = if use_cache && step > 0 {
+            let output = if use_cache && step > 0 {
                 // Only the newest token: one token's forward per sequence.
                 let last: Vec<i64> = seqs
                     .iter()
@@ -232,7 +261,7 @@ impl Policy {
                 let tokens = Tensor::<2, Int>::from_data(TensorData::new(last, [b, 1]), device);
                 let positions = Tensor::<2, Int>::from_data(TensorData::new(pos, [b, 1]), device);
                 let keep = Tensor::<2>::ones([b, 1], device);
-                self.forward(tokens, keep, positions, &mut cache).logits
+                self.forward(tokens, keep, positions, &mut cache)
             } else {
                 let batch = Padded::left(&seqs, pad);
                 let (tokens, keep, positions) = batch.tensors(device);
@@ -241,27 +270,35 @@ impl Policy {
                 } else {
                     self.trunk.no_cache()
                 };
-                self.forward(tokens, keep, positions, &mut cache).logits
+                self.forward(tokens, keep, positions, &mut cache)
             };
-            let [b, t, v] = logits.dims();
-            let last = logits.narrow(1, t - 1, 1).reshape([b, v]);
+            // The last position's logits and value, read in one transfer: [B, V + 1].
+            let [b, t, v] = output.logits.dims();
+            let last = Tensor::cat(
+                vec![
+                    output.logits.narrow(1, t - 1, 1).reshape([b, v]),
+                    output.values.narrow(1, t - 1, 1),
+                ],
+                1,
+            );
             let data = last
                 .into_data_async()
                 .await
                 .expect("reading logits from the device");
             let rows = data.try_to_vec::<f32>().expect("f32 logits");
-            for (i, row) in rows.chunks(v).enumerate() {
-                let next = if done[i] {
-                    pad
-                } else {
-                    sample(row, cfg, &mut rngs[i])
-                };
+            for (i, row) in rows.chunks(v + 1).enumerate() {
+                if done[i] {
+                    seqs[i].push(pad);
+                    lens[i] += 1;
+                    continue;
+                }
+                let (next, logprob) = sample_with_logprob(&row[..v], cfg, &mut rngs[i]);
                 seqs[i].push(next);
                 lens[i] += 1;
-                if !done[i] {
-                    out[i].push(next);
-                    done[i] = next == eos;
-                }
+                out.tokens[i].push(next);
+                out.logprobs[i].push(logprob);
+                out.values[i].push(row[v]);
+                done[i] = next == eos;
             }
             if done.iter().all(|d| *d) {
                 break;
@@ -269,6 +306,15 @@ impl Policy {
         }
         out
     }
+}
+
+/// Generated tokens per prompt, with each token's log-probability under the
+/// sampling distribution and the value of the state it was sampled in.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Generated {
+    pub tokens: Vec<Vec<u32>>,
+    pub logprobs: Vec<Vec<f32>>,
+    pub values: Vec<Vec<f32>>,
 }
 
 /// Parts a batch is generated in on the native CPU (one thread each).
@@ -297,6 +343,12 @@ impl Default for SampleConfig {
 
 /// Pick the next token from one row of logits.
 pub fn sample(logits: &[f32], cfg: &SampleConfig, rng: &mut impl Rng) -> u32 {
+    sample_with_logprob(logits, cfg, rng).0
+}
+
+/// [`sample`], and the token's log-probability under the distribution it was drawn
+/// from: softmax(logits / temperature) over the top-k tokens (0 for greedy decoding).
+pub fn sample_with_logprob(logits: &[f32], cfg: &SampleConfig, rng: &mut impl Rng) -> (u32, f32) {
     let argmax = || {
         logits
             .iter()
@@ -305,7 +357,7 @@ pub fn sample(logits: &[f32], cfg: &SampleConfig, rng: &mut impl Rng) -> u32 {
             .map_or(0, |(i, _)| i as u32)
     };
     if cfg.temperature <= 0.0 {
-        return argmax();
+        return (argmax(), 0.0);
     }
     let mut idx: Vec<usize> = (0..logits.len()).collect();
     if cfg.top_k > 0 && cfg.top_k < logits.len() {
@@ -321,14 +373,16 @@ pub fn sample(logits: &[f32], cfg: &SampleConfig, rng: &mut impl Rng) -> u32 {
         .map(|&i| f64::from((logits[i] - max) / cfg.temperature).exp())
         .collect();
     let total: f64 = weights.iter().sum();
+    let logprob = |k: usize| (weights[k].ln() - total.ln()) as f32;
     let mut r = rng.random::<f64>() * total;
     for (k, w) in weights.iter().enumerate() {
         r -= w;
         if r <= 0.0 {
-            return idx[k] as u32;
+            return (idx[k] as u32, logprob(k));
         }
     }
-    idx[idx.len() - 1] as u32
+    let k = idx.len() - 1;
+    (idx[k] as u32, logprob(k))
 }
 
 /// Left-padded token sequences with their padding mask and positions.
@@ -403,7 +457,7 @@ mod tests {
         // The CPU path splits the batch into GENERATE_SHARDS parts; one part, and one
         // prompt at a time, give the same tokens.
         let split = block_on(policy.generate(&prompts, &cfg, 2, 0, true, &device));
-        let whole = block_on(policy.generate_rows(&prompts, 0, &cfg, 2, 0, true, &device));
+        let whole = block_on(policy.generate_rows(&prompts, 0, &cfg, 2, 0, true, &device)).tokens;
         assert_eq!(split, whole);
         for (i, p) in prompts.iter().enumerate() {
             let alone = block_on(policy.generate_rows(
@@ -415,10 +469,51 @@ mod tests {
                 true,
                 &device,
             ));
-            assert_eq!(alone[0], whole[i], "prompt {i}");
+            assert_eq!(alone.tokens[0], whole[i], "prompt {i}");
         }
         // Different streams: not every prompt of the same length samples the same tokens.
         assert_ne!(whole[0], whole[4]);
+    }
+
+    #[test]
+    fn generated_logprobs_and_values_are_those_of_a_full_forward() {
+        let device = cpu();
+        let policy = tiny().init(&device);
+        let prompts: Vec<Vec<u32>> = (0..5u32).map(|i| (3..6 + i).collect()).collect();
+        let temperature = 0.7;
+        let cfg = SampleConfig {
+            temperature,
+            top_k: 0,
+            max_new: 8,
+            seed: 4,
+        };
+        let g = block_on(policy.generate_scored(&prompts, &cfg, 2, 0, true, &device));
+        for (i, p) in prompts.iter().enumerate() {
+            let n = g.tokens[i].len();
+            assert!(n > 0 && g.logprobs[i].len() == n && g.values[i].len() == n);
+            // One forward over prompt + response: position p.len() − 1 + j predicts token j.
+            let seq: Vec<u32> = p.iter().chain(&g.tokens[i]).copied().collect();
+            let out = policy.forward_full(&Padded::left(&[seq], 0), &device);
+            let logits = out.logits.into_data().try_to_vec::<f32>().unwrap();
+            let values = out.values.into_data().try_to_vec::<f32>().unwrap();
+            let v = tiny().vocab;
+            for (j, &tok) in g.tokens[i].iter().enumerate() {
+                let pos = p.len() - 1 + j;
+                let row: Vec<f64> = logits[pos * v..(pos + 1) * v]
+                    .iter()
+                    .map(|&x| f64::from(x) / f64::from(temperature))
+                    .collect();
+                let m = row.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+                let lse = m + row.iter().map(|x| (x - m).exp()).sum::<f64>().ln();
+                let want = row[tok as usize] - lse;
+                let got = f64::from(g.logprobs[i][j]);
+                assert!(
+                    (got - want).abs() < 1e-4,
+                    "prompt {i} token {j}: {got} vs {want}"
+                );
+                assert!((g.values[i][j] - values[pos]).abs() < 1e-4, "value {i} {j}");
+            }
+        }
     }
 
     #[test]

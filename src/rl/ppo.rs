@@ -288,9 +288,12 @@ impl Ppo {
                 .wrapping_mul(1_000_003)
                 .wrapping_add(self.iter as u64),
         };
-        let responses = actor
-            .generate(prompts, &sample, self.eos, self.pad, true, &plain)
+        // log π_old and V_old come with the samples, from the generation's own forward
+        // passes (as in TRL); π_ref and the reward model read the finished sequences.
+        let generated = actor
+            .generate_scored(prompts, &sample, self.eos, self.pad, true, &plain)
             .await;
+        let responses = generated.tokens;
         if let Some(i) = responses.iter().position(Vec::is_empty) {
             return Err(Error::Invalid(format!(
                 "prompt {i} ({} tokens) leaves no room for a response within the policy's {} positions",
@@ -302,25 +305,15 @@ impl Ppo {
         let p: Vec<&[u32]> = prompts.iter().map(Vec::as_slice).collect();
         let x: Vec<&[u32]> = responses.iter().map(Vec::as_slice).collect();
         let t = tail(&p, &x, self.pad);
-        // π_θ, π_ref and the reward model read the same sequences: side by side (crate::par).
         let [b, r] = [t.seqs.batch, t.r];
         let (reference, rm, temperature) = (&self.reference, &self.rm, cfg.temperature);
-        let ((lp, values), (ref_lp, margin)) = par::join(
-            || {
-                let (_, lp, values) = score_tokens(&actor, &t, temperature, &plain);
-                (lp, values)
-            },
-            || {
-                par::join(
-                    || score_tokens(reference, &t, temperature, &plain).1,
-                    || rm.margins_tail(&t.seqs, r, &plain),
-                )
-            },
+        let (ref_lp, margin) = par::join(
+            || score_tokens(reference, &t, temperature, &plain).1,
+            || rm.margins_tail(&t.seqs, r, &plain),
         );
-        let (lp, ref_lp, values, margin) = (
-            untail(&read(lp).await?, t.r, &lens),
+        let (lp, values) = (generated.logprobs, generated.values);
+        let (ref_lp, margin) = (
             untail(&read(ref_lp).await?, t.r, &lens),
-            untail(&read(values).await?, t.r, &lens),
             untail(&read(margin).await?, t.r, &lens),
         );
         let mut out = Rollout {
