@@ -127,9 +127,14 @@ def left_pad(seqs):
 
 
 @torch.inference_mode()
-def generate(policy, prompts, temperature, max_new, use_cache):
+def generate(policy, prompts, temperature, max_new, use_cache, scored=False):
+    """Sampled tokens per prompt; with `scored`, also each token's log-probability and
+    the value of the state it was sampled in (TRL takes rollout log-probs from the
+    generation logits; TPPO Lab's Policy::generate_scored does the same)."""
     seqs = [list(p) for p in prompts]
     out = [[] for _ in prompts]
+    lps = [[] for _ in prompts]
+    vals = [[] for _ in prompts]
     done = [False] * len(prompts)
     lens = [len(p) for p in prompts]
     cache = None
@@ -142,17 +147,23 @@ def generate(policy, prompts, temperature, max_new, use_cache):
             cache = {"layers": None, "keep": None}
             x = policy.trunk(*left_pad(seqs), cache)
         logits = policy.lm_head(x[:, -1])
-        nxt = torch.multinomial(torch.softmax(logits / temperature, -1), 1).squeeze(1).tolist()
-        for i, tok in enumerate(nxt):
+        nxt = torch.multinomial(torch.softmax(logits / temperature, -1), 1).squeeze(1)
+        if scored:
+            lp = torch.log_softmax(logits / temperature, -1).gather(1, nxt.unsqueeze(1)).squeeze(1).tolist()
+            v = policy.value_head(x[:, -1]).squeeze(1).tolist()
+        for i, tok in enumerate(nxt.tolist()):
             tok = PAD if done[i] else tok
             seqs[i].append(tok)
             lens[i] += 1
             if not done[i]:
                 out[i].append(tok)
+                if scored:
+                    lps[i].append(lp[i])
+                    vals[i].append(v[i])
                 done[i] = tok == EOS
         if all(done):
             break
-    return out
+    return (out, lps, vals) if scored else out
 
 
 def tail(prompts, responses):
@@ -197,14 +208,16 @@ class Ppo:
         self.max_new, self.temperature, self.kl_coef = max_new, 0.7, 0.05
 
     def rollout(self, prompts):
-        responses = generate(self.policy, prompts, self.temperature, self.max_new, True)
+        responses, gen_lp, gen_values = generate(self.policy, prompts, self.temperature, self.max_new, True, True)
         batch, tokens, mask, r = tail(prompts, responses)
         with torch.inference_mode():
-            _, lp, values = score_tokens(self.policy, batch, tokens, r, self.temperature)
             _, ref_lp, _ = score_tokens(self.reference, batch, tokens, r, self.temperature)
             p = torch.softmax(self.rm.logits_tail(*batch, r), 2)
             margin = p[..., 2] - p[..., 1]
-        lp, ref_lp, values, margin = (x.tolist() for x in (lp, ref_lp, values, margin))
+        ref_lp, margin = (x.tolist() for x in (ref_lp, margin))
+        # Right-aligned in r columns, like the scored tensors.
+        lp = [[0.0] * (r - len(x)) + x for x in gen_lp]
+        values = [[0.0] * (r - len(x)) + x for x in gen_values]
         ro = {"prompts": prompts, "responses": responses, "lp": [], "values": [], "adv": [], "ret": []}
         for i, x in enumerate(responses):
             n = len(x)
