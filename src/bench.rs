@@ -214,6 +214,12 @@ pub async fn run(
         let pcfg = PpoConfig {
             batch_size: cfg.batch,
             max_new: cfg.max_new,
+            // As the browser lab runs it: no threads in the wasm module (rl::PpoConfig).
+            grad_shards: if cfg!(target_arch = "wasm32") {
+                1
+            } else {
+                PpoConfig::default().grad_shards
+            },
             ..PpoConfig::default()
         };
         let policy = cfg.policy.init(&ad);
