@@ -130,12 +130,29 @@ mod flex {
     use burn_autodiff::checkpoint::base::Checkpointer;
     use burn_autodiff::checkpoint::strategy::NoCheckpointing;
     use burn_autodiff::grads::Gradients;
-    use burn_autodiff::ops::{Backward, Ops, OpsKind};
+    use burn_autodiff::ops::{Backward, NodeGuard, Ops, OpsKind};
     use burn_backend::tensor::FloatTensor;
     use burn_flex::{Flex, FlexTensor};
     use std::sync::Arc;
 
     type Ad = Autodiff<Flex>;
+
+    /// The offset of the last element of a rows × cols matrix with (row, column) strides.
+    fn last_index((rs, cs): (usize, usize), rows: usize, cols: usize) -> usize {
+        (rows - 1) * rs + (cols - 1) * cs
+    }
+
+    /// Panics unless a [m, k] and b [k, n] lie within slices of the given lengths.
+    fn check_operands(
+        (m, n, k): (usize, usize, usize),
+        a_len: usize,
+        a_strides: (usize, usize),
+        b_len: usize,
+        b_strides: (usize, usize),
+    ) {
+        assert!(m > 0 && n > 0 && k > 0, "empty matmul");
+        assert!(a_len > last_index(a_strides, m, k) && b_len > last_index(b_strides, k, n));
+    }
 
     /// `out` [m, n] += a [m, k] · b [k, n] through gemm (when `fresh`, `out` is
     /// written, never read: it may hold anything). a and b are read with (row,
@@ -149,10 +166,7 @@ mod flex {
         b: &[f32],
         b_strides: (usize, usize),
     ) {
-        let last =
-            |(rs, cs): (usize, usize), rows: usize, cols: usize| (rows - 1) * rs + (cols - 1) * cs;
-        assert!(m > 0 && n > 0 && k > 0, "empty matmul");
-        assert!(a.len() > last(a_strides, m, k) && b.len() > last(b_strides, k, n));
+        check_operands((m, n, k), a.len(), a_strides, b.len(), b_strides);
         assert!(out.capacity() >= m * n && (fresh || out.len() == m * n));
         let parallelism = if m * n * k >= 192 * 192 * 192 {
             gemm::Parallelism::Rayon(0)
@@ -161,16 +175,50 @@ mod flex {
         };
         // SAFETY: a and b cover the elements their strides reach (asserted above); out
         // has room for m×n contiguous elements and does not alias a or b (it is
-        // borrowed mutably). With read_dst = false gemm writes every element of out
-        // without reading it, so its length can be set afterwards.
+        // borrowed mutably). With `fresh` gemm writes every element of out without
+        // reading it, so its length can be set afterwards.
+        unsafe {
+            gemm_raw(
+                out.as_mut_ptr(),
+                n,
+                fresh,
+                (m, n, k),
+                a,
+                a_strides,
+                b,
+                b_strides,
+                parallelism,
+            );
+            out.set_len(m * n);
+        }
+    }
+
+    /// gemm's call for out[i·out_rs + j] = (a·b)[i, j] (+ out[…] unless `fresh`).
+    ///
+    /// # Safety
+    /// Every element reached through `out`, `a` and `b` with their strides must be in
+    /// bounds, and `out` must not alias `a` or `b`.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn gemm_raw(
+        out: *mut f32,
+        out_rs: usize,
+        fresh: bool,
+        (m, n, k): (usize, usize, usize),
+        a: &[f32],
+        a_strides: (usize, usize),
+        b: &[f32],
+        b_strides: (usize, usize),
+        parallelism: gemm::Parallelism,
+    ) {
+        // SAFETY: forwarded to the caller.
         unsafe {
             gemm::gemm(
                 m,
                 n,
                 k,
-                out.as_mut_ptr(),
+                out,
                 1,
-                n as isize,
+                out_rs as isize,
                 !fresh,
                 a.as_ptr(),
                 a_strides.1 as isize,
@@ -185,7 +233,6 @@ mod flex {
                 false,
                 parallelism,
             );
-            out.set_len(m * n);
         }
     }
 
@@ -204,34 +251,23 @@ mod flex {
         b: &[f32],
         b_strides: (usize, usize),
     ) {
-        let last =
-            |(rs, cs): (usize, usize), rows: usize, cols: usize| (rows - 1) * rs + (cols - 1) * cs;
-        assert!(m > 0 && n > 0 && k > 0, "empty matmul");
-        assert!(a.len() > last(a_strides, m, k) && b.len() > last(b_strides, k, n));
-        assert!(n <= out_rs && out.len() > offset + last((out_rs, 1), m, n));
+        check_operands((m, n, k), a.len(), a_strides, b.len(), b_strides);
+        assert!(n <= out_rs && out.len() > offset + last_index((out_rs, 1), m, n));
         // SAFETY: every element gemm reads or writes lies inside a, b or out (asserted
         // above); out is borrowed mutably, so it aliases neither a nor b.
         unsafe {
-            gemm::gemm(
-                m,
-                n,
-                k,
-                out.as_mut_ptr().add(offset),
-                1,
-                out_rs as isize,
-                !fresh,
-                a.as_ptr(),
-                a_strides.1 as isize,
-                a_strides.0 as isize,
-                b.as_ptr(),
-                b_strides.1 as isize,
-                b_strides.0 as isize,
-                1.0,
-                1.0,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
+            let out = out.as_mut_ptr().add(offset);
+            let none = gemm::Parallelism::None;
+            gemm_raw(
+                out,
+                out_rs,
+                fresh,
+                (m, n, k),
+                a,
+                a_strides,
+                b,
+                b_strides,
+                none,
             );
         }
     }
@@ -272,13 +308,7 @@ mod flex {
     /// Forward: y [B, T, D] and the attention probabilities p [B, H, T, T].
     fn self_attention_forward(qkv: &[f32], bias: &[f32], s: Heads) -> (Vec<f32>, Vec<f32>) {
         use rayon::prelude::*;
-        let Heads {
-            b: _,
-            t,
-            d,
-            h,
-            scale,
-        } = s;
+        let Heads { t, d, h, scale, .. } = s;
         let (dh, d3) = (s.dh(), 3 * d);
         let mut y = vec![0.0f32; s.b * t * d];
         let mut p = vec![0.0f32; s.b * h * t * t];
@@ -303,13 +333,7 @@ mod flex {
     /// Backward: d(qkv) [B, T, 3·D] from dy [B, T, D].
     fn self_attention_backward(qkv: &[f32], p: &[f32], dy: &[f32], s: Heads) -> Vec<f32> {
         use rayon::prelude::*;
-        let Heads {
-            b: _,
-            t,
-            d,
-            h,
-            scale,
-        } = s;
+        let Heads { t, d, h, scale, .. } = s;
         let (dh, d3) = (s.dh(), 3 * d);
         let mut dqkv = vec![0.0f32; s.b * t * d3];
         dqkv.par_chunks_mut(t * d3)
@@ -403,16 +427,12 @@ mod flex {
             On::Tracked(x) => {
                 let (y, p) = forward(x.primitive());
                 let y = flex(y, &[b, t, d]);
-                match SelfAttention
-                    .prepare::<NoCheckpointing>([x.node()])
-                    .compute_bound()
-                    .stateful()
-                {
-                    OpsKind::Tracked(prep) => {
-                        out_tracked(prep.finish((x.primitive().clone(), Arc::new(p), s), y))
-                    }
-                    OpsKind::UnTracked(prep) => out_tracked(prep.finish(y)),
-                }
+                node(
+                    SelfAttention,
+                    [x.node()],
+                    || (x.primitive().clone(), Arc::new(p), s),
+                    y,
+                )
             }
         })
     }
@@ -469,25 +489,30 @@ mod flex {
         })
     }
 
-    /// x·w + b.
+    /// The backward of [`LinearOp`] and [`MatmulOp`]: parents x, w (and b).
+    fn register_linear_grads<const N: usize>(
+        ops: Ops<(FlexTensor, FlexTensor), N>,
+        grads: &mut Gradients,
+    ) {
+        let dy = grads.consume::<Flex>(&ops.node);
+        let (x, w) = ops.state;
+        let want = [0, 1, 2].map(|i| ops.parents.get(i).is_some_and(Option::is_some));
+        for (p, g) in ops.parents.iter().zip(linear_backward(&x, &w, &dy, want)) {
+            if let (Some(p), Some(g)) = (p, g) {
+                grads.register::<Flex>(p.id, g);
+            }
+        }
+    }
+
+    /// x·w + b, state x [n, d_in] and w [d_in, d_out].
     #[derive(Debug)]
     struct LinearOp;
 
     impl Backward<Flex, 3> for LinearOp {
-        /// x [n, d_in] and w [d_in, d_out].
         type State = (FlexTensor, FlexTensor);
 
         fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
-            let parents = ops.parents;
-            let dy = grads.consume::<Flex>(&ops.node);
-            let (x, w) = ops.state;
-            let want = [0, 1, 2].map(|i| parents[i].is_some());
-            let g = linear_backward(&x, &w, &dy, want);
-            for (p, g) in parents.iter().zip(g) {
-                if let (Some(p), Some(g)) = (p, g) {
-                    grads.register::<Flex>(p.id, g);
-                }
-            }
+            register_linear_grads(ops, grads);
         }
     }
 
@@ -496,20 +521,10 @@ mod flex {
     struct MatmulOp;
 
     impl Backward<Flex, 2> for MatmulOp {
-        /// x [n, d_in] and w [d_in, d_out].
         type State = (FlexTensor, FlexTensor);
 
         fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
-            let parents = ops.parents;
-            let dy = grads.consume::<Flex>(&ops.node);
-            let (x, w) = ops.state;
-            let want = [parents[0].is_some(), parents[1].is_some(), false];
-            let g = linear_backward(&x, &w, &dy, want);
-            for (p, g) in parents.iter().zip(g) {
-                if let (Some(p), Some(g)) = (p, g) {
-                    grads.register::<Flex>(p.id, g);
-                }
-            }
+            register_linear_grads(ops, grads);
         }
     }
 
@@ -536,23 +551,13 @@ mod flex {
                     forward(x.primitive(), w.primitive(), Some(b.primitive())),
                     &[n, d_out],
                 );
-                let prep = LinearOp.prepare::<NoCheckpointing>([x.node(), w.node(), b.node()]);
-                Some(match prep.compute_bound().stateful() {
-                    OpsKind::Tracked(prep) => {
-                        out_tracked(prep.finish((x.primitive().clone(), w.primitive().clone()), y))
-                    }
-                    OpsKind::UnTracked(prep) => out_tracked(prep.finish(y)),
-                })
+                let state = || (x.primitive().clone(), w.primitive().clone());
+                Some(node(LinearOp, [x.node(), w.node(), b.node()], state, y))
             }
             (On::Tracked(x), On::Tracked(w), None) => {
                 let y = flex(forward(x.primitive(), w.primitive(), None), &[n, d_out]);
-                let prep = MatmulOp.prepare::<NoCheckpointing>([x.node(), w.node()]);
-                Some(match prep.compute_bound().stateful() {
-                    OpsKind::Tracked(prep) => {
-                        out_tracked(prep.finish((x.primitive().clone(), w.primitive().clone()), y))
-                    }
-                    OpsKind::UnTracked(prep) => out_tracked(prep.finish(y)),
-                })
+                let state = || (x.primitive().clone(), w.primitive().clone());
+                Some(node(MatmulOp, [x.node(), w.node()], state, y))
             }
             // Mixed backends.
             _ => None,
@@ -591,6 +596,30 @@ mod flex {
         Tensor::from_primitive::<Ad>(y)
     }
 
+    /// `y` as the output of `op` in the autodiff graph, with `inputs` as its parents;
+    /// `state` (what the backward needs) is kept only when some input wants a gradient.
+    fn node<O, S, const N: usize, const D: usize>(
+        op: O,
+        inputs: [NodeGuard; N],
+        state: impl FnOnce() -> S,
+        y: FlexTensor,
+    ) -> Tensor<D>
+    where
+        O: Backward<Flex, N, State = S>,
+        S: Clone + Send + std::fmt::Debug + 'static,
+    {
+        out_tracked(
+            match op
+                .prepare::<NoCheckpointing>(inputs)
+                .compute_bound()
+                .stateful()
+            {
+                OpsKind::Tracked(prep) => prep.finish(state(), y),
+                OpsKind::UnTracked(prep) => prep.finish(y),
+            },
+        )
+    }
+
     #[derive(Debug)]
     struct TokenLogprobs;
 
@@ -625,21 +654,14 @@ mod flex {
             On::Tracked(t) => {
                 let (lp, lse) = forward(t.primitive());
                 let lp = flex(lp, &[b, r]);
-                match TokenLogprobs
-                    .prepare::<NoCheckpointing>([t.node()])
-                    .compute_bound()
-                    .stateful()
-                {
-                    OpsKind::Tracked(prep) => {
-                        let state = (
-                            t.primitive().clone(),
-                            Arc::new(tokens.to_vec()),
-                            Arc::new(lse),
-                        );
-                        out_tracked(prep.finish(state, lp))
-                    }
-                    OpsKind::UnTracked(prep) => out_tracked(prep.finish(lp)),
-                }
+                let state = || {
+                    (
+                        t.primitive().clone(),
+                        Arc::new(tokens.to_vec()),
+                        Arc::new(lse),
+                    )
+                };
+                node(TokenLogprobs, [t.node()], state, lp)
             }
         })
     }
@@ -689,14 +711,7 @@ mod flex {
             On::Plain(t) => out(forward(&t)),
             On::Tracked(t) => {
                 let y = forward(t.primitive());
-                match Gelu
-                    .prepare::<NoCheckpointing>([t.node()])
-                    .compute_bound()
-                    .stateful()
-                {
-                    OpsKind::Tracked(prep) => out_tracked(prep.finish(t.primitive().clone(), y)),
-                    OpsKind::UnTracked(prep) => out_tracked(prep.finish(y)),
-                }
+                node(Gelu, [t.node()], || t.primitive().clone(), y)
             }
         })
     }
@@ -755,14 +770,8 @@ mod flex {
             On::Plain(s) => out(forward(&s)),
             On::Tracked(s) => {
                 let y = forward(s.primitive());
-                match ScaledSoftmax
-                    .prepare::<NoCheckpointing>([s.node()])
-                    .compute_bound()
-                    .stateful()
-                {
-                    OpsKind::Tracked(prep) => out_tracked(prep.finish((y.clone(), scale), y)),
-                    OpsKind::UnTracked(prep) => out_tracked(prep.finish(y)),
-                }
+                let state = (y.clone(), scale); // cheap: the buffer is shared
+                node(ScaledSoftmax, [s.node()], || state, y)
             }
         })
     }
