@@ -276,16 +276,11 @@ fn softmax_row(y: &mut [f32], scale: f32, b: &[f32]) {
     y.iter_mut().for_each(|y| *y *= inv);
 }
 
-/// The gradient of [`softmax`] with respect to x: scale · y ⊙ (dy − Σ dy⊙y) per row.
+/// The gradient of [`softmax`] with respect to x: scale · y ⊙ (dy − Σ dy⊙y) per row
+/// ([`softmax_backward_in_place`] on a copy of dy).
 pub fn softmax_backward(y: &[f32], dy: &[f32], k: usize, scale: f32) -> Vec<f32> {
-    let mut dx = vec![0.0f32; y.len()];
-    rows(y, k, &mut dx, k, |r, y, d| {
-        let dy = &dy[r * k..(r + 1) * k];
-        let dot: f32 = y.iter().zip(dy).map(|(a, b)| a * b).sum();
-        for ((d, &y), &g) in d.iter_mut().zip(y).zip(dy) {
-            *d = scale * y * (g - dot);
-        }
-    });
+    let mut dx = dy.to_vec();
+    softmax_backward_in_place(y, &mut dx, k, scale);
     dx
 }
 
