@@ -3,9 +3,15 @@
 //!
 //! burn's CPU backend runs most ops on the calling thread (only large matmuls use
 //! its thread pool), so a 2-core machine sits half idle unless the caller splits
-//! the work. The PPO trainer does: the three scoring passes of a rollout, and the
-//! pieces ("shards") of each minibatch's gradient. What runs where never changes a
+//! the work. The PPO trainer does: the two halves of a generated batch, the two
+//! scoring passes of a rollout (π_ref and the reward model), and the pieces
+//! ("shards") of each minibatch's gradient. What runs where never changes a
 //! result: every piece is computed alone and the caller combines them in order.
+//!
+//! Plain scoped threads rather than rayon's `join`: a rayon worker that waits may
+//! run another piece on its own stack while it is inside burn's autodiff graph, and
+//! the pieces' GEMMs already use rayon's pool. (`cli::par_map` is the command line's
+//! bounded job queue for whole runs, with errors; this is for a few pieces at once.)
 
 /// `f(item)` for every item, results in the items' order.
 pub fn map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
