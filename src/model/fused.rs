@@ -1,4 +1,4 @@
-//! Three fused ops for the hot spots of a PPO step, used by the trunk and the trainer
+//! Fused ops for the hot spots of a PPO step, used by the trunk and the trainer
 //! on every backend:
 //!
 //! - [`token_logprobs`]: log softmax(logits)[token] per position, without the
@@ -9,10 +9,19 @@
 //! - [`self_attention`]: multi-head attention straight from the qkv projection
 //!   [B, T, 3·D] to [B, T, D], reading each head's q, k, v in place (no split,
 //!   reshape or transpose copies), with a backward that writes d(qkv) in one buffer
-//!   (instead of three zero-filled ones from the head splits);
+//!   (instead of three zero-filled ones from the head splits). Each block of 32 query rows scores only the keys its rows may attend to (the
+//!   causal mask and left padding leave out about half), and a query row that may
+//!   attend to no key at all (left padding) gives 0;
 //! - [`linear`]: x·W + b as one GEMM into a fresh buffer that starts as the bias rows
 //!   (Flex's matmul zeroes its output, copies it once more, then adds the bias in a
-//!   third pass).
+//!   third pass);
+//! - [`layer_norm`]: burn's layer norm as one row kernel with its backward, instead
+//!   of the nine ops burn's autodiff records for it.
+//!
+//! Inside a piece of [`crate::par`] (one of the PPO minibatch's gradient pieces, or
+//! the two scoring models) the kernels and GEMMs keep to the piece's thread: the
+//! other core runs the other piece, and waking rayon's pool for every op cost more
+//! than it gave.
 //!
 //! On burn's Flex CPU backend (natively) they run the row kernels of
 //! [`super::kernels`], and under autodiff they are single graph nodes with the
@@ -22,7 +31,7 @@
 //! are the same formulas in burn's tensor ops. docs/perf.md has what each buys;
 //! tests compare the two paths' values and gradients.
 
-use burn::nn::Linear;
+use burn::nn::{LayerNorm, Linear};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::module::attention as burn_attention;
 use burn::tensor::ops::AttentionModuleOptions;
@@ -79,6 +88,11 @@ pub fn attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, bias: Tensor<4>) -> T
 /// Multi-head self-attention from `qkv` [B, T, 3·D] (q, k, v side by side, each
 /// [B, T, D] split into `n_heads` heads of D / n_heads): softmax(q·kᵀ/√d_head + bias)·v
 /// per head, heads side by side in [B, T, D]. `bias` [B, 1, T, T] as in [`attention`].
+///
+/// A query row whose every key is masked has nothing to attend to. The Flex path
+/// gives it 0 (and no gradient); burn's formulas elsewhere give it the mean of v
+/// (softmax over equal −1e9 scores). Such rows are left padding: no real row reads
+/// them, so the two paths agree on every real token (tested).
 pub fn self_attention(qkv: Tensor<3>, bias: Tensor<4>, n_heads: usize) -> Tensor<3> {
     #[cfg(not(target_arch = "wasm32"))]
     if let Some(y) = flex::self_attention(&qkv, &bias, n_heads) {
@@ -104,6 +118,21 @@ pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
         return y;
     }
     burn::tensor::activation::gelu(x)
+}
+
+/// `ln.forward(x)`, the layer norm over the last axis, for a layer norm built with
+/// `epsilon` (burn keeps a module's ε private, so the caller passes the one it built
+/// it with).
+pub fn layer_norm<const D: usize>(ln: &LayerNorm, x: Tensor<D>, epsilon: f64) -> Tensor<D> {
+    #[cfg(not(target_arch = "wasm32"))]
+    if let Some(beta) = &ln.beta
+        && let Some(y) = flex::layer_norm(&x, &ln.gamma.val(), &beta.val(), epsilon as f32)
+    {
+        return y;
+    }
+    #[cfg(target_arch = "wasm32")]
+    let _ = epsilon;
+    ln.forward(x)
 }
 
 /// `layer.forward(x)` for x [B, T, d_in]: x·W + b.
@@ -133,6 +162,7 @@ mod flex {
     use burn_autodiff::ops::{Backward, NodeGuard, Ops, OpsKind};
     use burn_backend::tensor::FloatTensor;
     use burn_flex::{Flex, FlexTensor};
+    use std::ops::Range;
     use std::sync::Arc;
 
     type Ad = Autodiff<Flex>;
@@ -168,7 +198,7 @@ mod flex {
     ) {
         check_operands((m, n, k), a.len(), a_strides, b.len(), b_strides);
         assert!(out.capacity() >= m * n && (fresh || out.len() == m * n));
-        let parallelism = if m * n * k >= 192 * 192 * 192 {
+        let parallelism = if m * n * k >= 192 * 192 * 192 && !crate::par::in_piece() {
             gemm::Parallelism::Rayon(0)
         } else {
             gemm::Parallelism::None
@@ -305,78 +335,198 @@ mod flex {
         }
     }
 
-    /// Forward: y [B, T, D] and the attention probabilities p [B, H, T, T].
-    fn self_attention_forward(qkv: &[f32], bias: &[f32], s: Heads) -> (Vec<f32>, Vec<f32>) {
+    /// Query rows per block: each block's scores are computed only over the keys
+    /// some row of it may attend to.
+    const BLOCK_ROWS: usize = 32;
+
+    /// A bias at or below this masks its key (the trunk's masks are −1e9).
+    const MASKED: f32 = -1e8;
+
+    /// Query rows `rows` of one sequence and the keys `keys` that any of them may
+    /// attend to (empty when none may attend to any).
+    #[derive(Debug, Clone)]
+    struct Span {
+        rows: Range<usize>,
+        keys: Range<usize>,
+    }
+
+    impl Span {
+        /// The span's probabilities, row-major [rows, keys].
+        fn area(&self) -> usize {
+            self.rows.len() * self.keys.len()
+        }
+    }
+
+    /// The first and one past the last allowed key of a bias row, found 16 keys at
+    /// a time (a chunk holds an allowed key when its largest bias does).
+    fn allowed(row: &[f32]) -> Option<Range<usize>> {
+        const C: usize = 16;
+        let any = |c: &[f32]| c.iter().fold(f32::NEG_INFINITY, |m, &b| m.max(b)) > MASKED;
+        let (first, last) = (row.chunks(C).position(any)?, row.chunks(C).rposition(any)?);
+        let lo = first * C + row[first * C..].iter().position(|&b| b > MASKED)?;
+        let hi = row[..((last + 1) * C).min(row.len())]
+            .iter()
+            .rposition(|&b| b > MASKED)?;
+        Some(lo..hi + 1)
+    }
+
+    /// The spans of one sequence's bias [T, T], and the rows that attend to nothing.
+    /// Under a causal mask a block of rows ends its keys at its last row, and left
+    /// padding starts them at the first real token: on the trunk's batches that is
+    /// about half the scores. Every key a span leaves out has a bias of −1e9, so its
+    /// probability would have been below 1e-38.
+    fn spans(bias: &[f32], t: usize) -> (Vec<Span>, Vec<bool>) {
+        let mut dead = vec![false; t];
+        let spans = (0..t)
+            .step_by(BLOCK_ROWS)
+            .map(|r0| {
+                let rows = r0..(r0 + BLOCK_ROWS).min(t);
+                let (mut c0, mut c1) = (t, 0);
+                for i in rows.clone() {
+                    match allowed(&bias[i * t..(i + 1) * t]) {
+                        Some(keys) => (c0, c1) = (c0.min(keys.start), c1.max(keys.end)),
+                        None => dead[i] = true,
+                    }
+                }
+                let keys = if c0 < c1 { c0..c1 } else { 0..0 };
+                Span { rows, keys }
+            })
+            .filter(|s| !s.keys.is_empty())
+            .collect();
+        (spans, dead)
+    }
+
+    /// One sequence's attention probabilities: the spans, and for each head in turn
+    /// each span's [rows, keys] block, one after the other.
+    #[derive(Debug)]
+    struct Probs {
+        spans: Vec<Span>,
+        p: Vec<f32>,
+    }
+
+    /// Forward: y [B, T, D] and each sequence's probabilities. A query row with no
+    /// allowed key gets y = 0 (there is nothing to attend to; such rows are left
+    /// padding, which no real row reads).
+    fn self_attention_forward(qkv: &[f32], bias: &[f32], s: Heads) -> (Vec<f32>, Vec<Probs>) {
         use rayon::prelude::*;
         let Heads { t, d, h, scale, .. } = s;
         let (dh, d3) = (s.dh(), 3 * d);
         let mut y = vec![0.0f32; s.b * t * d];
-        let mut p = vec![0.0f32; s.b * h * t * t];
-        y.par_chunks_mut(t * d)
-            .zip(p.par_chunks_mut(h * t * t))
-            .enumerate()
-            .for_each(|(bi, (y, p))| {
-                let x = &qkv[bi * t * d3..(bi + 1) * t * d3];
-                let bias = &bias[bi * t * t..(bi + 1) * t * t];
-                for (hi, p) in p.chunks_mut(t * t).enumerate() {
-                    let (q, k, v) = (&x[hi * dh..], &x[d + hi * dh..], &x[2 * d + hi * dh..]);
-                    // scores = q·kᵀ, then the row softmax in place.
-                    gemm_at(p, 0, t, true, (t, t, dh), q, (d3, 1), k, (1, d3));
-                    kernels::softmax_in_place(p, t, scale, bias);
+        let sequence = |(bi, y): (usize, &mut [f32])| {
+            let x = &qkv[bi * t * d3..(bi + 1) * t * d3];
+            let bias = &bias[bi * t * t..(bi + 1) * t * t];
+            let (spans, dead) = spans(bias, t);
+            let mut p: Vec<f32> =
+                Vec::with_capacity(h * spans.iter().map(Span::area).sum::<usize>());
+            for hi in 0..h {
+                let (q, k, v) = (&x[hi * dh..], &x[d + hi * dh..], &x[2 * d + hi * dh..]);
+                for Span { rows, keys } in &spans {
+                    let (m, n, at) = (rows.len(), keys.len(), p.len());
+                    let (qb, kb, vb) = (
+                        &q[rows.start * d3..],
+                        &k[keys.start * d3..],
+                        &v[keys.start * d3..],
+                    );
+                    // scores = q·kᵀ on the span, appended to p, then the row softmax in place.
+                    check_operands((m, n, dh), qb.len(), (d3, 1), kb.len(), (1, d3));
+                    assert!(p.capacity() >= at + m * n);
+                    // SAFETY: q and k cover the rows and keys read (checked above); p has
+                    // room for the m·n block after its at elements, which gemm writes
+                    // without reading (fresh) before the length takes them in.
+                    unsafe {
+                        let out = p.as_mut_ptr().add(at);
+                        gemm_raw(
+                            out,
+                            n,
+                            true,
+                            (m, n, dh),
+                            qb,
+                            (d3, 1),
+                            kb,
+                            (1, d3),
+                            gemm::Parallelism::None,
+                        );
+                        p.set_len(at + m * n);
+                    }
+                    let pb = &mut p[at..];
+                    kernels::softmax_in_place(
+                        pb,
+                        n,
+                        scale,
+                        &bias[rows.start * t + keys.start..],
+                        t,
+                    );
+                    for (i, row) in rows.clone().zip(pb.chunks_mut(n)) {
+                        if dead[i] {
+                            row.fill(0.0);
+                        }
+                    }
                     // y_head = p·v, written into the head's columns of y.
-                    gemm_at(y, hi * dh, d, true, (t, dh, t), p, (t, 1), v, (d3, 1));
+                    let out = rows.start * d + hi * dh;
+                    gemm_at(y, out, d, true, (m, dh, n), pb, (n, 1), vb, (d3, 1));
                 }
-            });
-        (y, p)
+            }
+            Probs { spans, p }
+        };
+        let probs = if crate::par::in_piece() {
+            y.chunks_mut(t * d).enumerate().map(sequence).collect()
+        } else {
+            y.par_chunks_mut(t * d).enumerate().map(sequence).collect()
+        };
+        (y, probs)
     }
 
-    /// Backward: d(qkv) [B, T, 3·D] from dy [B, T, D].
-    fn self_attention_backward(qkv: &[f32], p: &[f32], dy: &[f32], s: Heads) -> Vec<f32> {
+    /// Backward: d(qkv) [B, T, 3·D] from dy [B, T, D], over the forward's spans.
+    fn self_attention_backward(qkv: &[f32], probs: &[Probs], dy: &[f32], s: Heads) -> Vec<f32> {
         use rayon::prelude::*;
         let Heads { t, d, h, scale, .. } = s;
         let (dh, d3) = (s.dh(), 3 * d);
         let mut dqkv = vec![0.0f32; s.b * t * d3];
-        dqkv.par_chunks_mut(t * d3)
-            .enumerate()
-            .for_each(|(bi, dx)| {
-                let x = &qkv[bi * t * d3..(bi + 1) * t * d3];
-                let dy = &dy[bi * t * d..(bi + 1) * t * d];
-                let mut dp = vec![0.0f32; t * t];
-                for hi in 0..h {
-                    let p = &p[(bi * h + hi) * t * t..][..t * t];
-                    let (q, k, v) = (&x[hi * dh..], &x[d + hi * dh..], &x[2 * d + hi * dh..]);
-                    let dyh = &dy[hi * dh..];
-                    // dv = pᵀ·dy, dp = dy·vᵀ
-                    gemm_at(
-                        dx,
-                        2 * d + hi * dh,
-                        d3,
-                        true,
-                        (t, dh, t),
-                        p,
-                        (1, t),
-                        dyh,
-                        (d, 1),
+        let sequence = |(bi, (dx, Probs { spans, p })): (usize, (&mut [f32], &Probs))| {
+            let x = &qkv[bi * t * d3..(bi + 1) * t * d3];
+            let dy = &dy[bi * t * d..(bi + 1) * t * d];
+            let mut dp = Vec::new();
+            let mut blocks = p.as_slice();
+            for hi in 0..h {
+                let (q, k, v) = (&x[hi * dh..], &x[d + hi * dh..], &x[2 * d + hi * dh..]);
+                let dyh = &dy[hi * dh..];
+                for Span { rows, keys } in spans {
+                    let (m, n) = (rows.len(), keys.len());
+                    let (pb, rest) = blocks.split_at(m * n);
+                    blocks = rest;
+                    let (qb, kb, vb) = (
+                        &q[rows.start * d3..],
+                        &k[keys.start * d3..],
+                        &v[keys.start * d3..],
                     );
-                    gemm_at(&mut dp, 0, t, true, (t, t, dh), dyh, (d, 1), v, (1, d3));
-                    // ds = scale · p ⊙ (dp − Σ dp⊙p), row by row, in dp's place
-                    kernels::softmax_backward_in_place(p, &mut dp, t, scale);
-                    let ds = &dp;
-                    // dq = ds·k, dk = dsᵀ·q
-                    gemm_at(dx, hi * dh, d3, true, (t, dh, t), ds, (t, 1), k, (d3, 1));
-                    gemm_at(
-                        dx,
-                        d + hi * dh,
-                        d3,
-                        true,
-                        (t, dh, t),
-                        ds,
-                        (1, t),
-                        q,
-                        (d3, 1),
-                    );
+                    let dyb = &dyh[rows.start * d..];
+                    // Where this block's rows and keys sit in d(qkv): dq, dk, dv.
+                    let at = |part: usize, row: usize| row * d3 + part * d + hi * dh;
+                    let (dq, dk, dv) = (at(0, rows.start), at(1, keys.start), at(2, keys.start));
+                    // Each block adds to dk and dv of its keys: dv += pᵀ·dy.
+                    gemm_at(dx, dv, d3, false, (n, dh, m), pb, (1, n), dyb, (d, 1));
+                    // dp = dy·vᵀ, then ds = scale · p ⊙ (dp − Σ dp⊙p) in dp's place.
+                    dp.clear();
+                    dp.reserve(m * n);
+                    gemm(&mut dp, true, (m, n, dh), dyb, (d, 1), vb, (1, d3));
+                    kernels::softmax_backward_in_place(pb, &mut dp, n, scale);
+                    // dq += ds·k, dk += dsᵀ·q
+                    gemm_at(dx, dq, d3, false, (m, dh, n), &dp, (n, 1), kb, (d3, 1));
+                    gemm_at(dx, dk, d3, false, (n, dh, m), &dp, (1, n), qb, (d3, 1));
                 }
-            });
+            }
+        };
+        if crate::par::in_piece() {
+            dqkv.chunks_mut(t * d3)
+                .zip(probs)
+                .enumerate()
+                .for_each(sequence);
+        } else {
+            dqkv.par_chunks_mut(t * d3)
+                .zip(probs)
+                .enumerate()
+                .for_each(sequence);
+        }
         dqkv
     }
 
@@ -384,16 +534,16 @@ mod flex {
     struct SelfAttention;
 
     impl Backward<Flex, 1> for SelfAttention {
-        /// qkv, the probabilities and the shapes.
-        type State = (FlexTensor, Arc<Vec<f32>>, Heads);
+        /// qkv, each sequence's probabilities and the shapes.
+        type State = (FlexTensor, Arc<Vec<Probs>>, Heads);
 
         fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
             let [parent] = ops.parents;
             let dy = grads.consume::<Flex>(&ops.node);
             if let Some(parent) = parent {
-                let (qkv, p, s) = ops.state;
+                let (qkv, probs, s) = ops.state;
                 let dqkv = with_values(&qkv, |x, _| {
-                    with_values(&dy, |dy, _| self_attention_backward(x, &p, dy, s))
+                    with_values(&dy, |dy, _| self_attention_backward(x, &probs, dy, s))
                 });
                 grads.register::<Flex>(parent.id, flex(dqkv, &[s.b, s.t, 3 * s.d]));
             }
@@ -425,14 +575,10 @@ mod flex {
         Some(match on(qkv)? {
             On::Plain(x) => out(flex(forward(&x).0, &[b, t, d])),
             On::Tracked(x) => {
-                let (y, p) = forward(x.primitive());
+                let (y, probs) = forward(x.primitive());
                 let y = flex(y, &[b, t, d]);
-                node(
-                    SelfAttention,
-                    [x.node()],
-                    || (x.primitive().clone(), Arc::new(p), s),
-                    y,
-                )
+                let state = || (x.primitive().clone(), Arc::new(probs), s);
+                node(SelfAttention, [x.node()], state, y)
             }
         })
     }
@@ -717,6 +863,57 @@ mod flex {
     }
 
     #[derive(Debug)]
+    struct LayerNormOp;
+
+    impl Backward<Flex, 3> for LayerNormOp {
+        /// x, γ and ε.
+        type State = (FlexTensor, FlexTensor, f32);
+
+        fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let dy = grads.consume::<Flex>(&ops.node);
+            let (x, gamma, eps) = ops.state;
+            let grads_xgb = with_values(&x, |x, shape| {
+                with_values(&gamma, |gamma, _| {
+                    with_values(&dy, |dy, _| {
+                        let (dx, dg, db) = kernels::layer_norm_backward(x, dy, gamma, eps);
+                        let d = [gamma.len()];
+                        [flex(dx, shape), flex(dg, &d), flex(db, &d)]
+                    })
+                })
+            });
+            for (p, g) in ops.parents.iter().zip(grads_xgb) {
+                if let Some(p) = p {
+                    grads.register::<Flex>(p.id, g);
+                }
+            }
+        }
+    }
+
+    pub fn layer_norm<const D: usize>(
+        x: &Tensor<D>,
+        gamma: &Tensor<1>,
+        beta: &Tensor<1>,
+        eps: f32,
+    ) -> Option<Tensor<D>> {
+        let forward = |x: &FlexTensor, g: &FlexTensor, b: &FlexTensor| {
+            with_values(x, |x, shape| {
+                with_values(g, |g, _| {
+                    with_values(b, |b, _| flex(kernels::layer_norm(x, g, b, eps), shape))
+                })
+            })
+        };
+        match (on(x)?, on(gamma)?, on(beta)?) {
+            (On::Plain(x), On::Plain(g), On::Plain(b)) => Some(out(forward(&x, &g, &b))),
+            (On::Tracked(x), On::Tracked(g), On::Tracked(b)) => {
+                let y = forward(x.primitive(), g.primitive(), b.primitive());
+                let state = || (x.primitive().clone(), g.primitive().clone(), eps);
+                Some(node(LayerNormOp, [x.node(), g.node(), b.node()], state, y))
+            }
+            _ => None,
+        }
+    }
+
+    #[derive(Debug)]
     struct ScaledSoftmax;
 
     impl Backward<Flex, 1> for ScaledSoftmax {
@@ -936,6 +1133,53 @@ mod tests {
     }
 
     #[test]
+    fn layer_norm_equals_burns_with_gradients() {
+        use burn::module::Param;
+        use burn::nn::LayerNormConfig;
+        let device = cpu().autodiff();
+        let (d, eps) = (24, 1e-5);
+        let mut ln = LayerNormConfig::new(d).with_epsilon(eps).init(&device);
+        let random =
+            |shape: [usize; 1]| Tensor::<1>::random(shape, Distribution::Normal(0.0, 1.0), &device);
+        ln.gamma = Param::from_tensor(random([d]) + 1.0);
+        ln.beta = Some(Param::from_tensor(random([d])));
+        let x = Tensor::<3>::random([3, 7, d], Distribution::Normal(0.5, 2.0), &device);
+        let w = Tensor::<3>::random([3, 7, d], Distribution::Normal(0.0, 1.0), &device);
+        let beta = || ln.beta.as_ref().map(|b| b.val()).unwrap();
+        let run = |fused: bool| {
+            let x = x.clone().require_grad();
+            let xi = x.clone() * 1.0;
+            let y = if fused {
+                assert!(
+                    flex::layer_norm(&xi, &ln.gamma.val(), &beta(), eps as f32).is_some(),
+                    "the Flex path is the one under test"
+                );
+                layer_norm(&ln, xi, eps)
+            } else {
+                ln.forward(xi)
+            };
+            let g = (y.clone() * w.clone()).sum().backward();
+            [
+                vec(y),
+                vec(x.grad(&g).unwrap()),
+                vec(ln.gamma.val().grad(&g).unwrap()),
+                vec(beta().grad(&g).unwrap()),
+            ]
+        };
+        let (fused, plain) = (run(true), run(false));
+        for (i, what) in ["output", "dx", "dγ", "dβ"].iter().enumerate() {
+            close(&fused[i], &plain[i], 1e-5, what);
+        }
+        let inner = ln.valid();
+        close(
+            &vec(layer_norm(&inner, x.clone().inner(), eps)),
+            &vec(inner.forward(x.inner())),
+            1e-5,
+            "plain",
+        );
+    }
+
+    #[test]
     fn linear_equals_burns_with_gradients() {
         use burn::nn::LinearConfig;
         let device = cpu().autodiff();
@@ -990,24 +1234,38 @@ mod tests {
     #[test]
     fn self_attention_equals_split_heads_attention_with_gradients() {
         let device = cpu().autodiff();
-        let (b, t, d, h) = (3, 6, 8, 2);
+        // 70 positions: three blocks of query rows (BLOCK_ROWS = 32).
+        let (b, t, d, h) = (4, 70, 8, 2);
         let qkv = Tensor::<3>::random([b, t, 3 * d], Distribution::Normal(0.0, 1.0), &device);
-        let w = Tensor::<3>::random([b, t, d], Distribution::Normal(0.0, 1.0), &device);
-        // Causal, and the first key of batch row 2 is padding.
+        // Row 0 causal; rows 1 and 2 causal with 5 and 40 left-padding keys (40 spans a
+        // whole block); row 3 not causal, its first 3 keys padding.
+        let pad = [0, 5, 40, 3];
+        let masked = |bi: usize, i: usize, j: usize| j < pad[bi] || (bi < 3 && j > i);
         let bias: Vec<f32> = (0..b)
             .flat_map(|bi| {
                 (0..t).flat_map(move |i| {
-                    (0..t).map(move |j| {
-                        if j > i || (bi == 2 && j == 0) {
-                            -1e9
-                        } else {
-                            0.0
-                        }
-                    })
+                    (0..t).map(move |j| if masked(bi, i, j) { -1e9 } else { 0.0 })
                 })
             })
             .collect();
+        // A query row that may attend to no key (left padding under the causal mask).
+        let dead = |bi: usize, i: usize| (0..t).all(|j| masked(bi, i, j));
         let bias = Tensor::<4>::from_data(TensorData::new(bias, [b, 1, t, t]), &device);
+        // The loss weights: zero on dead rows, whose outputs the two paths define differently.
+        let w: Vec<f32> = vec(Tensor::<3>::random(
+            [b, t, d],
+            Distribution::Normal(0.0, 1.0),
+            &device,
+        ));
+        let w: Vec<f32> = w
+            .chunks(d)
+            .enumerate()
+            .flat_map(|(r, row)| {
+                let keep = if dead(r / t, r % t) { 0.0 } else { 1.0 };
+                row.iter().map(move |x| x * keep)
+            })
+            .collect();
+        let w = Tensor::<3>::from_data(TensorData::new(w, [b, t, d]), &device);
         let run = |fused: bool| {
             let x = qkv.clone().require_grad();
             let xi = x.clone() * 1.0;
@@ -1035,9 +1293,28 @@ mod tests {
             [vec(y), vec(x.grad(&g).unwrap())]
         };
         let (fused, plain) = (run(true), run(false));
-        close(&fused[0], &plain[0], 1e-5, "output");
+        // Outputs of the rows that attend to something; dead rows give 0 on the fused path.
+        let live = |y: &[f32]| -> Vec<f32> {
+            y.chunks(d)
+                .enumerate()
+                .filter(|(r, _)| !dead(r / t, r % t))
+                .flat_map(|(_, row)| row.to_vec())
+                .collect()
+        };
+        close(&live(&fused[0]), &live(&plain[0]), 1e-5, "output");
         close(&fused[1], &plain[1], 1e-5, "d(qkv)");
+        let n_dead = (0..b * t).filter(|&r| dead(r / t, r % t)).count();
+        assert_eq!(
+            n_dead,
+            5 + 40,
+            "the test has dead rows in a mixed and a whole block"
+        );
+        for (r, row) in fused[0].chunks(d).enumerate() {
+            if dead(r / t, r % t) {
+                assert!(row.iter().all(|&y| y == 0.0), "dead row {r}: {row:?}");
+            }
+        }
         let y = self_attention(qkv.inner(), bias.inner(), h);
-        close(&vec(y), &plain[0], 1e-5, "plain output");
+        close(&live(&vec(y)), &live(&plain[0]), 1e-5, "plain output");
     }
 }

@@ -141,7 +141,7 @@ where
     F: Fn(usize, &[f32], &mut [f32]) + Sync + Send,
 {
     #[cfg(not(target_arch = "wasm32"))]
-    {
+    if !crate::par::in_piece() {
         use rayon::prelude::*;
         // Enough rows per task that a task is worth a thread hop (~32k elements).
         let per = (32_768 / width.max(1)).max(1);
@@ -153,8 +153,8 @@ where
                     f(r, &data[r * width..(r + 1) * width], o);
                 }
             });
+        return;
     }
-    #[cfg(target_arch = "wasm32")]
     for (r, o) in out.chunks_mut(out_width).enumerate() {
         f(r, &data[r * width..(r + 1) * width], o);
     }
@@ -221,10 +221,11 @@ pub fn softmax(
 }
 
 widest! {
-    /// [`softmax`] of `x` [rows, k] in place, on this thread, row r with bias row r.
-    pub fn softmax_in_place(x: &mut [f32], k: usize, scale: f32, bias: &[f32]) {
-        for (row, b) in x.chunks_mut(k).zip(bias.chunks(k)) {
-            softmax_row(row, scale, b);
+    /// [`softmax`] of `x` [rows, k] in place, on this thread: row r with the k biases
+    /// at `bias[r · bias_stride..]` (so a block of a wider bias matrix can be passed).
+    pub fn softmax_in_place(x: &mut [f32], k: usize, scale: f32, bias: &[f32], bias_stride: usize) {
+        for (r, row) in x.chunks_mut(k).enumerate() {
+            softmax_row(row, scale, &bias[r * bias_stride..][..k]);
         }
     }
 }
@@ -309,6 +310,121 @@ pub fn gelu_backward(x: &[f32], dy: &[f32], width: usize) -> Vec<f32> {
     dx
 }
 
+/// Σ of a row, with [`L`] accumulators so that it vectorises.
+#[inline(always)]
+fn sum(row: &[f32]) -> f32 {
+    let mut acc = [0.0f32; L];
+    let chunks = row.chunks_exact(L);
+    let rest: f32 = chunks.remainder().iter().sum();
+    for c in chunks {
+        for i in 0..L {
+            acc[i] += c[i];
+        }
+    }
+    rest + acc.iter().sum::<f32>()
+}
+
+/// (μ, 1/√(σ² + ε)) of a row, σ² the biased variance (two passes, as burn's layer norm).
+#[inline(always)]
+fn moments(x: &[f32], eps: f32) -> (f32, f32) {
+    let n = x.len() as f32;
+    let mean = sum(x) / n;
+    let mut acc = [0.0f32; L];
+    let chunks = x.chunks_exact(L);
+    let mut rest = 0.0;
+    for &v in chunks.remainder() {
+        rest += (v - mean) * (v - mean);
+    }
+    for c in chunks {
+        for i in 0..L {
+            acc[i] += (c[i] - mean) * (c[i] - mean);
+        }
+    }
+    let var = (rest + acc.iter().sum::<f32>()) / n;
+    (mean, 1.0 / (var + eps).sqrt())
+}
+
+/// Layer norm of each row of `x` [n, d] (d = γ's length): (x − μ)/√(σ² + ε)·γ + β.
+pub fn layer_norm(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32) -> Vec<f32> {
+    let d = gamma.len();
+    let mut y = vec![0.0f32; x.len()];
+    rows(x, d, &mut y, d, |_, x, y| {
+        let (mean, rstd) = moments(x, eps);
+        for (((y, &x), &g), &b) in y.iter_mut().zip(x).zip(gamma).zip(beta) {
+            *y = (x - mean) * rstd * g + b;
+        }
+    });
+    y
+}
+
+/// The gradients of [`layer_norm`] for dy [n, d]: with x̂ = (x − μ)·r, r = 1/√(σ² + ε)
+/// and g = dy ⊙ γ,
+///   dx = r · (g − mean(g) − x̂ · mean(g ⊙ x̂))   per row,
+///   dγ = Σ_rows dy ⊙ x̂,   dβ = Σ_rows dy.
+/// The row statistics are recomputed from x (one more read, no saved state). dγ and
+/// dβ are summed per block of rows, then over the blocks in order, so the result does
+/// not depend on how the blocks were scheduled.
+pub fn layer_norm_backward(
+    x: &[f32],
+    dy: &[f32],
+    gamma: &[f32],
+    eps: f32,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let d = gamma.len();
+    let per = (32_768 / d.max(1)).max(1);
+    let mut dx = vec![0.0f32; x.len()];
+    // One block of `per` rows: its rows of dx, and its partial [dγ | dβ].
+    let block = |j: usize, dx: &mut [f32]| -> Vec<f32> {
+        let mut part = vec![0.0f32; 2 * d];
+        let (dgamma, dbeta) = part.split_at_mut(d);
+        let mut g = vec![0.0f32; d];
+        for (i, dx) in dx.chunks_mut(d).enumerate() {
+            let r = j * per + i;
+            let (x, dy) = (&x[r * d..][..d], &dy[r * d..][..d]);
+            let (mean, rstd) = moments(x, eps);
+            let (mut sg, mut sgx) = (0.0f32, 0.0f32);
+            for k in 0..d {
+                let xh = (x[k] - mean) * rstd;
+                g[k] = dy[k] * gamma[k];
+                sg += g[k];
+                sgx += g[k] * xh;
+                dgamma[k] += dy[k] * xh;
+                dbeta[k] += dy[k];
+            }
+            let (mg, mgx) = (sg / d as f32, sgx / d as f32);
+            for k in 0..d {
+                let xh = (x[k] - mean) * rstd;
+                dx[k] = rstd * (g[k] - mg - xh * mgx);
+            }
+        }
+        part
+    };
+    let on_this_thread = |dx: &mut [f32]| -> Vec<Vec<f32>> {
+        dx.chunks_mut(per * d)
+            .enumerate()
+            .map(|(j, dx)| block(j, dx))
+            .collect()
+    };
+    #[cfg(not(target_arch = "wasm32"))]
+    let parts = if crate::par::in_piece() {
+        on_this_thread(&mut dx)
+    } else {
+        use rayon::prelude::*;
+        dx.par_chunks_mut(per * d)
+            .enumerate()
+            .map(|(j, dx)| block(j, dx))
+            .collect()
+    };
+    #[cfg(target_arch = "wasm32")]
+    let parts = on_this_thread(&mut dx);
+    let mut total = vec![0.0f32; 2 * d];
+    for part in &parts {
+        total.iter_mut().zip(part).for_each(|(t, p)| *t += p);
+    }
+    let dbeta = total.split_off(d);
+    (dx, total, dbeta)
+}
+
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
@@ -329,6 +445,84 @@ mod tests {
             .sum::<f64>()
             .ln();
         row.iter().map(|&x| f64::from(x) - lse).collect()
+    }
+
+    /// Layer norm of one row in f64, the reference of the layer-norm tests.
+    fn layer_norm_f64(x: &[f64], gamma: &[f64], beta: &[f64], eps: f64) -> Vec<f64> {
+        let n = x.len() as f64;
+        let mean = x.iter().sum::<f64>() / n;
+        let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+        let r = 1.0 / (var + eps).sqrt();
+        (0..x.len())
+            .map(|k| (x[k] - mean) * r * gamma[k] + beta[k])
+            .collect()
+    }
+
+    #[test]
+    fn layer_norm_and_its_gradients_match_f64_and_central_differences() {
+        // 230 rows of 300: the backward's row blocks hold 109 rows, so three blocks.
+        let (n, d, eps) = (230, 300, 1e-5);
+        let x: Vec<f32> = random(n * d, 3.0, 11)
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + (i / d) as f32 * 0.01) // a different mean per row
+            .collect();
+        let gamma: Vec<f32> = random(d, 1.0, 12).iter().map(|g| 1.0 + g).collect();
+        let beta = random(d, 0.5, 13);
+        let w = random(n * d, 1.0, 14); // the loss Σ w ⊙ y
+        let f64s = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<f64>>();
+        let (x64, g64, b64, w64) = (f64s(&x), f64s(&gamma), f64s(&beta), f64s(&w));
+        let loss = |x: &[f64], g: &[f64], b: &[f64]| -> f64 {
+            x.chunks(d)
+                .zip(w64.chunks(d))
+                .map(|(x, w)| {
+                    let y = layer_norm_f64(x, g, b, eps);
+                    y.iter().zip(w).map(|(y, w)| y * w).sum::<f64>()
+                })
+                .sum()
+        };
+        let y = layer_norm(&x, &gamma, &beta, eps as f32);
+        for (r, row) in y.chunks(d).enumerate() {
+            let want = layer_norm_f64(&x64[r * d..][..d], &g64, &b64, eps);
+            for (a, b) in row.iter().zip(&want) {
+                assert!((f64::from(*a) - b).abs() < 1e-5, "y: {a} against {b}");
+            }
+        }
+        let (dx, dgamma, dbeta) = layer_norm_backward(&x, &w, &gamma, eps as f32);
+        let h = 1e-4;
+        let central = |f: &dyn Fn(f64) -> f64| (f(h) - f(-h)) / (2.0 * h);
+        let close = |got: f32, want: f64, what: &str| {
+            let tol = 1e-3 * (1.0 + want.abs());
+            assert!(
+                (f64::from(got) - want).abs() < tol,
+                "{what}: {got} against {want}"
+            );
+        };
+        // Perturbing x[i] moves only its row: check every 7th element by its row's loss.
+        for i in (0..n * d).step_by(7) {
+            let r = i / d;
+            let want = central(&|e| {
+                let mut row = x64[r * d..][..d].to_vec();
+                row[i % d] += e;
+                let y = layer_norm_f64(&row, &g64, &b64, eps);
+                y.iter().zip(&w64[r * d..][..d]).map(|(y, w)| y * w).sum()
+            });
+            close(dx[i], want, "dx");
+        }
+        for k in (0..d).step_by(5) {
+            let want = central(&|e| {
+                let mut g = g64.clone();
+                g[k] += e;
+                loss(&x64, &g, &b64)
+            });
+            close(dgamma[k], want, "dγ");
+            let want = central(&|e| {
+                let mut b = b64.clone();
+                b[k] += e;
+                loss(&x64, &g64, &b)
+            });
+            close(dbeta[k], want, "dβ");
+        }
     }
 
     #[test]

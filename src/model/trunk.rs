@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use super::fused;
 
+/// The layer norms' ε (burn's default), kept here because burn keeps a built
+/// layer norm's ε private and the fused op needs it.
+const LN_EPS: f64 = 1e-5;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrunkConfig {
     pub vocab: usize,
@@ -52,10 +56,14 @@ pub struct KvCache {
 impl TrunkConfig {
     pub fn init(&self, device: &Device) -> Trunk {
         let block = || Block {
-            ln1: LayerNormConfig::new(self.d_model).init(device),
+            ln1: LayerNormConfig::new(self.d_model)
+                .with_epsilon(LN_EPS)
+                .init(device),
             qkv: LinearConfig::new(self.d_model, 3 * self.d_model).init(device),
             proj: LinearConfig::new(self.d_model, self.d_model).init(device),
-            ln2: LayerNormConfig::new(self.d_model).init(device),
+            ln2: LayerNormConfig::new(self.d_model)
+                .with_epsilon(LN_EPS)
+                .init(device),
             fc1: LinearConfig::new(self.d_model, self.d_ff).init(device),
             fc2: LinearConfig::new(self.d_ff, self.d_model).init(device),
             n_heads: self.n_heads,
@@ -64,7 +72,9 @@ impl TrunkConfig {
             tok: EmbeddingConfig::new(self.vocab, self.d_model).init(device),
             pos: EmbeddingConfig::new(self.max_len, self.d_model).init(device),
             blocks: (0..self.n_layers).map(|_| block()).collect(),
-            ln_f: LayerNormConfig::new(self.d_model).init(device),
+            ln_f: LayerNormConfig::new(self.d_model)
+                .with_epsilon(LN_EPS)
+                .init(device),
             max_len: self.max_len,
         }
     }
@@ -80,7 +90,7 @@ impl Block {
         record: bool,
     ) -> Tensor<3> {
         let [b, t, d] = x.dims();
-        let qkv = fused::linear(&self.qkv, self.ln1.forward(x.clone()));
+        let qkv = fused::linear(&self.qkv, fused::layer_norm(&self.ln1, x.clone(), LN_EPS));
         // softmax(q·kᵀ/√d_head + bias)·v per head: fused ops on the CPU (model::fused).
         let y = if !record && cache.is_none() {
             fused::self_attention(qkv, bias, self.n_heads)
@@ -103,7 +113,10 @@ impl Block {
                 .reshape([b, t, d])
         };
         let x = x + fused::linear(&self.proj, y);
-        let h = fused::gelu(fused::linear(&self.fc1, self.ln2.forward(x.clone())));
+        let h = fused::gelu(fused::linear(
+            &self.fc1,
+            fused::layer_norm(&self.ln2, x.clone(), LN_EPS),
+        ));
         let m = fused::linear(&self.fc2, h);
         x + m
     }
@@ -161,6 +174,6 @@ impl Trunk {
         for (block, c) in self.blocks.iter().zip(cache.layers.iter_mut()) {
             x = block.forward(x, bias.clone(), c, cache.record);
         }
-        self.ln_f.forward(x)
+        fused::layer_norm(&self.ln_f, x, LN_EPS)
     }
 }
