@@ -79,15 +79,15 @@ const L: usize = 8;
 /// target lets it use only 4-wide SSE2. (A closure would not be inlined into the
 /// AVX-512 copy, so the body is a plain function.)
 macro_rules! widest {
-    ($(#[$m:meta])* pub fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+    ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
         $(#[$m])*
-        pub fn $name($($arg: $ty),*) {
+        $vis fn $name($($arg: $ty),*) $(-> $ret)? {
             #[inline(always)]
-            fn body($($arg: $ty),*) $body
+            fn body($($arg: $ty),*) $(-> $ret)? $body
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f")]
-                unsafe fn avx512($($arg: $ty),*) {
+                unsafe fn avx512($($arg: $ty),*) $(-> $ret)? {
                     body($($arg),*)
                 }
                 if std::arch::is_x86_feature_detected!("avx512f") {
@@ -115,6 +115,7 @@ fn max(row: &[f32]) -> f32 {
         .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m })
 }
 
+widest! {
 /// (Σ e^(x−m), Σ e^(x−m)·x) over a row.
 fn exp_sums(row: &[f32], m: f32) -> (f32, f32) {
     let (mut s, mut t) = ([0.0f32; L], [0.0f32; L]);
@@ -133,6 +134,7 @@ fn exp_sums(row: &[f32], m: f32) -> (f32, f32) {
         t[0] += e * x;
     }
     (s.iter().sum(), t.iter().sum())
+}
 }
 
 /// Rows of `width` in `data`, with `out` chunks of `out_width` each, in parallel natively.
@@ -183,13 +185,19 @@ pub fn token_logprobs_backward(
 ) -> Vec<f32> {
     let mut dx = vec![0.0f32; x.len()];
     rows(x, v, &mut dx, v, |r, row, d| {
-        let (lse, g) = (lse[r], g[r]);
-        for (d, &x) in d.iter_mut().zip(row) {
-            *d = -g * exp(x - lse);
-        }
-        d[tokens[r] as usize] += g;
+        softmax_times(row, lse[r], -g[r], d);
+        d[tokens[r] as usize] += g[r];
     });
     dx
+}
+
+widest! {
+    /// d ← c · e^(x − lse), a softmax row times c.
+    fn softmax_times(x: &[f32], lse: f32, c: f32, d: &mut [f32]) {
+        for (d, &x) in d.iter_mut().zip(x) {
+            *d = c * exp(x - lse);
+        }
+    }
 }
 
 /// Entropy −Σ p·log p of softmax(x) per row of `x` [n, v].
@@ -288,26 +296,35 @@ pub fn softmax_backward(y: &[f32], dy: &[f32], k: usize, scale: f32) -> Vec<f32>
 /// GELU, x·Φ(x) = ½·x·(1 + erf(x/√2)), element-wise; `width` only groups the work.
 pub fn gelu(x: &[f32], width: usize) -> Vec<f32> {
     let mut y = vec![0.0f32; x.len()];
-    rows(x, width, &mut y, width, |_, x, y| {
+    rows(x, width, &mut y, width, |_, x, y| gelu_row(x, y));
+    y
+}
+
+widest! {
+    fn gelu_row(x: &[f32], y: &mut [f32]) {
         for (y, &x) in y.iter_mut().zip(x) {
             *y = 0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
         }
-    });
-    y
+    }
 }
 
 /// The gradient of [`gelu`]: dy · (Φ(x) + x·φ(x)), φ(x) = e^(−x²/2)/√(2π).
 pub fn gelu_backward(x: &[f32], dy: &[f32], width: usize) -> Vec<f32> {
-    const INV_SQRT_2PI: f32 = 0.398_942_3;
     let mut dx = vec![0.0f32; x.len()];
     rows(x, width, &mut dx, width, |r, x, d| {
-        let dy = &dy[r * width..(r + 1) * width];
+        gelu_backward_row(x, &dy[r * width..(r + 1) * width], d);
+    });
+    dx
+}
+
+widest! {
+    fn gelu_backward_row(x: &[f32], dy: &[f32], d: &mut [f32]) {
+        const INV_SQRT_2PI: f32 = 0.398_942_3;
         for ((d, &x), &g) in d.iter_mut().zip(x).zip(dy) {
             let cdf = 0.5 * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
             *d = g * (cdf + x * INV_SQRT_2PI * exp(-0.5 * x * x));
         }
-    });
-    dx
+    }
 }
 
 /// Σ of a row, with [`L`] accumulators so that it vectorises.
@@ -319,6 +336,25 @@ fn sum(row: &[f32]) -> f32 {
     for c in chunks {
         for i in 0..L {
             acc[i] += c[i];
+        }
+    }
+    rest + acc.iter().sum::<f32>()
+}
+
+/// Σ a ⊙ b, with [`L`] accumulators so that it vectorises.
+#[inline(always)]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; L];
+    let (ca, cb) = (a.chunks_exact(L), b.chunks_exact(L));
+    let rest: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..L {
+            acc[i] += x[i] * y[i];
         }
     }
     rest + acc.iter().sum::<f32>()
@@ -344,17 +380,52 @@ fn moments(x: &[f32], eps: f32) -> (f32, f32) {
     (mean, 1.0 / (var + eps).sqrt())
 }
 
+widest! {
+    /// One row of [`layer_norm_backward`]: its dx, added to dγ and dβ (`g` is scratch).
+    #[allow(clippy::too_many_arguments)]
+    fn layer_norm_backward_row(
+        x: &[f32],
+        dy: &[f32],
+        gamma: &[f32],
+        eps: f32,
+        g: &mut [f32],
+        dx: &mut [f32],
+        dgamma: &mut [f32],
+        dbeta: &mut [f32],
+    ) {
+        let (mean, rstd) = moments(x, eps);
+        // x̂ (in dx for now) and g = dy ⊙ γ; dγ += dy ⊙ x̂, dβ += dy.
+        for k in 0..x.len() {
+            dx[k] = (x[k] - mean) * rstd;
+            g[k] = dy[k] * gamma[k];
+            dgamma[k] += dy[k] * dx[k];
+            dbeta[k] += dy[k];
+        }
+        let n = x.len() as f32;
+        let (mg, mgx) = (sum(g) / n, dot(g, dx) / n);
+        for (dx, &g) in dx.iter_mut().zip(g.iter()) {
+            *dx = rstd * (g - mg - *dx * mgx);
+        }
+    }
+}
+
 /// Layer norm of each row of `x` [n, d] (d = γ's length): (x − μ)/√(σ² + ε)·γ + β.
 pub fn layer_norm(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32) -> Vec<f32> {
     let d = gamma.len();
     let mut y = vec![0.0f32; x.len()];
     rows(x, d, &mut y, d, |_, x, y| {
+        layer_norm_row(x, gamma, beta, eps, y)
+    });
+    y
+}
+
+widest! {
+    fn layer_norm_row(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32, y: &mut [f32]) {
         let (mean, rstd) = moments(x, eps);
         for (((y, &x), &g), &b) in y.iter_mut().zip(x).zip(gamma).zip(beta) {
             *y = (x - mean) * rstd * g + b;
         }
-    });
-    y
+    }
 }
 
 /// The gradients of [`layer_norm`] for dy [n, d]: with x̂ = (x − μ)·r, r = 1/√(σ² + ε)
@@ -381,21 +452,7 @@ pub fn layer_norm_backward(
         for (i, dx) in dx.chunks_mut(d).enumerate() {
             let r = j * per + i;
             let (x, dy) = (&x[r * d..][..d], &dy[r * d..][..d]);
-            let (mean, rstd) = moments(x, eps);
-            let (mut sg, mut sgx) = (0.0f32, 0.0f32);
-            for k in 0..d {
-                let xh = (x[k] - mean) * rstd;
-                g[k] = dy[k] * gamma[k];
-                sg += g[k];
-                sgx += g[k] * xh;
-                dgamma[k] += dy[k] * xh;
-                dbeta[k] += dy[k];
-            }
-            let (mg, mgx) = (sg / d as f32, sgx / d as f32);
-            for k in 0..d {
-                let xh = (x[k] - mean) * rstd;
-                dx[k] = rstd * (g[k] - mg - xh * mgx);
-            }
+            layer_norm_backward_row(x, dy, gamma, eps, &mut g, dx, dgamma, dbeta);
         }
         part
     };
@@ -423,6 +480,49 @@ pub fn layer_norm_backward(
     }
     let dbeta = total.split_off(d);
     (dx, total, dbeta)
+}
+
+/// The constants of one Adam step (burn's `AdaptiveMomentum`, step t counted from 1).
+#[derive(Debug, Clone, Copy)]
+pub struct AdamStep {
+    pub beta_1: f32,
+    pub beta_2: f32,
+    /// lr · √(1 − β2^t) / (1 − β1^t)
+    pub rate: f32,
+    /// ε · √(1 − β2^t)
+    pub eps: f32,
+}
+
+widest! {
+    /// One Adam step on a parameter's values p with gradient g and moments m, v (None
+    /// at the first step, i.e. zeros): returns the new (p, m, v),
+    ///   m ← β1·m + (1 − β1)·g,  v ← β2·v + (1 − β2)·g²,  p ← p − rate·m / (√v + eps).
+    pub fn adam(
+        p: &[f32],
+        g: &[f32],
+        m: Option<&[f32]>,
+        v: Option<&[f32]>,
+        k: AdamStep,
+    ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let n = p.len();
+        assert!(g.len() == n && m.is_none_or(|m| m.len() == n) && v.is_none_or(|v| v.len() == n));
+        let (b1, b2) = (k.beta_1, k.beta_2);
+        let m: Vec<f32> = match m {
+            Some(m) => m.iter().zip(g).map(|(m, g)| m * b1 + g * (1.0 - b1)).collect(),
+            None => g.iter().map(|g| g * (1.0 - b1)).collect(),
+        };
+        let v: Vec<f32> = match v {
+            Some(v) => v.iter().zip(g).map(|(v, g)| v * b2 + g * g * (1.0 - b2)).collect(),
+            None => g.iter().map(|g| g * g * (1.0 - b2)).collect(),
+        };
+        let p = p
+            .iter()
+            .zip(&m)
+            .zip(&v)
+            .map(|((p, m), v)| p - k.rate * m / (v.sqrt() + k.eps))
+            .collect();
+        (p, m, v)
+    }
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
