@@ -150,6 +150,24 @@ pub fn linear(layer: &Linear, x: Tensor<3>) -> Tensor<3> {
     layer.forward(x)
 }
 
+/// One Adam step on the Flex CPU backend, [`kernels::adam`](super::kernels::adam) on
+/// the values of a parameter p, its gradient g and its moments m, v (None at the
+/// first step): the new (p, m, v), or None when a tensor is elsewhere.
+pub fn adam<const D: usize>(
+    p: &Tensor<D>,
+    g: &Tensor<D>,
+    moments: Option<(&Tensor<D>, &Tensor<D>)>,
+    step: super::kernels::AdamStep,
+) -> Option<[Tensor<D>; 3]> {
+    #[cfg(not(target_arch = "wasm32"))]
+    return flex::adam(p, g, moments, step);
+    #[cfg(target_arch = "wasm32")]
+    {
+        let _ = (p, g, moments, step);
+        None
+    }
+}
+
 /// The Flex paths: `None` when a tensor is on another backend.
 #[cfg(not(target_arch = "wasm32"))]
 mod flex {
@@ -860,6 +878,32 @@ mod flex {
                 node(Gelu, [t.node()], || t.primitive().clone(), y)
             }
         })
+    }
+
+    pub fn adam<const D: usize>(
+        p: &Tensor<D>,
+        g: &Tensor<D>,
+        moments: Option<(&Tensor<D>, &Tensor<D>)>,
+        step: kernels::AdamStep,
+    ) -> Option<[Tensor<D>; 3]> {
+        let plain = |t: &Tensor<D>| t.clone().try_into_primitive::<Flex>().ok();
+        let (p, g) = (plain(p)?, plain(g)?);
+        let (m, v) = match moments {
+            Some((m, v)) => (Some(plain(m)?), Some(plain(v)?)),
+            None => (None, None),
+        };
+        let (m, v) = (m.map(|t| t.to_contiguous()), v.map(|t| t.to_contiguous()));
+        let (m, v) = match (&m, &v) {
+            (Some(m), Some(v)) => (Some(m.as_slice::<f32>()?), Some(v.as_slice::<f32>()?)),
+            _ => (None, None),
+        };
+        let (p, m, v) = with_values(&p, |p, shape| {
+            with_values(&g, |g, _| {
+                let (p, m, v) = kernels::adam(p, g, m, v, step);
+                (flex(p, shape), flex(m, shape), flex(v, shape))
+            })
+        });
+        Some([out(p), out(m), out(v)])
     }
 
     #[derive(Debug)]

@@ -6,10 +6,12 @@
 //! - [`rewards`]: per-token rewards (KL term, score placement, lwp, span-end).
 //! - [`gae`]: advantages, returns, whitening.
 //! - [`loss`]: the clipped surrogate (eq. 6–7) and the clipped value loss.
+//! - [`adam`]: Adam with a one-pass step per parameter on the CPU.
 //! - [`grads`]: a minibatch's gradient from its pieces, clipped by the global norm.
 //! - [`ppo`]: rollouts and updates.
 //! - [`lemma`]: Lemma 3.1 on a one-step problem, with π* in closed form.
 
+pub mod adam;
 pub mod config;
 pub mod gae;
 pub mod grads;

@@ -13,6 +13,7 @@
 //! Sequences are left-padded, so every response sits at the end of its row:
 //! response tensors are [B, R] "tail-aligned", real tokens on the right.
 
+use super::adam::FusedAdam;
 use super::config::{Placement, PpoConfig, RewardMode};
 use super::gae::{gae, whiten};
 use super::grads;
@@ -25,7 +26,7 @@ use crate::model::policy::{Padded, Policy, SampleConfig};
 use crate::par;
 use crate::reward::model::RewardModel;
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -250,7 +251,7 @@ impl Ppo {
             ));
         }
         // Gradients are clipped by their global norm before the step (rl::grads).
-        let optim = AdamConfig::new().init();
+        let optim = FusedAdam::default().init();
         Ok(Self {
             cfg,
             policy,
