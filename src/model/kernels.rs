@@ -116,25 +116,25 @@ fn max(row: &[f32]) -> f32 {
 }
 
 widest! {
-/// (Σ e^(x−m), Σ e^(x−m)·x) over a row.
-fn exp_sums(row: &[f32], m: f32) -> (f32, f32) {
-    let (mut s, mut t) = ([0.0f32; L], [0.0f32; L]);
-    let chunks = row.chunks_exact(L);
-    let rest = chunks.remainder();
-    for c in chunks {
-        for i in 0..L {
-            let e = exp(c[i] - m);
-            s[i] += e;
-            t[i] += e * c[i];
+    /// (Σ e^(x−m), Σ e^(x−m)·x) over a row.
+    fn exp_sums(row: &[f32], m: f32) -> (f32, f32) {
+        let (mut s, mut t) = ([0.0f32; L], [0.0f32; L]);
+        let chunks = row.chunks_exact(L);
+        let rest = chunks.remainder();
+        for c in chunks {
+            for i in 0..L {
+                let e = exp(c[i] - m);
+                s[i] += e;
+                t[i] += e * c[i];
+            }
         }
+        for &x in rest {
+            let e = exp(x - m);
+            s[0] += e;
+            t[0] += e * x;
+        }
+        (s.iter().sum(), t.iter().sum())
     }
-    for &x in rest {
-        let e = exp(x - m);
-        s[0] += e;
-        t[0] += e * x;
-    }
-    (s.iter().sum(), t.iter().sum())
-}
 }
 
 /// Rows of `width` in `data`, with `out` chunks of `out_width` each, in parallel natively.
