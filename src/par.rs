@@ -33,13 +33,18 @@ pub fn in_piece() -> bool {
     false
 }
 
-/// `f()` as a piece (see [`in_piece`]).
+/// `f()` as a piece (see [`in_piece`]); the thread is itself again afterwards, even
+/// when `f` panics.
 #[cfg(not(target_arch = "wasm32"))]
 fn as_piece<R>(f: impl FnOnce() -> R) -> R {
-    let before = PIECE.with(|p| p.replace(true));
-    let r = f();
-    PIECE.with(|p| p.set(before));
-    r
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            PIECE.with(|p| p.set(self.0));
+        }
+    }
+    let _restore = Restore(PIECE.with(|p| p.replace(true)));
+    f()
 }
 
 /// `f(item)` for every item, results in the items' order.
@@ -122,5 +127,8 @@ mod tests {
         assert_eq!(map(vec![1, 2], |_| in_piece()), vec![true, true]);
         assert_eq!(join(in_piece, in_piece), (true, true));
         assert!(!in_piece(), "the caller's thread is itself again");
+        let panicked = std::panic::catch_unwind(|| join(|| panic!("a piece fails"), || ()));
+        assert!(panicked.is_err());
+        assert!(!in_piece(), "and after a piece panicked on it");
     }
 }
