@@ -202,8 +202,9 @@ mod flex {
         assert!(a_len > last_index(a_strides, m, k) && b_len > last_index(b_strides, k, n));
     }
 
-    /// `out` [m, n] += a [m, k] · b [k, n] through gemm (when `fresh`, `out` is
-    /// written, never read: it may hold anything). a and b are read with (row,
+    /// a [m, k] · b [k, n] through gemm: when `fresh`, appended to `out` as m·n new
+    /// elements (written, never read, so the spare capacity may hold anything);
+    /// otherwise added to `out`, which holds exactly m·n. a and b are read with (row,
     /// column) strides, so transposes cost nothing.
     fn gemm(
         out: &mut Vec<f32>,
@@ -215,19 +216,20 @@ mod flex {
         b_strides: (usize, usize),
     ) {
         check_operands((m, n, k), a.len(), a_strides, b.len(), b_strides);
-        assert!(out.capacity() >= m * n && (fresh || out.len() == m * n));
+        let at = if fresh { out.len() } else { 0 };
+        assert!(out.capacity() >= at + m * n && (fresh || out.len() == m * n));
         let parallelism = if m * n * k >= 192 * 192 * 192 && !crate::par::in_piece() {
             gemm::Parallelism::Rayon(0)
         } else {
             gemm::Parallelism::None
         };
         // SAFETY: a and b cover the elements their strides reach (asserted above); out
-        // has room for m×n contiguous elements and does not alias a or b (it is
-        // borrowed mutably). With `fresh` gemm writes every element of out without
-        // reading it, so its length can be set afterwards.
+        // has room for m×n contiguous elements after `at` and does not alias a or b
+        // (it is borrowed mutably). With `fresh` gemm writes every one of them without
+        // reading it, so the length can take them in afterwards.
         unsafe {
             gemm_raw(
-                out.as_mut_ptr(),
+                out.as_mut_ptr().add(at),
                 n,
                 fresh,
                 (m, n, k),
@@ -237,7 +239,7 @@ mod flex {
                 b_strides,
                 parallelism,
             );
-            out.set_len(m * n);
+            out.set_len(at + m * n);
         }
     }
 
@@ -446,26 +448,7 @@ mod flex {
                         &v[keys.start * d3..],
                     );
                     // scores = q·kᵀ on the span, appended to p, then the row softmax in place.
-                    check_operands((m, n, dh), qb.len(), (d3, 1), kb.len(), (1, d3));
-                    assert!(p.capacity() >= at + m * n);
-                    // SAFETY: q and k cover the rows and keys read (checked above); p has
-                    // room for the m·n block after its at elements, which gemm writes
-                    // without reading (fresh) before the length takes them in.
-                    unsafe {
-                        let out = p.as_mut_ptr().add(at);
-                        gemm_raw(
-                            out,
-                            n,
-                            true,
-                            (m, n, dh),
-                            qb,
-                            (d3, 1),
-                            kb,
-                            (1, d3),
-                            gemm::Parallelism::None,
-                        );
-                        p.set_len(at + m * n);
-                    }
+                    gemm(&mut p, true, (m, n, dh), qb, (d3, 1), kb, (1, d3));
                     let pb = &mut p[at..];
                     kernels::softmax_in_place(
                         pb,
@@ -653,42 +636,23 @@ mod flex {
         })
     }
 
-    /// The backward of [`LinearOp`] and [`MatmulOp`]: parents x, w (and b).
-    fn register_linear_grads<const N: usize>(
-        ops: Ops<(FlexTensor, FlexTensor), N>,
-        grads: &mut Gradients,
-    ) {
-        let dy = grads.consume::<Flex>(&ops.node);
-        let (x, w) = ops.state;
-        let want = [0, 1, 2].map(|i| ops.parents.get(i).is_some_and(Option::is_some));
-        for (p, g) in ops.parents.iter().zip(linear_backward(&x, &w, &dy, want)) {
-            if let (Some(p), Some(g)) = (p, g) {
-                grads.register::<Flex>(p.id, g);
-            }
-        }
-    }
-
-    /// x·w + b, state x [n, d_in] and w [d_in, d_out].
+    /// x·w + b (parents x, w, b: N = 3) or x·w (parents x, w: N = 2, the LM head),
+    /// state x [n, d_in] and w [d_in, d_out].
     #[derive(Debug)]
     struct LinearOp;
 
-    impl Backward<Flex, 3> for LinearOp {
+    impl<const N: usize> Backward<Flex, N> for LinearOp {
         type State = (FlexTensor, FlexTensor);
 
-        fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
-            register_linear_grads(ops, grads);
-        }
-    }
-
-    /// x·w (no bias: the LM head).
-    #[derive(Debug)]
-    struct MatmulOp;
-
-    impl Backward<Flex, 2> for MatmulOp {
-        type State = (FlexTensor, FlexTensor);
-
-        fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
-            register_linear_grads(ops, grads);
+        fn backward(self, ops: Ops<Self::State, N>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let dy = grads.consume::<Flex>(&ops.node);
+            let (x, w) = ops.state;
+            let want = [0, 1, 2].map(|i| ops.parents.get(i).is_some_and(Option::is_some));
+            for (p, g) in ops.parents.iter().zip(linear_backward(&x, &w, &dy, want)) {
+                if let (Some(p), Some(g)) = (p, g) {
+                    grads.register::<Flex>(p.id, g);
+                }
+            }
         }
     }
 
@@ -721,7 +685,7 @@ mod flex {
             (On::Tracked(x), On::Tracked(w), None) => {
                 let y = flex(forward(x.primitive(), w.primitive(), None), &[n, d_out]);
                 let state = || (x.primitive().clone(), w.primitive().clone());
-                Some(node(MatmulOp, [x.node(), w.node()], state, y))
+                Some(node(LinearOp, [x.node(), w.node()], state, y))
             }
             // Mixed backends.
             _ => None,
@@ -947,6 +911,8 @@ mod flex {
             })
         };
         match (on(x)?, on(gamma)?, on(beta)?) {
+            // burn's Flex has a plain layer-norm forward of its own; this path takes the
+            // same kernel as the tracked one, so inference and training share one formula.
             (On::Plain(x), On::Plain(g), On::Plain(b)) => Some(out(forward(&x, &g, &b))),
             (On::Tracked(x), On::Tracked(g), On::Tracked(b)) => {
                 let y = forward(x.primitive(), g.primitive(), b.primitive());
