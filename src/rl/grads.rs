@@ -1,5 +1,6 @@
 //! Gradients of a PPO minibatch: the pieces computed side by side summed into one
-//! set ([`sum`]), then clipped by their global L2 norm ([`clip_global_norm`]) as
+//! set ([`sum`]), then clipped by their global L2 norm ([`global_norm`],
+//! [`clip_to_norm`]) as
 //! PyTorch's `clip_grad_norm_` does in TRL's trainer. (burn's optimiser option
 //! clips each parameter tensor by its own norm, which is a different update.)
 
@@ -33,13 +34,9 @@ pub fn sum<M: Module>(module: &M, mut pieces: Vec<GradientsParams>) -> Gradients
     sum.out
 }
 
-/// Every gradient times min(1, max_norm / (‖g‖ + 1e-6)), ‖g‖ the L2 norm of all of
-/// them together (`torch.nn.utils.clip_grad_norm_`). Computed on the device: no read.
-pub fn clip_global_norm<M: Module>(
-    module: &M,
-    mut grads: GradientsParams,
-    max_norm: f32,
-) -> GradientsParams {
+/// ‖g‖, the L2 norm of all the gradients together, on the device (no read); None
+/// when there are none. Non-finite when any gradient is.
+pub fn global_norm<M: Module>(module: &M, grads: &GradientsParams) -> Option<Tensor<1>> {
     struct SumSquares<'a>(&'a GradientsParams, Option<Tensor<1>>);
     impl ModuleVisitor for SumSquares<'_> {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
@@ -52,6 +49,19 @@ pub fn clip_global_norm<M: Module>(
             }
         }
     }
+    let mut squares = SumSquares(grads, None);
+    module.visit(&mut squares);
+    squares.1.map(Tensor::sqrt)
+}
+
+/// Every gradient times min(1, max_norm / (norm + 1e-6)), `norm` from [`global_norm`]
+/// (`torch.nn.utils.clip_grad_norm_`). Computed on the device: no read.
+pub fn clip_to_norm<M: Module>(
+    module: &M,
+    mut grads: GradientsParams,
+    norm: Tensor<1>,
+    max_norm: f32,
+) -> GradientsParams {
     struct Scale<'a>(&'a mut GradientsParams, Tensor<1>);
     impl ModuleVisitor for Scale<'_> {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
@@ -61,15 +71,7 @@ pub fn clip_global_norm<M: Module>(
             }
         }
     }
-    let mut squares = SumSquares(&grads, None);
-    module.visit(&mut squares);
-    let Some(total) = squares.1 else {
-        return grads;
-    };
-    let coef = (total.sqrt() + 1e-6)
-        .recip()
-        .mul_scalar(max_norm)
-        .clamp_max(1.0);
+    let coef = (norm + 1e-6).recip().mul_scalar(max_norm).clamp_max(1.0);
     module.visit(&mut Scale(&mut grads, coef));
     grads
 }
@@ -94,6 +96,12 @@ mod tests {
             Tensor::<1>::from_data(TensorData::new(b, [2]), &device),
         );
         g
+    }
+
+    /// [`global_norm`] then [`clip_to_norm`], as the PPO step does.
+    fn clip_global_norm(layer: &Linear, g: GradientsParams, max_norm: f32) -> GradientsParams {
+        let norm = global_norm(layer, &g).unwrap();
+        clip_to_norm(layer, g, norm, max_norm)
     }
 
     fn values(layer: &Linear, g: &GradientsParams) -> Vec<f32> {
@@ -129,6 +137,24 @@ mod tests {
         let g = grads_of(&layer, vec![0.3, 0.0, 0.0, 0.0], vec![0.0, 0.4]);
         let kept = values(&layer, &clip_global_norm(&layer, g, 1.0));
         assert_eq!(kept, vec![0.3, 0.0, 0.0, 0.0, 0.0, 0.4]);
+    }
+
+    #[test]
+    fn the_norm_is_that_of_all_gradients_and_not_finite_with_a_nan() {
+        let layer = LinearConfig::new(2, 2).init(&cpu());
+        let norm = |g: &GradientsParams| {
+            global_norm(&layer, g)
+                .unwrap()
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap()[0]
+        };
+        // √(1 + 4 + 4 + 16 + 0 + 16) = √41 by hand.
+        let g = grads_of(&layer, vec![1.0, 2.0, 2.0, 4.0], vec![0.0, 4.0]);
+        assert!((norm(&g) - 41f32.sqrt()).abs() < 1e-6);
+        let g = grads_of(&layer, vec![1.0, f32::NAN, 0.0, 0.0], vec![0.0, 0.0]);
+        assert!(!norm(&g).is_finite());
+        assert!(global_norm(&layer, &GradientsParams::new()).is_none());
     }
 
     #[test]

@@ -7,8 +7,8 @@
 //!    token shaped by lwp (`token`, TPPO) — see [`super::rewards`];
 //! 3. r_t = −β·kl_t (+ score), GAE, returns, advantages whitened over the batch;
 //! 4. `ppo_epochs` passes over shuffled minibatches: clipped surrogate + vf_coef ·
-//!    clipped value loss, Adam with gradient-norm clipping. A non-finite loss skips
-//!    its update and is counted.
+//!    clipped value loss, Adam with gradient-norm clipping. A non-finite loss or
+//!    gradient norm skips its update and is counted.
 //!
 //! Sequences are left-padded, so every response sits at the end of its row:
 //! response tensors are [B, R] "tail-aligned", real tokens on the right.
@@ -386,12 +386,26 @@ impl Ppo {
                 })
                 .into_iter()
                 .unzip();
-                let stats = read(Tensor::cat(stats, 0).sum_dim(0)).await?;
-                if stats.iter().all(|s| s.is_finite()) {
-                    let grads = grads::sum(&self.policy, grads);
-                    let grads = grads::clip_global_norm(&self.policy, grads, cfg.max_grad_norm);
+                let grads = grads::sum(&self.policy, grads);
+                let norm = grads::global_norm(&self.policy, &grads);
+                // One read: the six statistics and the gradient's global norm. A
+                // non-finite loss or gradient skips the step.
+                let stats = Tensor::cat(stats, 0).sum_dim(0).reshape([6]).inner();
+                let checked = read(Tensor::cat(
+                    norm.iter().cloned().chain([stats]).collect(),
+                    0,
+                ));
+                let checked = checked.await?;
+                if checked.iter().all(|s| s.is_finite()) {
+                    let stats = &checked[checked.len() - 6..];
+                    let grads = match norm {
+                        Some(norm) => {
+                            grads::clip_to_norm(&self.policy, grads, norm, cfg.max_grad_norm)
+                        }
+                        None => grads,
+                    };
                     self.policy = self.optim.step(cfg.lr, self.policy.clone(), grads);
-                    for (s, v) in sums.iter_mut().zip(&stats) {
+                    for (s, v) in sums.iter_mut().zip(stats) {
                         *s += f64::from(*v);
                     }
                     steps += 1;
