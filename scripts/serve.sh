@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Build the browser lab and serve it on 127.0.0.1 (PORT, default 8000).
-set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
+report_failures
+
+step "set-up: wasm target, wasm-pack, wasm-bindgen-cli $(locked_wasm_bindgen)"
 need_wasm_tools
+
+step "wasm32 build of the library, bindings into pkg/"
 build_pkg
+
+step "serve"
 port="${PORT:-8000}"
-echo
 echo "TPPO Lab: http://127.0.0.1:$port/"
-exec python3 -m http.server --bind 127.0.0.1 --directory . "$port"
+exec python3 scripts/serve.py --port "$port"

@@ -1,29 +1,141 @@
-# Shared by serve.sh and test.sh: install the lab's build tools from source, once.
-# Never downloads prebuilt binaries: wasm-pack and wasm-bindgen-cli are built by cargo,
-# wasm-bindgen-cli at exactly the version in Cargo.lock, and wasm-opt is off (Cargo.toml).
-export PATH="$HOME/.cargo/bin:$PATH"
+# Shared by serve.sh and test.sh (sourced): step reporting, and the lab's build tools
+# installed from source when they are missing.
+#
+# Never downloads prebuilt binaries: wasm-pack and wasm-bindgen-cli are built by
+# cargo, wasm-bindgen-cli at exactly the version in Cargo.lock, and wasm-opt is off
+# (Cargo.toml). Each install says what it does before it does it, and a failure
+# anywhere names the step and the command (the ERR trap below), never a silent exit.
+# scripts/test_tools.sh tests these functions with the tools absent.
 
-need_wasm_tools() {
-  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
-    rustup target add wasm32-unknown-unknown
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+TOOLS_START=${TOOLS_START:-$SECONDS}
+TOOLS_STEP="set-up"
+
+# `step NAME`: print a numbered heading; a later failure is reported under NAME.
+step() {
+  TOOLS_STEP="$*"
+  printf '\n== [%4ds] %s\n' "$((SECONDS - TOOLS_START))" "$*"
+}
+
+# say: one line about what the set-up does (installs, skips), on stderr.
+say() { printf '   %s\n' "$*" >&2; }
+
+# The ERR trap: which step failed, which command, where. Installed by `report_failures`.
+on_failure() {
+  local status=$1 command=$2 line=$3 file=$4
+  printf '\nFAILED: step "%s": `%s` exited with status %s (%s:%s)\n' \
+    "$TOOLS_STEP" "$command" "$status" "$file" "$line" >&2
+}
+
+# Report any failing command (also inside functions: -E) and stop.
+report_failures() {
+  set -Eeuo pipefail
+  trap 'on_failure $? "$BASH_COMMAND" "$LINENO" "${BASH_SOURCE[0]:-$0}"' ERR
+}
+
+# The version of wasm-bindgen that Cargo.lock pins (the CLI must match it exactly).
+locked_wasm_bindgen() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock
+}
+
+# The installed wasm-bindgen's version, or nothing when it is not installed.
+installed_wasm_bindgen() {
+  if command -v wasm-bindgen >/dev/null 2>&1; then
+    local v
+    v=$(wasm-bindgen --version 2>/dev/null || true)
+    printf '%s\n' "${v#wasm-bindgen }" | awk '{ print $1 }'
   fi
-  if ! command -v wasm-pack >/dev/null; then
+}
+
+# The wasm32 target, wasm-pack (for `wasm-pack test`) and wasm-bindgen-cli at the
+# locked version: each installed only when missing (or at another version).
+need_wasm_tools() {
+  local targets want have
+  if ! command -v cargo >/dev/null 2>&1; then
+    say "cargo is not on PATH: install a Rust toolchain (https://rustup.rs) first"
+    return 1
+  fi
+  if command -v rustup >/dev/null 2>&1; then
+    targets=$(rustup target list --installed)
+    if ! grep -qx wasm32-unknown-unknown <<<"$targets"; then
+      say "installing the wasm32-unknown-unknown target (rustup target add)"
+      rustup target add wasm32-unknown-unknown
+    fi
+  else
+    say "rustup is not on PATH: assuming the toolchain has the wasm32-unknown-unknown target"
+  fi
+  if ! command -v wasm-pack >/dev/null 2>&1; then
+    say "installing wasm-pack from source (cargo install, about 5 minutes)"
     cargo install wasm-pack --locked
   fi
-  local want have
-  want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock)
-  have=$(wasm-bindgen --version 2>/dev/null | awk '{ print $2 }')
-  if [ "$have" != "$want" ]; then
-    # Not --locked: one of its locked dependencies was yanked from crates.io.
-    cargo install wasm-bindgen-cli --version "$want"
+  want=$(locked_wasm_bindgen)
+  if [ -z "$want" ]; then
+    say "Cargo.lock names no wasm-bindgen version"
+    return 1
   fi
+  have=$(installed_wasm_bindgen)
+  if [ "$have" != "$want" ]; then
+    say "installing wasm-bindgen-cli $want from source (found: ${have:-none}; cargo install, about 7 minutes)"
+    # Not --locked: one of its locked dependencies was yanked from crates.io.
+    cargo install wasm-bindgen-cli --version "$want" --force
+  fi
+  have=$(installed_wasm_bindgen)
+  if [ "$have" != "$want" ]; then
+    say "wasm-bindgen on PATH is ${have:-missing} after the install, not $want: is another one earlier on PATH?"
+    return 1
+  fi
+}
+
+# cargo's target directory (honours CARGO_TARGET_DIR and build.target-dir).
+target_dir() {
+  cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])'
+}
+
+# The browser tests need Debian's chromium (and chromedriver, for wasm-pack test).
+# Sets BROWSER_TESTS to "run", or to "skip" when they are missing and
+# TPPO_SKIP_BROWSER=1 asks to skip them; fails (with the install command) otherwise.
+need_browser() {
+  if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+    BROWSER_TESTS=run
+    return 0
+  fi
+  if [ "${TPPO_SKIP_BROWSER:-0}" = 1 ]; then
+    say "chromium/chromedriver not found; TPPO_SKIP_BROWSER=1: the browser tests will be skipped"
+    BROWSER_TESTS=skip
+    return 0
+  fi
+  say "the browser tests need Chromium and its driver, and they are not installed. Install them with"
+  say "    sudo apt-get install chromium chromium-driver"
+  say "or set TPPO_SKIP_BROWSER=1 to skip the browser tests (the run then says so in its last line)."
+  return 1
+}
+
+# Playwright's Python package in a virtual environment under the target directory
+# (its own browser download is never used: the tests drive Debian's chromium).
+# Prints the environment's python.
+PLAYWRIGHT_VERSION=1.65.2
+need_playwright() {
+  local venv="$1/browser-venv"
+  if [ ! -x "$venv/bin/python" ]; then
+    say "creating $venv (python3 -m venv)"
+    python3 -m venv "$venv"
+  fi
+  if ! "$venv/bin/python" -c "import playwright, sys; from importlib.metadata import version; sys.exit(version('playwright') != '$PLAYWRIGHT_VERSION')" 2>/dev/null; then
+    say "installing playwright==$PLAYWRIGHT_VERSION into $venv (pip, from PyPI)"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "playwright==$PLAYWRIGHT_VERSION"
+  fi
+  echo "$venv/bin/python"
 }
 
 # The browser build: the library for wasm32 (no CLI features), then its JS bindings
 # into pkg/. wasm-bindgen is called directly (rather than through `wasm-pack build`)
 # to drop the 4 MB name section; wasm-opt is not used (Debian's crashed in Chromium).
 build_pkg() {
+  local target
+  target=$(target_dir)
   cargo build --release --target wasm32-unknown-unknown --lib --no-default-features
   wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
-    --out-dir pkg "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/release/tppo.wasm"
+    --out-dir pkg "$target/wasm32-unknown-unknown/release/tppo.wasm"
 }

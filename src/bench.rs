@@ -68,7 +68,34 @@ impl Workloads {
                 }
             }
         }
+        if !(w.generate || w.rm_step || w.ppo) {
+            return Err(crate::Error::Invalid(format!(
+                "no workload in {list:?}: expected generate, rm or ppo"
+            )));
+        }
         Ok(w)
+    }
+}
+
+impl BenchConfig {
+    /// Sizes the policy can run: at least one of everything, the prompt and the new
+    /// tokens within its positions.
+    pub fn validate(&self) -> crate::Result<()> {
+        if self.batch == 0 || self.prompt_len == 0 || self.max_new == 0 || self.reps == 0 {
+            return Err(crate::Error::Invalid(
+                "bench: batch, prompt length, new tokens and reps must each be at least 1".into(),
+            ));
+        }
+        if self.prompt_len + self.max_new > self.policy.max_len {
+            return Err(crate::Error::Invalid(format!(
+                "bench: a prompt of {} tokens and {} new tokens need {} positions, more than the policy's {}",
+                self.prompt_len,
+                self.max_new,
+                self.prompt_len + self.max_new,
+                self.policy.max_len
+            )));
+        }
+        Ok(())
     }
 }
 

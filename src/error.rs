@@ -63,11 +63,12 @@ impl fmt::Display for InputErrors {
 pub enum Error {
     #[error("{0}")]
     Input(InputErrors),
-    #[error("{path}: {source}")]
+    /// The OS reason is in the message, once: it is not also chained as a `source`
+    /// (a chain printer such as anyhow's `{:#}` would print it twice).
+    #[error("{path}: {reason}")]
     Io {
         path: String,
-        #[source]
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     #[error("tokenizer: {0}")]
     Tokenizer(String),

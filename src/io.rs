@@ -6,9 +6,9 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 fn io_error(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |source| Error::Io {
+    move |reason| Error::Io {
         path: path.display().to_string(),
-        source,
+        reason,
     }
 }
 

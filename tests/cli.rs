@@ -135,3 +135,70 @@ fn judge_inspect_label_and_report_run_on_the_bundled_data() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("no user with user_id \"nobody\""));
 }
+
+#[test]
+fn an_over_long_user_is_skipped_counted_and_warned_about_not_fatal() {
+    // The generator's own data has such users (seed 11, 30,000 users: 2 of them);
+    // here one user whose target response is far longer than the 64 tokens a model takes.
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.jsonl");
+    let long = "international travel insurance comparison for frequent business travellers \
+                flying between orlando miami atlanta chicago denver seattle boston and dallas";
+    let mut text = String::new();
+    for i in 0..6 {
+        let targets = if i == 3 {
+            serde_json::json!([long, long, long])
+        } else {
+            serde_json::json!(["orlando hotels", "disney tickets", "orlando weather"])
+        };
+        let u = serde_json::json!({"user_id": format!("u{i}"),
+            "history": [{"kind": "search", "text": "cheap flights"}, {"kind": "search", "text": "florida vacation"}],
+            "targets": targets});
+        text.push_str(&u.to_string());
+        text.push('\n');
+    }
+    std::fs::write(&users, text).unwrap();
+    let path = users.to_str().unwrap();
+
+    let o = tppo(&["data", "check", path]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains(":4: field `targets`: the target response is"),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("1 warnings"));
+
+    let labels = dir.path().join("labels.jsonl");
+    let o = tppo(&["label", "--data", path, "--out", labels.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("1 empty or over-long"));
+    assert_eq!(tppo::labeler::labels::read(&labels).unwrap().len(), 5);
+
+    let out = dir.path().join("sft");
+    let o = tppo(&[
+        "sft",
+        "--preset",
+        "quick",
+        "--data",
+        path,
+        "--eval",
+        path,
+        "--epochs",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains(
+            "1 train users were left out: their target response is longer than 64 tokens (first: u3"
+        ),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["train_users"], 5);
+    assert_eq!(v["left_out"]["train_too_long"], 1);
+}

@@ -199,3 +199,22 @@ fn a_file_round_trips_through_the_writer() {
         users
     );
 }
+
+#[test]
+fn a_leading_byte_order_mark_and_crlf_line_ends_are_accepted() {
+    // As spreadsheet tools and Windows editors write a file.
+    let text = format!("\u{feff}{GOOD}\r\n{GOOD2}\r\n");
+    let c = check_bytes("bom.jsonl", text.as_bytes());
+    assert!(c.errors.is_empty(), "{:?}", c.errors);
+    assert_eq!(c.users.len(), 2);
+    assert_eq!(c.users[0].user_id, "ok-1");
+    assert_eq!(c.users[1].user_id, "ok-2");
+    // A byte-order mark anywhere else is still an error, named at its line.
+    let text = format!("{GOOD}\n\u{feff}{GOOD2}\n");
+    let c = check_bytes("bom.jsonl", text.as_bytes());
+    assert_eq!(c.errors.len(), 1, "{:?}", c.errors);
+    assert_eq!(c.errors[0].line, 2);
+    // The labels reader and the outputs reader share the line splitter.
+    let lines: Vec<_> = tppo::data::jsonl::lines(b"\xEF\xBB\xBFa\r\nb").collect();
+    assert_eq!(lines, vec![(1, &b"a"[..]), (2, &b"b"[..])]);
+}

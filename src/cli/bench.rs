@@ -3,7 +3,7 @@
 //! `--compare-pytorch` also runs `bench/pytorch_ref.py` (the same workloads in
 //! PyTorch eager on the CPU) in the same invocation and prints the ratios.
 
-use super::print_json;
+use super::{args, print_json};
 use anyhow::Context;
 use clap::Args;
 use serde::Deserialize;
@@ -15,13 +15,13 @@ use tppo::bench::{BenchConfig, BenchRow, run};
 #[derive(Args)]
 pub struct BenchArgs {
     /// Rollouts per PPO iteration (and the batch of the other workloads).
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = args::count(1, 1024))]
     batch: usize,
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = 128, value_parser = args::count(1, 4096))]
     prompt_len: usize,
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = args::count(1, 4096))]
     max_new: usize,
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = args::count(1, 1000))]
     reps: usize,
     /// Only these workloads: a comma-separated list of generate, rm, ppo.
     #[arg(long, default_value = "generate,rm,ppo")]
@@ -41,7 +41,7 @@ pub struct BenchArgs {
     #[arg(long, default_value = "bench/pytorch_ref.py")]
     pytorch_script: PathBuf,
     /// torch.set_num_threads for the reference (0: torch's default, one per core).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = args::count(0, 1024))]
     torch_threads: usize,
 }
 
@@ -62,9 +62,10 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
         prompt_len: a.prompt_len,
         max_new: a.max_new,
         reps: a.reps,
-        only: tppo::bench::Workloads::parse(&a.only)?,
+        only: tppo::bench::Workloads::parse(&a.only).context("--only")?,
         ..BenchConfig::default()
     };
+    cfg.validate()?;
     let start = Instant::now();
     let now = move || start.elapsed().as_secs_f64() * 1000.0;
     let mut devices = vec![("cpu-flex".to_string(), tppo::backend::cpu())];

@@ -1,4 +1,4 @@
-use super::print_json;
+use super::{args, print_json};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -9,8 +9,16 @@ use tppo::io::write_file_atomic;
 #[derive(Subcommand)]
 pub enum DataCommand {
     /// Validate a users JSONL file; exits non-zero and names every bad line.
+    ///
+    /// Also warns (without failing) about users that training would cut or skip:
+    /// histories longer than the prompt budget, target responses longer than the
+    /// response budget, in the tokens of --tokenizer.
     Check {
         file: PathBuf,
+        /// The tokenizer that measures prompts and responses for the warnings
+        /// (default: data/tokenizer.json when it exists; without one, no length check).
+        #[arg(long)]
+        tokenizer: Option<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -27,7 +35,7 @@ pub struct FromAolArgs {
     #[arg(long)]
     out: PathBuf,
     /// Users with fewer history events than this (before their targets) are skipped and counted.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = args::count(0, tppo::data::schema::MAX_HISTORY as u64))]
     min_history: usize,
     #[arg(long)]
     json: bool,
@@ -35,7 +43,7 @@ pub struct FromAolArgs {
 
 #[derive(Args)]
 pub struct SynthArgs {
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, value_parser = args::count(1, 10_000_000))]
     users: usize,
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -56,24 +64,46 @@ pub struct SynthArgs {
 
 pub fn run(cmd: DataCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        DataCommand::Check { file, json } => {
+        DataCommand::Check {
+            file,
+            tokenizer,
+            json,
+        } => {
             let bytes = tppo::io::read_file(&file)?;
-            let checked = jsonl::check_bytes(&file.display().to_string(), &bytes);
+            let name = file.display().to_string();
+            let checked = jsonl::check_bytes(&name, &bytes);
+            let default = PathBuf::from("data/tokenizer.json");
+            let tokenizer = tokenizer.or_else(|| default.exists().then_some(default));
+            let lengths = match &tokenizer {
+                Some(t) => length_warnings(&name, &checked, t)?,
+                None => {
+                    eprintln!("note: no tokenizer (--tokenizer): response lengths not checked");
+                    LengthCheck::default()
+                }
+            };
+            let warnings = &lengths.too_long;
             if json {
                 print_json(&serde_json::json!({
                     "file": file, "lines": checked.lines, "valid_users": checked.users.len(),
-                    "errors": checked.errors,
+                    "errors": checked.errors, "warnings": warnings,
+                    "histories_cut": lengths.histories_cut,
                 }))?;
             } else {
                 for e in &checked.errors {
                     eprintln!("{e}");
                 }
+                for w in warnings {
+                    eprintln!("warning: {w}");
+                }
                 println!(
-                    "{}: {} lines, {} valid users, {} errors",
+                    "{}: {} lines, {} valid users, {} errors, {} warnings; {} histories longer than the {}-token prompt (their oldest events are left out)",
                     file.display(),
                     checked.lines,
                     checked.users.len(),
-                    checked.errors.len()
+                    checked.errors.len(),
+                    warnings.len(),
+                    lengths.histories_cut,
+                    lengths.max_prompt
                 );
             }
             Ok(if checked.errors.is_empty() {
@@ -140,4 +170,45 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Users that training skips (target response over the response budget), as
+/// warnings naming the line and field, and the count of histories it cuts.
+#[derive(Default)]
+struct LengthCheck {
+    too_long: Vec<tppo::error::InputError>,
+    histories_cut: usize,
+    max_prompt: usize,
+}
+
+fn length_warnings(
+    file: &str,
+    checked: &jsonl::Checked,
+    tokenizer: &std::path::Path,
+) -> anyhow::Result<LengthCheck> {
+    use tppo::model::prompt::{self, Special};
+    let tok = tppo::tokenize::Tok::load(tokenizer)?;
+    let sp = Special::of(&tok)?;
+    let sft = tppo::model::sft::SftConfig::preset("default", tok.vocab_size())
+        .context("the default preset")?;
+    let (max_prompt, max_response) = (sft.max_prompt, sft.max_response);
+    let (mut out, mut histories_cut) = (Vec::new(), 0);
+    for (u, &line) in checked.users.iter().zip(&checked.user_lines) {
+        let n = tok.encode(&u.target_response())?.ids.len() + 1;
+        if n > max_response {
+            out.push(tppo::error::InputError::new(
+                file,
+                line,
+                "targets",
+                format!("the target response is {n} tokens (EOS included), more than the {max_response} the models take: training and labeling skip this user"),
+            ));
+        }
+        let (_, cut) = prompt::prompt(&tok, sp, &u.history, max_prompt)?;
+        histories_cut += usize::from(cut > 0);
+    }
+    Ok(LengthCheck {
+        too_long: out,
+        histories_cut,
+        max_prompt,
+    })
 }

@@ -1,7 +1,7 @@
 //! `tppo eval` and `tppo compare`.
 
 use super::rl::Kit;
-use super::{Assets, print_json, style};
+use super::{Assets, args, print_json, style};
 use anyhow::Context;
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -23,13 +23,13 @@ pub struct EvalArgs {
     #[arg(long, default_value = "data/eval.jsonl")]
     data: PathBuf,
     /// Evaluate the first N users (0: all; the default split has 2,000).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = args::count(0, 100_000_000))]
     users: usize,
     /// Token reward model whose per-token rewards go into the outputs (for the heatmaps).
     #[arg(long, default_value = "data/models/rm-token")]
     rm: PathBuf,
     /// 0: greedy decoding (the default, deterministic).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = args::non_negative::<f32>)]
     temperature: f32,
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -151,12 +151,12 @@ pub struct CompareArgs {
     /// Compare records JSONL, one per user.
     #[arg(long, default_value = "runs/compare.jsonl")]
     out: PathBuf,
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 2000, value_parser = args::count(1, 1_000_000))]
     resamples: usize,
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Relevant-word share difference below which the judge calls a tie.
-    #[arg(long, default_value_t = tppo::eval::pairwise::DEFAULT_MARGIN)]
+    #[arg(long, default_value_t = tppo::eval::pairwise::DEFAULT_MARGIN, value_parser = args::probability::<f32>)]
     margin: f32,
     #[arg(long)]
     json: bool,

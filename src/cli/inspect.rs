@@ -1,4 +1,4 @@
-use super::{Assets, print_json, style};
+use super::{Assets, args, print_json, style};
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
@@ -11,7 +11,7 @@ use tppo::tokenize::{LabeledSpan, Tok};
 pub struct InspectArgs {
     #[arg(long, default_value = "data/eval.jsonl")]
     data: PathBuf,
-    #[arg(long)]
+    #[arg(long, value_parser = args::non_empty)]
     user: String,
     #[command(flatten)]
     assets: Assets,
@@ -22,13 +22,13 @@ pub struct InspectArgs {
 #[derive(Args)]
 pub struct LwpArgs {
     /// Penalty intensity α.
-    #[arg(long, default_value_t = LwpConfig::default().alpha)]
+    #[arg(long, default_value_t = LwpConfig::default().alpha, value_parser = args::non_negative::<f32>)]
     alpha: f32,
     /// Suggested length sl (tokens).
-    #[arg(long, default_value_t = LwpConfig::default().sl)]
+    #[arg(long, default_value_t = LwpConfig::default().sl, value_parser = args::non_negative::<f32>)]
     sl: f32,
     /// Last position to print.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = args::count(1, 100_000))]
     max_len: usize,
     #[arg(long)]
     json: bool,

@@ -1,4 +1,4 @@
-use super::{Assets, print_json, style};
+use super::{Assets, args, print_json, style};
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
@@ -24,10 +24,10 @@ pub struct CalibrateArgs {
 pub struct JudgeArgs {
     #[arg(long, default_value = "data/eval.jsonl")]
     data: PathBuf,
-    #[arg(long)]
+    #[arg(long, value_parser = args::non_empty)]
     user: String,
     /// Queries separated by ';'.
-    #[arg(long)]
+    #[arg(long, value_parser = args::non_empty)]
     response: String,
     #[command(flatten)]
     assets: Assets,
@@ -50,15 +50,15 @@ pub struct LabelArgs {
     #[arg(long)]
     sft: Option<PathBuf>,
     /// Responses to sample per user from --sft.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = args::count(1, 64))]
     samples: usize,
     /// Sampling temperature for --sft.
-    #[arg(long, default_value_t = 0.7)]
+    #[arg(long, default_value_t = 0.7, value_parser = args::positive::<f32>)]
     temperature: f32,
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Label only the first N users (0: all).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = args::count(0, 100_000_000))]
     users: usize,
     #[command(flatten)]
     assets: Assets,
@@ -166,12 +166,12 @@ pub fn label(a: LabelArgs) -> anyhow::Result<ExitCode> {
             .enumerate()
             .map(|(i, u)| (i, u.target_response(), "tppo-judge/target"))
             .collect();
-        // Samples whose text re-encodes to more tokens than a model takes are left out and counted.
-        let mut too_long_tokens: Option<(tppo::tokenize::Tok, usize)> = None;
+        // Responses (targets or samples) whose text encodes to more tokens than a model
+        // takes are left out and counted.
+        let tok = tppo::tokenize::Tok::load(&a.assets.assets.join("tokenizer.json"))?;
+        let max_response = tppo::model::sft::SftConfig::preset("default", tok.vocab_size())
+            .map_or(64, |c| c.max_response);
         if let Some(sft) = &a.sft {
-            let tok = tppo::tokenize::Tok::load(&a.assets.assets.join("tokenizer.json"))?;
-            let max_response = tppo::model::sft::SftConfig::preset("default", tok.vocab_size())
-                .map_or(64, |c| c.max_response);
             let sp = tppo::model::prompt::Special::of(&tok)?;
             let device = tppo::backend::cpu();
             let policy = tppo::model::checkpoint::load_policy(sft, &tok.fingerprint(), &device)?;
@@ -202,20 +202,15 @@ pub fn label(a: LabelArgs) -> anyhow::Result<ExitCode> {
                 }
             }
             pb.finish_and_clear();
-            too_long_tokens = Some((tok, max_response));
         }
         let pb = style::progress(responses.len() as u64, "labeling");
         let mut text = String::new();
         let (mut relevant, mut written, mut skipped) = (0, 0, 0);
         for (i, response, source) in &responses {
             pb.inc(1);
-            let over = match &too_long_tokens {
-                Some((tok, max)) => tok.encode(response)?.ids.len() + 1 > *max,
-                None => false,
-            };
             if response.trim().is_empty()
                 || response.len() > tppo::data::schema::MAX_TEXT_BYTES
-                || over
+                || tok.encode(response)?.ids.len() + 1 > max_response
             {
                 skipped += 1;
                 continue;

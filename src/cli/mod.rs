@@ -1,5 +1,6 @@
 //! Argument parsing and dispatch.
 
+mod args;
 mod bench;
 mod data;
 mod eval;

@@ -6,7 +6,7 @@
 use super::eval::{outputs, relevance_of, write_jsonl};
 use super::report::{self, Finding, Report, RmCurve, Run};
 use super::rl::{Kit, save_run, train};
-use super::{Assets, style};
+use super::{Assets, args, style};
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
@@ -20,10 +20,10 @@ use tppo::rl::{PpoConfig, RewardMode};
 pub struct PipelineArgs {
     /// quick: ≤ 10 minutes on 2 cores (400 eval users, 10 iterations of 16 rollouts);
     /// default: all 2,000 eval users, 40 iterations of 32 rollouts.
-    #[arg(long, default_value = "quick")]
+    #[arg(long, default_value = "quick", value_parser = ["quick", "default"])]
     preset: String,
     /// PPO and TPPO runs per mode, seeds 1..=K.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=1000))]
     seeds: u64,
     #[arg(long, default_value = "data/models/sft")]
     sft: PathBuf,
@@ -37,13 +37,13 @@ pub struct PipelineArgs {
     tokenizer: PathBuf,
     #[command(flatten)]
     assets: Assets,
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 2000, value_parser = args::count(1, 1_000_000))]
     resamples: usize,
     #[arg(long, default_value = "runs/pipeline")]
     out: PathBuf,
     /// Runs trained at once (default: one per core; the Flex backend uses one core per run).
     /// The results do not depend on it.
-    #[arg(long)]
+    #[arg(long, value_parser = args::count(1, 256))]
     jobs: Option<usize>,
 }
 

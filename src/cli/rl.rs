@@ -1,6 +1,6 @@
 //! `tppo ppo` and `tppo lemma`.
 
-use super::{Assets, print_json, style};
+use super::{Assets, args, print_json, style};
 use anyhow::Context;
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -57,26 +57,27 @@ pub struct PpoArgs {
     pub placement: Placement,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    #[arg(long)]
+    #[arg(long, value_parser = args::count(1, 1_000_000))]
     pub iters: Option<usize>,
     /// Rollouts per iteration.
-    #[arg(long)]
+    #[arg(long, value_parser = args::count(1, 4096))]
     pub batch_size: Option<usize>,
-    #[arg(long)]
+    #[arg(long, value_parser = args::positive::<f64>)]
     pub lr: Option<f64>,
     /// β of the KL term.
-    #[arg(long)]
+    #[arg(long, value_parser = args::non_negative::<f32>)]
     pub kl_coef: Option<f32>,
     /// lwp intensity α (eq. 4).
-    #[arg(long)]
+    #[arg(long, value_parser = args::non_negative::<f32>)]
     pub alpha: Option<f32>,
     /// lwp suggested length sl in tokens (eq. 4).
-    #[arg(long)]
+    #[arg(long, value_parser = args::non_negative::<f32>)]
     pub sl: Option<f32>,
-    #[arg(long)]
+    /// Longest response in tokens, EOS included (at most what the policy's positions leave after the prompt).
+    #[arg(long, value_parser = args::count(1, 4096))]
     pub max_new: Option<usize>,
     /// Pieces of each minibatch's gradient, computed side by side on CPU threads (default 2).
-    #[arg(long)]
+    #[arg(long, value_parser = args::count(1, 64))]
     pub grad_shards: Option<usize>,
     /// The SFT policy: the start and the reference π_ref.
     #[arg(long, default_value = "data/models/sft")]
@@ -281,9 +282,9 @@ pub fn save_run(
 
 #[derive(Args)]
 pub struct LemmaArgs {
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 0.5, value_parser = args::positive::<f32>)]
     beta: f32,
-    #[arg(long, default_value_t = 150)]
+    #[arg(long, default_value_t = 150, value_parser = args::count(1, 1_000_000))]
     iters: usize,
     #[arg(long, default_value_t = 7)]
     seed: u64,

@@ -1,4 +1,4 @@
-use super::{print_json, style};
+use super::{args, print_json, style};
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
@@ -18,20 +18,20 @@ pub struct SftArgs {
     #[arg(long, default_value = "data/tokenizer.json")]
     tokenizer: PathBuf,
     /// quick: a few minutes on 2 CPU cores; default: the shipped checkpoint.
-    #[arg(long, default_value = "quick")]
+    #[arg(long, default_value = "quick", value_parser = ["quick", "default"])]
     preset: String,
-    #[arg(long)]
+    #[arg(long, value_parser = args::count(1, 10_000))]
     epochs: Option<usize>,
     /// Train users to use (0: all).
-    #[arg(long)]
+    #[arg(long, value_parser = args::count(0, 100_000_000))]
     users: Option<usize>,
     #[arg(long)]
     seed: Option<u64>,
     /// Language-model warm-up epochs (loss on every token) before SFT.
-    #[arg(long)]
+    #[arg(long, value_parser = args::count(0, 10_000))]
     warmup_epochs: Option<usize>,
     /// Adam learning rate (the preset's otherwise).
-    #[arg(long)]
+    #[arg(long, value_parser = args::positive::<f64>)]
     lr: Option<f64>,
     /// Checkpoint path without extension: writes PATH.safetensors, PATH.json and PATH.metrics.json.
     #[arg(long, default_value = "runs/sft")]
@@ -58,26 +58,23 @@ pub fn sft(a: SftArgs) -> anyhow::Result<ExitCode> {
         users.truncate(cfg.users);
     }
     let eval_users = jsonl::read_users(&a.eval)?;
-    let encode = |us: &[tppo::data::User]| -> anyhow::Result<(Vec<prompt::Example>, usize)> {
-        let mut left_out = 0;
-        let ex = us
-            .iter()
-            .map(|u| {
-                let e = prompt::example(&tok, sp, u, cfg.max_prompt, cfg.max_response)?;
-                left_out += usize::from(e.events_left_out > 0);
-                Ok(e)
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok((ex, left_out))
-    };
-    let (train, cut_train) = encode(&users)?;
-    let (eval, cut_eval) = encode(&eval_users)?;
-    if cut_train + cut_eval > 0 {
-        eprintln!(
-            "note: {cut_train} train and {cut_eval} eval histories were longer than {} tokens; their oldest events were left out",
-            cfg.max_prompt
-        );
+    // Over-long histories are cut and over-long targets skipped: both counted and said.
+    let fit =
+        |us: &[tppo::data::User]| prompt::examples(&tok, sp, us, cfg.max_prompt, cfg.max_response);
+    let (train, eval) = (fit(&users)?, fit(&eval_users)?);
+    for (what, set) in [("train", &train), ("eval", &eval)] {
+        if let Some(note) = set.note(what, cfg.max_prompt, cfg.max_response) {
+            eprintln!("note: {note}");
+        }
     }
+    if train.examples.is_empty() {
+        anyhow::bail!("{}: no train user fits the model", a.data.display());
+    }
+    let left_out = serde_json::json!({
+        "train_histories_cut": train.histories_cut, "eval_histories_cut": eval.histories_cut,
+        "train_too_long": train.too_long.len(), "eval_too_long": eval.too_long.len(),
+    });
+    let (train, eval) = (train.examples, eval.examples);
     let device = tppo::backend::cpu().autodiff();
     let policy = cfg.policy.init(&device);
     let steps = (cfg.warmup_epochs + cfg.epochs) * train.len().div_ceil(cfg.batch_size);
@@ -101,7 +98,7 @@ pub fn sft(a: SftArgs) -> anyhow::Result<ExitCode> {
     checkpoint::save(&policy, &info, &a.out)?;
     let report = serde_json::json!({
         "config": cfg, "train_users": train.len(), "eval_users": eval.len(),
-        "epochs": epochs, "seconds": t0.elapsed().as_secs_f64(),
+        "epochs": epochs, "seconds": t0.elapsed().as_secs_f64(), "left_out": left_out,
         "checkpoint": a.out.with_extension("safetensors"),
     });
     tppo::io::write_file_atomic(
@@ -155,14 +152,14 @@ pub struct RmDataArgs {
     #[arg(long)]
     sft: Option<PathBuf>,
     /// quick or default: the trunk size when there is no --sft, and the epochs.
-    #[arg(long, default_value = "quick")]
+    #[arg(long, default_value = "quick", value_parser = ["quick", "default"])]
     preset: String,
-    #[arg(long)]
+    #[arg(long, value_parser = args::count(1, 10_000))]
     epochs: Option<usize>,
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Evaluate on the eval labels every N steps (and after the last).
-    #[arg(long, default_value_t = RmTrainConfig::default().eval_every)]
+    #[arg(long, default_value_t = RmTrainConfig::default().eval_every, value_parser = args::count(1, 1_000_000))]
     eval_every: usize,
 }
 
@@ -171,7 +168,7 @@ pub struct TrainRmArgs {
     #[arg(long, value_enum, default_value_t = Level::Token)]
     level: Level,
     /// λ_local = w, λ_global = 1 − w (token level only).
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 0.5, value_parser = args::probability::<f32>)]
     w: f32,
     #[command(flatten)]
     rm: RmDataArgs,
@@ -185,7 +182,7 @@ pub struct TrainRmArgs {
 #[derive(Args)]
 pub struct AblateWArgs {
     /// Values of w = λ_local (λ_global = 1 − w).
-    #[arg(long, value_delimiter = ',', default_value = "0,0.2,0.4,0.6,0.8,1.0")]
+    #[arg(long, value_delimiter = ',', default_value = "0,0.2,0.4,0.6,0.8,1.0", value_parser = args::probability::<f32>)]
     values: Vec<f32>,
     #[command(flatten)]
     rm: RmDataArgs,
@@ -193,7 +190,7 @@ pub struct AblateWArgs {
     #[arg(long, default_value = "runs/ablate-w.json")]
     out: PathBuf,
     /// Values trained at once (default: one per core; each run computes on one core).
-    #[arg(long)]
+    #[arg(long, value_parser = args::count(1, 256))]
     jobs: Option<usize>,
     #[arg(long)]
     json: bool,
@@ -215,14 +212,18 @@ fn rm_setup(a: &RmDataArgs) -> anyhow::Result<RmSetup> {
     let load = |users: &PathBuf, labels: &PathBuf| -> anyhow::Result<Vec<RmExample>> {
         let us = jsonl::read_users(users)?;
         let ls = tppo::labeler::labels::read(labels)?;
-        Ok(tppo::reward::data::examples(
+        let ex = tppo::reward::data::examples(
             &tok,
             sp,
             &us,
             &ls,
             preset.max_prompt,
             preset.max_response,
-        )?)
+        )?;
+        if let Some(note) = ex.note(&labels.display().to_string(), preset.max_response) {
+            eprintln!("note: {note}");
+        }
+        Ok(ex.examples)
     };
     let train = load(&a.data, &a.labels)?;
     let eval = load(&a.eval, &a.eval_labels)?;

@@ -13,14 +13,21 @@ use std::collections::HashMap;
 #[derive(Debug, Default)]
 pub struct Checked {
     pub users: Vec<User>,
+    /// The line of each of `users`.
+    pub user_lines: Vec<usize>,
     pub errors: Vec<InputError>,
     /// Number of non-empty lines read.
     pub lines: usize,
 }
 
+/// The UTF-8 byte-order mark that spreadsheet tools and Windows editors put first.
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// Split a byte buffer into lines (`\n` or `\r\n`), with 1-based numbers.
-/// A final newline does not make an extra line.
+/// A leading UTF-8 byte-order mark is skipped; a final newline does not make an
+/// extra line. Every reader of JSONL and TSV input goes through here.
 pub fn lines(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
+    let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
     let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
     let empty = body.is_empty();
     body.split(|&b| b == b'\n')
@@ -314,6 +321,7 @@ pub fn check_bytes(file: &str, bytes: &[u8]) -> Checked {
                 ));
             } else {
                 out.users.push(u);
+                out.user_lines.push(line_no);
             }
         }
     }

@@ -15,6 +15,10 @@
 //! each a non-empty query without the response separator `;`. `meta` is free
 //! for analysis (the generator's hidden interests): the labeler never reads it.
 //! Any other field is an error, so a typo never silently drops data.
+//!
+//! Files are UTF-8. A leading byte-order mark (as spreadsheet tools and Windows
+//! editors write it) is skipped, and lines may end in `\n` or `\r\n`; the same
+//! holds for labels files and `tppo eval` outputs ([`crate::data::jsonl::lines`]).
 
 use serde::{Deserialize, Serialize};
 

@@ -14,6 +14,7 @@
 //!   word gets class 0 when mapped to tokens.
 //! - `class`: 0 non-reward, 1 irrelevant, 2 relevant. `sentence`: 1 or 2.
 //! - `evidence` (string) and `source` (who labeled) are optional.
+//! - A leading UTF-8 byte-order mark is skipped; lines may end in `\r\n`.
 //!
 //! This is how labels from an external LLM (the paper's LLaMA-3-70B with its
 //! Appendix-B prompt) come in: anything that reads labels reads this format.

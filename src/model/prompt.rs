@@ -94,7 +94,9 @@ pub fn prompt(
     Ok((p, left_out))
 }
 
-/// The training example of a user: prompt and target response.
+/// The training example of a user: prompt and target response. A target
+/// response longer than `max_response` tokens (EOS included) is an error here;
+/// [`examples`] skips and counts such users instead.
 pub fn example(
     tok: &Tok,
     sp: Special,
@@ -102,19 +104,84 @@ pub fn example(
     max_prompt: usize,
     max_response: usize,
 ) -> Result<Example> {
-    let (prompt, events_left_out) = prompt(tok, sp, &user.history, max_prompt)?;
+    match fit(tok, sp, user, max_prompt, max_response)? {
+        Ok(e) => Ok(e),
+        Err(n) => Err(Error::Invalid(format!(
+            "user {}: the target response is {n} tokens, more than max_response = {max_response}",
+            user.user_id
+        ))),
+    }
+}
+
+/// The example, or the response's token count when it is over `max_response`.
+fn fit(
+    tok: &Tok,
+    sp: Special,
+    user: &User,
+    max_prompt: usize,
+    max_response: usize,
+) -> Result<std::result::Result<Example, usize>> {
     let mut response = tok.encode(&user.target_response())?.ids;
     response.push(sp.eos);
     if response.len() > max_response {
-        return Err(Error::Invalid(format!(
-            "user {}: the target response is {} tokens, more than max_response = {max_response}",
-            user.user_id,
-            response.len()
-        )));
+        return Ok(Err(response.len()));
     }
-    Ok(Example {
+    let (prompt, events_left_out) = prompt(tok, sp, &user.history, max_prompt)?;
+    Ok(Ok(Example {
         prompt,
         response,
         events_left_out,
-    })
+    }))
+}
+
+/// The examples of many users, with what did not fit counted, never dropped silently.
+#[derive(Debug, Default)]
+pub struct Examples {
+    pub examples: Vec<Example>,
+    /// Users whose oldest history events were left out to fit `max_prompt`.
+    pub histories_cut: usize,
+    /// Users left out because their target response is longer than `max_response`
+    /// tokens: (user id, tokens).
+    pub too_long: Vec<(String, usize)>,
+}
+
+impl Examples {
+    /// One line on what was cut or left out (`what`: "train", "eval"), if anything was.
+    pub fn note(&self, what: &str, max_prompt: usize, max_response: usize) -> Option<String> {
+        let mut parts = Vec::new();
+        if self.histories_cut > 0 {
+            parts.push(format!(
+                "{} {what} histories were longer than {max_prompt} tokens; their oldest events were left out",
+                self.histories_cut
+            ));
+        }
+        if let Some((id, n)) = self.too_long.first() {
+            parts.push(format!(
+                "{} {what} users were left out: their target response is longer than {max_response} tokens (first: {id}, {n} tokens)",
+                self.too_long.len()
+            ));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+}
+
+/// [`example`] for every user; see [`Examples`].
+pub fn examples(
+    tok: &Tok,
+    sp: Special,
+    users: &[User],
+    max_prompt: usize,
+    max_response: usize,
+) -> Result<Examples> {
+    let mut out = Examples::default();
+    for u in users {
+        match fit(tok, sp, u, max_prompt, max_response)? {
+            Ok(e) => {
+                out.histories_cut += usize::from(e.events_left_out > 0);
+                out.examples.push(e);
+            }
+            Err(n) => out.too_long.push((u.user_id.clone(), n)),
+        }
+    }
+    Ok(out)
 }

@@ -22,8 +22,30 @@ pub struct RmExample {
     pub sentence: u8,
 }
 
+/// Examples of labels records, and the records left out for length.
+#[derive(Debug, Default)]
+pub struct RmExamples {
+    pub examples: Vec<RmExample>,
+    /// Records whose response re-encodes to more than `max_response` tokens (EOS
+    /// included), left out: (1-based record number, tokens).
+    pub too_long: Vec<(usize, usize)>,
+}
+
+impl RmExamples {
+    /// One line on the records left out (`what`: the labels file), if any were.
+    pub fn note(&self, what: &str, max_response: usize) -> Option<String> {
+        self.too_long.first().map(|(i, n)| {
+            format!(
+                "{what}: {} labels records left out: their response is longer than {max_response} tokens (first: record {i}, {n} tokens)",
+                self.too_long.len()
+            )
+        })
+    }
+}
+
 /// Build examples for every label record whose user is in `users`.
-/// A record naming an unknown user is an error (nothing is dropped silently).
+/// A record naming an unknown user is an error (nothing is dropped silently); a
+/// response longer than `max_response` tokens is left out and counted.
 pub fn examples(
     tok: &Tok,
     sp: Special,
@@ -31,10 +53,10 @@ pub fn examples(
     labels: &[LabelRecord],
     max_prompt: usize,
     max_response: usize,
-) -> Result<Vec<RmExample>> {
+) -> Result<RmExamples> {
     let by_id: HashMap<&str, &User> = users.iter().map(|u| (u.user_id.as_str(), u)).collect();
     let mut prompts: HashMap<&str, Vec<u32>> = HashMap::new();
-    let mut out = Vec::with_capacity(labels.len());
+    let mut out = RmExamples::default();
     for (i, r) in labels.iter().enumerate() {
         let user = by_id.get(r.user_id.as_str()).ok_or_else(|| {
             Error::Invalid(format!(
@@ -57,13 +79,10 @@ pub fn examples(
         response.push(sp.eos);
         classes.push(0);
         if response.len() > max_response {
-            return Err(Error::Invalid(format!(
-                "labels record {}: response of {} tokens, more than {max_response}",
-                i + 1,
-                response.len()
-            )));
+            out.too_long.push((i + 1, response.len()));
+            continue;
         }
-        out.push(RmExample {
+        out.examples.push(RmExample {
             prompt: p,
             response,
             classes,

@@ -69,6 +69,60 @@ pub struct PpoConfig {
     pub grad_shards: usize,
 }
 
+impl PpoConfig {
+    /// Every setting in its domain, or an error naming the first that is not (the
+    /// command line checks its options as it parses them; this guards every other
+    /// caller, the page among them).
+    pub fn validate(&self) -> crate::Result<()> {
+        let bad = |name: &str, want: &str, v: String| {
+            Err(crate::Error::Invalid(format!(
+                "PPO setting {name}: expected {want}, found {v}"
+            )))
+        };
+        let finite_pos = |x: f64| x.is_finite() && x > 0.0;
+        let finite_nonneg = |x: f64| x.is_finite() && x >= 0.0;
+        for (name, v) in [
+            ("iters", self.iters),
+            ("batch_size", self.batch_size),
+            ("max_new", self.max_new),
+            ("ppo_epochs", self.ppo_epochs),
+            ("minibatches", self.minibatches),
+            ("grad_shards", self.grad_shards),
+        ] {
+            if v == 0 {
+                return bad(name, "at least 1", v.to_string());
+            }
+        }
+        for (name, v) in [
+            ("lr", self.lr),
+            ("temperature", f64::from(self.temperature)),
+            ("max_grad_norm", f64::from(self.max_grad_norm)),
+        ] {
+            if !finite_pos(v) {
+                return bad(name, "a finite number > 0", v.to_string());
+            }
+        }
+        for (name, v) in [
+            ("kl_coef", self.kl_coef),
+            ("cliprange", self.cliprange),
+            ("cliprange_value", self.cliprange_value),
+            ("vf_coef", self.vf_coef),
+            ("lwp.alpha", self.lwp.alpha),
+            ("lwp.sl", self.lwp.sl),
+        ] {
+            if !finite_nonneg(f64::from(v)) {
+                return bad(name, "a finite number ≥ 0", v.to_string());
+            }
+        }
+        for (name, v) in [("gamma", self.gamma), ("lam", self.lam)] {
+            if !(0.0..=1.0).contains(&v) {
+                return bad(name, "a number in [0, 1]", v.to_string());
+            }
+        }
+        Ok(())
+    }
+}
+
 fn default_grad_shards() -> usize {
     2
 }
@@ -95,6 +149,57 @@ impl Default for PpoConfig {
             iters: 40,
             seed: 1,
             grad_shards: default_grad_shards(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PpoConfig;
+
+    #[test]
+    fn validate_names_the_setting_out_of_its_domain() {
+        assert!(PpoConfig::default().validate().is_ok());
+        let cases: [(&str, PpoConfig); 5] = [
+            (
+                "iters",
+                PpoConfig {
+                    iters: 0,
+                    ..Default::default()
+                },
+            ),
+            (
+                "batch_size",
+                PpoConfig {
+                    batch_size: 0,
+                    ..Default::default()
+                },
+            ),
+            (
+                "lr",
+                PpoConfig {
+                    lr: f64::NAN,
+                    ..Default::default()
+                },
+            ),
+            (
+                "kl_coef",
+                PpoConfig {
+                    kl_coef: -1.0,
+                    ..Default::default()
+                },
+            ),
+            (
+                "temperature",
+                PpoConfig {
+                    temperature: 0.0,
+                    ..Default::default()
+                },
+            ),
+        ];
+        for (name, c) in cases {
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains(name), "{name}: {e}");
         }
     }
 }

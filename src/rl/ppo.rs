@@ -242,6 +242,14 @@ impl Ppo {
         device: Device,
         word_of: Option<WordOf>,
     ) -> Result<Self> {
+        cfg.validate()?;
+        if cfg.max_new >= policy.max_len() {
+            return Err(Error::Invalid(format!(
+                "PPO setting max_new: {} leaves no room for a prompt within the policy's {} positions",
+                cfg.max_new,
+                policy.max_len()
+            )));
+        }
         if cfg.reward == RewardMode::Token
             && cfg.placement == Placement::SpanEnd
             && word_of.is_none()

@@ -469,6 +469,7 @@ impl Lab {
                 })
                 .collect();
             crate::reward::data::examples(&self.tok, self.sp, users, &labels, MAX_PROMPT, 64)
+                .map(|ex| ex.examples)
                 .map_err(js_err)
         };
         let train = label(&self.train[..s.users.clamp(8, self.train.len())])?;

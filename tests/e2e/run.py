@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""The lab end to end in headless Chromium, through Playwright (Python).
+
+    python tests/e2e/run.py [--out DIR] [--url URL] [--only NAME,...] [--bench QUERY]
+
+Drives Debian's Chromium (`executable_path`, never Playwright's own browser
+download) against the lab served by scripts/serve.py (started here on a free
+port unless --url is given). Screenshots of each view go to DIR (default
+target/browser-check); on a failure, a Playwright trace (open it with
+`playwright show-trace DIR/trace.zip`) and a screenshot of the failing page too.
+
+The page's Content-Security-Policy forbids eval, so the waits poll from Python
+(`page.evaluate` goes through the DevTools protocol, which the CSP does not
+govern) instead of `wait_for_function`.
+
+Checks (each prints ok/FAIL and its detail):
+ 1. the page as a user opens it (WebGPU when the browser has it): the badge names a backend;
+ 2. destroying the worker's WebGPU device while PPO/TPPO play: the page falls back
+    to a CPU worker, says so in the badge, and training goes on;
+ 3-11. with ?backend=cpu (SwiftShader's WebGPU is too slow to train on in CI): the
+    heatmap renders and α recolours it, words carry evidence, PPO/TPPO iterations
+    draw curve points and rollouts, the reward models train live, the compare view
+    shows win/tie/lose, an imported JSONL holding <img onerror>/<script> text
+    executes nothing, and no request leaves the page's origin (Playwright's
+    network events).
+
+--bench QUERY runs `tppo bench` in the page (bench.html) on the CPU backend and on
+WebGPU instead, and prints its table (not a test)."""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from playwright.sync_api import sync_playwright
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CHROMIUM = os.environ.get("TPPO_CHROMIUM", "/usr/bin/chromium")
+# DESIGN §6: WebGPU through SwiftShader, no background traffic.
+ARGS = ["--enable-unsafe-webgpu", "--no-sandbox", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+        "--disable-dev-shm-usage"]
+
+
+class Checks:
+    def __init__(self, only):
+        self.passed, self.failed, self.only = [], [], only
+
+    def wanted(self, group):
+        return not self.only or group in self.only
+
+    def check(self, name, ok, detail=""):
+        (self.passed if ok else self.failed).append(name)
+        print(f"{'ok  ' if ok else 'FAIL'} {name}{': ' + str(detail) if detail else ''}", flush=True)
+        return ok
+
+
+def serve():
+    """scripts/serve.py on a free port; returns (process, base URL)."""
+    p = subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts", "serve.py"), "--port", "0", "--quiet",
+                          "--dir", ROOT], stdout=subprocess.PIPE, text=True)
+    line = p.stdout.readline().strip()
+    if not line.startswith("serving "):
+        p.kill()
+        raise SystemExit(f"scripts/serve.py did not start: {line!r}")
+    return p, line.split(" ", 1)[1]
+
+
+def poll(page, js, seconds=240, every=0.3):
+    """Evaluate `js` (an expression) until it is truthy; (value, seconds waited)."""
+    t0 = time.time()
+    while time.time() - t0 < seconds:
+        try:
+            v = page.evaluate(js)
+        except Exception:  # navigating, or the page is busy: ask again
+            v = None
+        if v:
+            return v, time.time() - t0
+        time.sleep(every)
+    return None, time.time() - t0
+
+
+def open_page(page, url):
+    page.goto(url)
+    return poll(page, "document.body.dataset.ready || null", 240)
+
+
+def shot(page, out, name):
+    page.screenshot(path=os.path.join(out, name))
+
+
+def bench(browser, base, query):
+    page = browser.new_page()
+    for backend in ["cpu", "auto"]:
+        page.goto(f"{base}bench.html?backend={backend}&{query}")
+        done, t = poll(page, "document.body.dataset.done || null", 1800, 1.0)
+        print(f"# backend={backend}: {done} after {t:.0f} s")
+        print(page.evaluate("document.getElementById('out').textContent"))
+        if done == "1":
+            print(page.evaluate("document.body.dataset.result"))
+
+
+def run(page, base, out, c, requests):
+    # 1. As a user opens it.
+    state, t = open_page(page, base)
+    badge = page.evaluate("document.getElementById('badge').textContent")
+    status = page.evaluate("document.getElementById('status').textContent")
+    print(f"page ready={state} after {t:.1f} s; badge: {badge!r}; status: {status!r}")
+    c.check("page loads and the badge names a backend", state == "1" and bool(badge) and badge not in ("starting…", "error"), badge)
+    shot(page, out, "1-badge-default-backend.png")
+
+    # 2. Losing the WebGPU device mid-training: the page replaces its worker by one on
+    # the CPU backend, says so, and PPO/TPPO go on playing there.
+    if c.wanted("device-loss"):
+        if page.evaluate("document.getElementById('badge').dataset.backend") == "cpu":
+            c.check("losing the WebGPU device mid-training falls back to the CPU", False, "the page has no WebGPU device to lose")
+        else:
+            page.evaluate("for (const [k, v] of [['batch', '2'], ['maxnew', '12']]) document.getElementById(k).value = v;"
+                          "document.getElementById('tab-train').click(); document.getElementById('play').click()")
+            time.sleep(3)  # a WebGPU iteration on SwiftShader takes about a minute: the first is in flight
+            n = page.evaluate("window.tppoLab.loseDevice().then(n => n, e => 'error ' + e)")
+            got, t = poll(page, "(() => { const b = document.getElementById('badge'), p = document.getElementById('view-train').dataset.points || '';"
+                                "return b.dataset.lost === '1' && b.dataset.backend === 'cpu' && /^[1-9][0-9]*,[1-9]/.test(p) ? b.textContent + ' | points ' + p : null })()", 240)
+            page.click("#pause")
+            c.check("losing the WebGPU device mid-training falls back to the CPU with a notice and training goes on",
+                    bool(got), f"{n} device(s) destroyed; {got!r} {t:.1f} s later")
+            shot(page, out, "1b-device-lost.png")
+
+    # 3. On the CPU backend.
+    state, t = open_page(page, base + "?backend=cpu&batch=2&maxnew=12&seed=1")
+    status = page.evaluate("document.getElementById('status').textContent")
+    c.check("page loads on the CPU backend", state == "1", f"{t:.1f} s; {status}")
+    poll(page, "document.querySelectorAll('#tokens span').length > 0 || null", 60)
+    before = page.evaluate("[...document.querySelectorAll('#tokens span')].map(e => e.style.background)")
+    page.fill("#alpha", "3")
+    page.dispatch_event("#alpha", "input")
+    page.fill("#sl", "2")
+    page.dispatch_event("#sl", "input")
+    changed, _ = poll(page, f"JSON.stringify([...document.querySelectorAll('#tokens span')].map(e => e.style.background)) !== {json.dumps(json.dumps(before))} || null", 30)
+    words = page.evaluate("[...document.querySelectorAll('#words span')].map(e => e.title)")
+    c.check("heatmap renders and moving α recolours tokens", len(before) > 0 and bool(changed), f"{len(before)} tokens")
+    c.check("every judged word carries evidence on hover", len(words) > 0 and all(words))
+    shot(page, out, "2-heatmap.png")
+
+    page.click("#tab-train")
+    t0 = time.time()
+    pts = None
+    for i in range(3):
+        page.click("#step")
+        pts, _ = poll(page, f"(() => {{ const p = document.getElementById('view-train').dataset.points; return p === '{i + 1},{i + 1}' ? p : null }})()", 240)
+    ms = (time.time() - t0) * 1000 / 6
+    c.check("3 PPO + 3 TPPO iterations produce curve points", pts == "3,3", f"{pts}; {ms:.0f} ms per iteration (CPU backend, 2 rollouts)")
+    samples = page.evaluate("document.querySelectorAll('#samples-token li, #samples-sentence li').length")
+    c.check("the rollouts are shown as they train", samples > 0)
+    shot(page, out, "3-ppo-vs-tppo.png")
+
+    page.click("#tab-rm")
+    poll(page, "document.querySelector('#chart-rm canvas') || null", 30)
+    page.fill("#rm-users", "32")
+    page.fill("#rm-eval", "16")
+    page.fill("#rm-batch", "4")
+    page.click("#rm-play")
+    pts, _ = poll(page, "(() => { const p = Number(document.getElementById('view-rm').dataset.points || 0); return p >= 2 ? p : null })()", 240)
+    page.click("#rm-pause")
+    poll(page, "document.getElementById('rm-play').disabled ? null : 1", 120)
+    c.check("token and sentence reward models train live with AUC points", bool(pts), page.evaluate("document.getElementById('rm-status').textContent"))
+    shot(page, out, "4-reward-models.png")
+
+    page.click("#tab-compare")
+    page.fill("#compare-n", "8")
+    page.click("#compare")
+    rows, _ = poll(page, "(() => { const r = document.querySelectorAll('#wtl-table tr[data-pair]'); return r.length >= 3 ? r.length : null })()", 240)
+    c.check("the compare view shows win/tie/lose for 3 pairs", rows == 3, page.evaluate("document.getElementById('compare-status').textContent"))
+    shot(page, out, "5-compare.png")
+
+    # Import a file whose text is HTML and script.
+    evil = {"user_id": "<img src=x onerror=\"window.__pwned=1\">", "model": "<script>window.__pwned=2</script>",
+            "history": [{"kind": "search", "text": "<script>window.__pwned=3</script>"}],
+            "response": "<img src=x onerror=\"window.__pwned=4\">; <b>bold</b>",
+            "judgement": {"response": "x", "words": [], "queries": [], "relevant_fraction": 0.0, "sentence": 1}, "tokens": []}
+    path = os.path.join(tempfile.mkdtemp(), "evil.jsonl")
+    with open(path, "w") as f:
+        f.write(json.dumps(evil) + "\n")
+    page.click("#tab-io")
+    page.set_input_files("#import", path)
+    msg, _ = poll(page, "document.getElementById('import-status').textContent || null", 30)
+    page.click("#tab-compare")
+    time.sleep(0.5)
+    pwned = page.evaluate("window.__pwned === undefined ? null : window.__pwned")
+    injected = page.evaluate("document.querySelectorAll('#compare-list img, #compare-list script, #compare-list b').length")
+    literal = page.evaluate("document.getElementById('compare-list').textContent.includes('<img src=x')")
+    c.check("an imported JSONL with <img onerror> and <script> text executes nothing and shows as text",
+            pwned is None and injected == 0 and literal, f"import: {msg!r}")
+    shot(page, out, "6-import.png")
+
+    # What Playwright saw on the network, and what the page and its worker fetched
+    # (their resource timing entries), together.
+    seen = requests + page.evaluate("window.tppoLab.resources().then(r => r, e => ['error ' + e])")
+    origin = base.rstrip("/")
+    outside = [u for u in seen if not (u.startswith(origin + "/") or u.startswith("data:") or u.startswith("blob:"))]
+    c.check("no request leaves the page's origin", len(requests) > 0 and not outside, f"{len(seen)} requests; outside: {outside[:3]}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=os.path.join(ROOT, "target", "browser-check"))
+    ap.add_argument("--url", help="a lab already served (default: start scripts/serve.py)")
+    ap.add_argument("--only", default="", help="comma-separated groups: device-loss")
+    ap.add_argument("--bench", metavar="QUERY", help="run bench.html with this query instead of the tests")
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    server = None
+    if a.url:
+        base = a.url if a.url.endswith("/") else a.url + "/"
+    else:
+        server, base = serve()
+    c = Checks(set(filter(None, a.only.split(","))))
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            if a.bench:
+                bench(browser, base, a.bench)
+                return 0
+            context = browser.new_context(viewport={"width": 1280, "height": 1000})
+            context.tracing.start(screenshots=True, snapshots=True)
+            requests = []
+            context.on("request", lambda r: requests.append(r.url))
+            # Workers' requests reach the context too (service workers aside).
+            page = context.new_page()
+            errors = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            try:
+                run(page, base, a.out, c, requests)
+            except Exception as e:  # a broken step: record it as a failure, keep the trace
+                c.check("the test ran to its end", False, f"{type(e).__name__}: {e}")
+            if c.failed:
+                try:
+                    shot(page, a.out, "failure.png")
+                except Exception:
+                    pass
+                context.tracing.stop(path=os.path.join(a.out, "trace.zip"))
+                print(f"trace: {os.path.join(a.out, 'trace.zip')} (playwright show-trace)")
+            else:
+                context.tracing.stop()
+            if errors:
+                print(f"console errors: {errors[:5]}")
+            browser.close()
+    finally:
+        if server:
+            server.kill()
+    print(f"browser check: {len(c.passed)} passed, {len(c.failed)} failed")
+    return 1 if c.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
