@@ -3,10 +3,12 @@
 # SFT policy → RLAIF labels on its samples → token and sentence reward models,
 # and the w ablation (paper Fig. 11) into runs/. Deterministic per seed on the CPU
 # backend. Each training run computes on one core, so independent runs go side by side.
-set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/tools.sh
+report_failures
+step "build"
 cargo build --release
-tppo=target/release/tppo
+tppo="$(target_dir)/release/tppo"
 mkdir -p data/models runs
 # 2 LM warm-up epochs over the histories, then 2 SFT epochs (the default preset).
 [ -f data/models/sft.safetensors ] || $tppo sft --preset default --out data/models/sft
