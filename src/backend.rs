@@ -21,9 +21,38 @@ pub struct BackendInfo {
     pub check: f32,
 }
 
+impl BackendInfo {
+    /// How a table names it: `webgpu (adapter)`, or `cpu` with the reason for the fallback.
+    pub fn label(&self) -> String {
+        match (&self.backend[..], &self.fallback_reason) {
+            ("cpu", Some(why)) => format!("cpu ({why})"),
+            ("cpu", None) => "cpu".into(),
+            (b, _) => format!("{b} ({})", self.name),
+        }
+    }
+}
+
+/// The CPU backend because the user asked for it (`?backend=cpu`, `--cpu-only`).
+pub fn cpu_by_request() -> (Device, BackendInfo) {
+    (
+        cpu(),
+        BackendInfo {
+            backend: "cpu".into(),
+            name: "Flex (pure-Rust CPU)".into(),
+            fallback_reason: Some("the CPU backend was asked for".into()),
+            check: 12.0,
+        },
+    )
+}
+
 /// The pure-Rust CPU backend.
 pub fn cpu() -> Device {
     Device::flex()
+}
+
+/// Whether `device` is the CPU backend (plain or under autodiff).
+pub fn is_cpu(device: &Device) -> bool {
+    *device == cpu() || device.clone().inner() == cpu()
 }
 
 async fn check(device: &Device) -> f32 {
@@ -102,21 +131,12 @@ pub async fn read_scalar<const D: usize>(x: Tensor<D>) -> f32 {
 }
 
 /// Run a future to completion on this thread (native code over burn's async reads:
-/// the CPU backend's futures are ready at once; a GPU read is polled until done).
-#[cfg(not(target_arch = "wasm32"))]
+/// the CPU backend's futures are ready at once; a GPU read is waited for).
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    use std::task::{Context, Poll, Waker};
-    let mut f = std::pin::pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-        std::thread::yield_now();
-    }
+    pollster::block_on(f)
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
 mod tests {
     #[test]
     fn cpu_backend_computes() {

@@ -4,7 +4,7 @@
 //! fixed length, so a run needs no checkpoint and every backend does the same work
 //! (a random policy rarely ends early, so every response has `max_new` tokens).
 //!
-//! The caller owns the clock (`now` in milliseconds): `std::time::Instant` natively,
+//! The caller owns the clock (`now` in milliseconds): `web_time::Instant` natively,
 //! `performance.now()` in a browser.
 
 use crate::model::policy::{PolicyConfig, SampleConfig};
@@ -86,13 +86,13 @@ impl BenchConfig {
                 "bench: batch, prompt length, new tokens and reps must each be at least 1".into(),
             ));
         }
-        if self.prompt_len + self.max_new > self.policy.max_len {
+        if self.prompt_len + self.max_new > self.policy.trunk.max_len {
             return Err(crate::Error::Invalid(format!(
                 "bench: a prompt of {} tokens and {} new tokens need {} positions, more than the policy's {}",
                 self.prompt_len,
                 self.max_new,
                 self.prompt_len + self.max_new,
-                self.policy.max_len
+                self.policy.trunk.max_len
             )));
         }
         Ok(())
@@ -129,7 +129,7 @@ fn prompts(cfg: &BenchConfig, seed: u64) -> Vec<Vec<u32>> {
     (0..cfg.batch)
         .map(|_| {
             (0..cfg.prompt_len)
-                .map(|_| rng.random_range(8..cfg.policy.vocab as u32))
+                .map(|_| rng.random_range(8..cfg.policy.trunk.vocab as u32))
                 .collect()
         })
         .collect()
@@ -193,7 +193,7 @@ pub async fn run(
 
     // A token reward-model training step (eq. 3) on prompt + 20-token responses.
     let ad = device.clone().autodiff();
-    let trunk = cfg.policy.trunk();
+    let trunk = cfg.policy.trunk;
     if cfg.only.rm_step {
         use burn::optim::{AdamConfig, GradientsParams};
         let mut rm = RewardModelConfig {
@@ -241,12 +241,8 @@ pub async fn run(
         let pcfg = PpoConfig {
             batch_size: cfg.batch,
             max_new: cfg.max_new,
-            // As the browser lab runs it: no threads in the wasm module (rl::PpoConfig).
-            grad_shards: if cfg!(target_arch = "wasm32") {
-                1
-            } else {
-                PpoConfig::default().grad_shards
-            },
+            // As the lab runs it: one piece per thread the build has.
+            grad_shards: crate::cpu::par::PIECES,
             ..PpoConfig::default()
         };
         let policy = cfg.policy.init(&ad);
@@ -277,4 +273,111 @@ pub async fn run(
         rows.push(r);
     }
     Ok(rows)
+}
+
+/// The table header matching [`row_line`].
+pub fn header_line() -> String {
+    format!(
+        "{:<12} {:<40} {:>10} {:>10} {:>12}",
+        "backend", "workload", "median ms", "min ms", "tokens/s"
+    )
+}
+
+/// One row as a line of the benchmark's table (the command line and the page print the same).
+pub fn row_line(r: &BenchRow) -> String {
+    format!(
+        "{:<12} {:<40} {:>10.1} {:>10.1} {:>12}",
+        r.backend,
+        r.workload,
+        r.ms,
+        r.min_ms,
+        r.tokens_per_s.map_or("-".into(), |t| format!("{t:.0}"))
+    )
+}
+
+/// The same workloads in PyTorch eager (`bench/pytorch_ref.py`), for the ratio table.
+pub mod pytorch {
+    use super::{BenchConfig, BenchRow};
+    use crate::error::{Error, Result};
+    use serde::{Deserialize, Serialize};
+    use std::path::Path;
+
+    /// What `bench/pytorch_ref.py` prints (one JSON object on its last line).
+    #[derive(Debug, Deserialize, Serialize)]
+    pub struct Run {
+        pub torch: String,
+        pub threads: usize,
+        pub rows: Vec<Row>,
+    }
+
+    #[derive(Debug, Deserialize, Serialize)]
+    pub struct Row {
+        pub workload: String,
+        pub ms: f64,
+        pub min_ms: f64,
+        pub tokens_per_s: Option<f64>,
+    }
+
+    /// Run `script` with `python` at the sizes of `cfg` (`only`: the workload list,
+    /// `threads`: torch's thread count, 0 for its default).
+    pub fn run(
+        python: &Path,
+        script: &Path,
+        cfg: &BenchConfig,
+        only: &str,
+        threads: usize,
+    ) -> Result<Run> {
+        let p = &cfg.policy.trunk;
+        let mut cmd = std::process::Command::new(python);
+        cmd.arg(script);
+        for (flag, v) in [
+            ("--batch", cfg.batch),
+            ("--prompt-len", cfg.prompt_len),
+            ("--max-new", cfg.max_new),
+            ("--reps", cfg.reps),
+            ("--vocab", p.vocab),
+            ("--d-model", p.d_model),
+            ("--layers", p.n_layers),
+            ("--heads", p.n_heads),
+            ("--d-ff", p.d_ff),
+            ("--max-len", p.max_len),
+            ("--threads", threads),
+        ] {
+            cmd.arg(flag).arg(v.to_string());
+        }
+        cmd.arg("--only").arg(only);
+        let out = cmd.output().map_err(|e| {
+            Error::Invalid(format!(
+                "could not start {} ({e}): pass --python with an interpreter that has torch",
+                python.display()
+            ))
+        })?;
+        if !out.status.success() {
+            return Err(Error::Invalid(format!(
+                "{} {} failed ({}):\n{}",
+                python.display(),
+                script.display(),
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            )));
+        }
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let last = stdout.lines().last().unwrap_or("");
+        serde_json::from_str(last).map_err(|e| {
+            Error::Invalid(format!(
+                "{}: expected one JSON object on the last line of its output, got {last:?}: {e}",
+                script.display()
+            ))
+        })
+    }
+
+    /// PyTorch's time ÷ ours per workload both ran (above 1: TPPO Lab is faster).
+    pub fn ratios<'a>(ours: &'a [BenchRow], theirs: &'a Run) -> Vec<(&'a str, f64, f64, f64)> {
+        ours.iter()
+            .filter_map(|o| {
+                let t = theirs.rows.iter().find(|r| r.workload == o.workload)?;
+                Some((o.workload.as_str(), o.ms, t.ms, t.ms / o.ms))
+            })
+            .collect()
+    }
 }

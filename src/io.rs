@@ -28,6 +28,15 @@ pub fn gunzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
+/// The bytes, unpacked when they are gzip (by their magic number, not a file name).
+pub fn maybe_gunzip(bytes: &[u8]) -> Result<Vec<u8>> {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        gunzip(bytes).map_err(|e| Error::Invalid(format!("gzip: {e}")))
+    } else {
+        Ok(bytes.to_vec())
+    }
+}
+
 /// Gzip with a fixed header (no time stamp), so equal input gives equal bytes.
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut enc = flate2::GzBuilder::new()
@@ -76,7 +85,29 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     result.map_err(io_error(path))
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+/// Write a value as pretty JSON, atomically, creating the file's folder if needed.
+pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+    }
+    let json = serde_json::to_string_pretty(value).map_err(|e| Error::Invalid(e.to_string()))?;
+    write_file_atomic(path, json.as_bytes())
+}
+
+/// Write rows as JSON lines, atomically, creating the file's folder if needed.
+pub fn write_jsonl<T: serde::Serialize>(path: &Path, rows: &[T]) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+    }
+    let mut s = String::new();
+    for r in rows {
+        s.push_str(&serde_json::to_string(r).map_err(|e| Error::Invalid(e.to_string()))?);
+        s.push('\n');
+    }
+    write_file_atomic(path, s.as_bytes())
+}
+
+#[cfg(test)]
 mod tests {
     #[test]
     fn gzip_round_trip_is_deterministic() {

@@ -4,14 +4,17 @@
 
 pub mod backend;
 pub mod bench;
-pub mod config;
+pub mod cpu;
 pub mod data;
 pub mod error;
 pub mod eval;
 pub mod io;
+pub mod kit;
 pub mod labeler;
 pub mod model;
-pub mod par;
+pub mod optim;
+pub mod pipeline;
+
 pub mod reward;
 pub mod rl;
 pub mod text;
@@ -20,5 +23,4 @@ pub mod vectors;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 
-pub use config::Config;
 pub use error::{Error, Result};

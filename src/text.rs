@@ -83,7 +83,7 @@ pub fn normalize_query(q: &str) -> String {
     lowered.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -276,7 +276,7 @@ pub fn content_words(s: &str) -> Vec<String> {
         .collect()
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
 mod stop_tests {
     #[test]
     fn stop_words_are_sorted_for_binary_search() {

@@ -186,7 +186,7 @@ where
     tok.to_string(false).map_err(err)
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -77,9 +77,9 @@ fn eval_split_is_reproduced_byte_for_byte() {
 fn labeler_json_is_the_calibration_of_the_train_split() {
     let train = users("data/train.jsonl.gz");
     let wv = tppo::vectors::WordVectors::load_dir(Path::new("data")).unwrap();
-    let judge = tppo::labeler::Labeler::new(tppo::config::LabelerConfig::default(), wv, &train);
+    let judge = tppo::labeler::Labeler::new(tppo::labeler::LabelerConfig::default(), wv, &train);
     let cal = tppo::labeler::calibrate::calibrate(&judge, &train);
-    let file: tppo::labeler::calibrate::LabelerFile =
+    let file: tppo::labeler::file::LabelerFile =
         serde_json::from_slice(&std::fs::read("data/labeler.json").unwrap()).unwrap();
     assert_eq!(file.calibration, cal);
     assert!(cal.measured_null_pass <= cal.null_pass_rate, "{cal:?}");

@@ -9,6 +9,7 @@
 use serde_json::{Value, json};
 use tppo::data::jsonl::check_bytes;
 use tppo::error::InputError;
+use tppo::model::trunk::TrunkConfig;
 
 fn good_user(id: &str) -> Value {
     json!({"user_id": id, "history": [{"kind": "search", "text": "cheap flights", "time": "2006-03-01 07:17:12"},
@@ -295,14 +296,14 @@ fn checkpoints_that_are_truncated_of_another_kind_or_tokenizer_are_clear_errors(
     use tppo::model::checkpoint::{self, CheckpointInfo};
     use tppo::model::policy::PolicyConfig;
     let dir = tempfile::tempdir().unwrap();
-    let cfg = PolicyConfig {
+    let cfg = PolicyConfig::of(TrunkConfig {
         vocab: 30,
         d_model: 16,
         n_layers: 1,
         n_heads: 2,
         d_ff: 32,
         max_len: 16,
-    };
+    });
     let info = CheckpointInfo {
         kind: "policy".into(),
         config: cfg,
@@ -319,7 +320,7 @@ fn checkpoints_that_are_truncated_of_another_kind_or_tokenizer_are_clear_errors(
         other_tok.contains("tokenizer") && other_tok.contains("p.safetensors"),
         "{other_tok}"
     );
-    let rm = checkpoint::load_rm(&path, "aaaa", &device)
+    let rm = tppo::reward::model::load(&path, "aaaa", &device)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();

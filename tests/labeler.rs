@@ -2,8 +2,8 @@
 //! history words → 2 (exact, stem, close vector, co-occurrence), unrelated words → 1.
 #![cfg(not(target_arch = "wasm32"))]
 
-use tppo::config::LabelerConfig;
 use tppo::data::{Event, EventKind, User};
+use tppo::labeler::LabelerConfig;
 use tppo::labeler::{Evidence, Labeler};
 use tppo::vectors::WordVectors;
 

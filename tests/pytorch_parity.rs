@@ -11,20 +11,21 @@
 use tppo::backend::cpu;
 use tppo::model::checkpoint::{self, CheckpointInfo};
 use tppo::model::policy::{Padded, PolicyConfig};
+use tppo::model::trunk::TrunkConfig;
 
 #[test]
 #[ignore = "needs a Python with torch: TPPO_PYTHON=… cargo test --test pytorch_parity -- --ignored"]
 fn the_pytorch_reference_computes_what_our_policy_computes() {
     let python = std::env::var("TPPO_PYTHON").unwrap_or_else(|_| "python3".into());
     let device = cpu();
-    let cfg = PolicyConfig {
+    let cfg = PolicyConfig::of(TrunkConfig {
         vocab: 64,
         d_model: 32,
         n_layers: 2,
         n_heads: 4,
         d_ff: 48,
         max_len: 32,
-    };
+    });
     let policy = cfg.init(&device);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("policy.safetensors");
@@ -87,8 +88,8 @@ fn the_pytorch_reference_computes_what_our_policy_computes() {
             }
             let k = row * n + j;
             worst = worst.max((values[k] - t_values[k]).abs());
-            for v in 0..cfg.vocab {
-                let i = k * cfg.vocab + v;
+            for v in 0..cfg.trunk.vocab {
+                let i = k * cfg.trunk.vocab + v;
                 worst = worst.max((logits[i] - t_logits[i]).abs());
             }
         }

@@ -8,6 +8,7 @@ use burn::module::Module;
 use burn::tensor::Device;
 use tppo::model::checkpoint::{self, CheckpointInfo};
 use tppo::model::policy::{Padded, PolicyConfig};
+use tppo::model::trunk::TrunkConfig;
 use tppo::reward::model::{Level, RewardModelConfig};
 use tppo::rl::{Ppo, PpoConfig, RewardMode};
 use wasm_bindgen_test::*;
@@ -59,15 +60,15 @@ async fn scoring_matches_native_on_every_backend() {
 
 #[wasm_bindgen_test]
 async fn ppo_and_tppo_iterations_change_the_policy() {
-    let pcfg = PolicyConfig {
+    let pcfg = PolicyConfig::of(TrunkConfig {
         vocab: 24,
         d_model: 16,
         n_layers: 1,
         n_heads: 2,
         d_ff: 32,
         max_len: 24,
-    };
-    let trunk = pcfg.trunk();
+    });
+    let trunk = pcfg.trunk;
     let probe = Padded::left(&[vec![1, 5, 6, 7]], 0);
     for (name, device) in devices().await {
         for (reward, level) in [
@@ -112,4 +113,150 @@ async fn ppo_and_tppo_iterations_change_the_policy() {
             );
         }
     }
+}
+
+/// Every parameter's values, read from whatever device they live on.
+async fn weights<M: Module>(m: &M) -> Vec<f32> {
+    use burn::module::{ModuleVisitor, Param};
+    use burn::tensor::Tensor;
+    struct Flat(Vec<Tensor<1>>);
+    impl ModuleVisitor for Flat {
+        fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
+            let t = p.val();
+            let n = t.shape().num_elements();
+            self.0.push(t.reshape([n]));
+        }
+    }
+    let mut f = Flat(Vec::new());
+    m.visit(&mut f);
+    let mut out = Vec::new();
+    for t in f.0 {
+        out.extend(tppo::backend::read(t).await.unwrap());
+    }
+    out
+}
+
+/// WebGPU (burn's generic ops) against the CPU fast path (and the CPU with the fast
+/// path off), from the same weights: the policy's logits, and the weights after one
+/// PPO update on the same rollout.
+#[wasm_bindgen_test]
+async fn webgpu_and_the_cpu_fast_path_agree_on_values_and_one_update() {
+    use tppo::model::checkpoint::{load_into, policy_from_bytes, to_bytes};
+    let trunk = TrunkConfig {
+        vocab: 40,
+        d_model: 32,
+        n_layers: 2,
+        n_heads: 4,
+        d_ff: 64,
+        max_len: 48,
+    };
+    let pcfg = PolicyConfig::of(trunk);
+    let cpu = tppo::backend::cpu();
+    let info = |kind: &str| CheckpointInfo {
+        kind: kind.into(),
+        config: pcfg,
+        tokenizer: "t".to_string(),
+    };
+    let start = to_bytes(&pcfg.init(&cpu), &info("policy")).unwrap();
+    let rm_cfg = RewardModelConfig {
+        trunk,
+        level: Level::Token,
+    };
+    let rm0 = rm_cfg.init(&cpu);
+    let rm_bytes = to_bytes(
+        &rm0,
+        &CheckpointInfo {
+            kind: "token-rm".into(),
+            config: rm_cfg,
+            tokenizer: "t".to_string(),
+        },
+    )
+    .unwrap();
+    let cfg = PpoConfig {
+        reward: RewardMode::Token,
+        batch_size: 4,
+        max_new: 6,
+        lr: 1e-3,
+        ppo_epochs: 1,
+        minibatches: 1,
+        grad_shards: 1,
+        ..PpoConfig::default()
+    };
+    let trainer = |device: &burn::tensor::Device| {
+        let ad = device.clone().autodiff();
+        let (reference, c) = policy_from_bytes("p", &start, "t", device).unwrap();
+        let policy = load_into("p", &start, c.init(&ad)).unwrap();
+        let rm = tppo::reward::model::from_bytes("rm", &rm_bytes, "t", device).unwrap();
+        Ppo::new(cfg, policy, reference, rm, 2, 0, ad, None).unwrap()
+    };
+    let prompts: Vec<Vec<u32>> = (0..4).map(|i| (1..4 + 3 * i).collect()).collect();
+    let probe = Padded::left(&prompts, 0);
+    let ro = trainer(&cpu).rollout(&prompts).await.unwrap();
+    let before = weights(&trainer(&cpu).policy()).await;
+    let mut results = Vec::new();
+    for (name, device, fast) in devices()
+        .await
+        .into_iter()
+        .map(|(n, d)| (n, d, true))
+        .chain([("cpu, fast path off".to_string(), cpu.clone(), false)])
+    {
+        let was = tppo::cpu::set_fast_path(fast);
+        let mut t = trainer(&device);
+        let logits = tppo::backend::read(t.policy().forward_full(&probe, &device).logits)
+            .await
+            .unwrap();
+        let m = t.update(&ro).await.unwrap();
+        let after = weights(&t.policy()).await;
+        tppo::cpu::set_fast_path(was);
+        assert_eq!(m.skipped_updates, 0, "{name}");
+        results.push((name, logits, after));
+    }
+    let (_, logits0, after0) = &results[0];
+    let moved = after0
+        .iter()
+        .zip(&before)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    let scale = logits0.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    assert!(moved > 0.0);
+    // The update Δw of each path against the fast path's: Adam divides each gradient
+    // by its own size, so the few near-zero gradients (|g| ≈ ε) magnify float noise
+    // into their update; the update as a whole must agree to 1 %, no weight by more
+    // than a tenth of the largest step.
+    let step0: Vec<f32> = after0.iter().zip(&before).map(|(a, b)| a - b).collect();
+    let norm0 = step0.iter().map(|x| x * x).sum::<f32>().sqrt();
+    for (name, logits, after) in &results[1..] {
+        let dl = logits0
+            .iter()
+            .zip(logits)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        let dw = after0
+            .iter()
+            .zip(after)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        let rel = after0
+            .iter()
+            .zip(after)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum::<f32>()
+            .sqrt()
+            / norm0;
+        assert!(
+            dl < 1e-3 * scale.max(1.0),
+            "{name}: logits differ by {dl} (scale {scale})"
+        );
+        assert!(
+            rel < 1e-2 && dw < 0.1 * moved,
+            "{name}: the update differs by {rel} of its norm, at most {dw} per weight (largest step {moved})"
+        );
+        web_sys_log(&format!(
+            "{name}: logits within {dl}, update within {rel} of its norm, {dw} per weight"
+        ));
+    }
+}
+
+fn web_sys_log(s: &str) {
+    wasm_bindgen_test::console_log!("{s}");
 }

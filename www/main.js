@@ -86,8 +86,9 @@ const both = (label) => [
 // ---- view 1: token rewards ------------------------------------------------------
 let scored = null;
 let lwpChart = null;
-const rewardColor = (r) => r >= 0 ? `rgba(26,127,55,${Math.min(1, Math.abs(r))})` : `rgba(207,34,46,${Math.min(1, Math.abs(r))})`;
 
+// Recolour the heatmap for the sliders' α and sl: eq. 5 and the colours come from
+// the library (the worker's `shade`), the page only draws them.
 async function recolor() {
   const alpha = Number($("alpha").value), sl = Number($("sl").value);
   $("alpha-v").value = alpha; $("sl-v").value = sl;
@@ -100,10 +101,11 @@ async function recolor() {
       series: [{}, { label: "lwp", stroke: "#555", width: 2 }] }, [xs, curve], $("lwp-chart"));
   } else lwpChart.setData([xs, curve]);
   if (!scored) return;
+  const shaded = await call("shade", { margins: scored.tokens.map((t) => t.margin), alpha, sl });
   $("tokens").replaceChildren(...scored.tokens.map((t, i) => {
-    const r = curve[i] * t.margin; // eq. 5, with the sliders' α and sl
+    const r = shaded.rewards[i];
     const s = el("span", { text: t.text.replace(/^Ġ/, " "), title: `l=${i + 1}  P(2)−P(1)=${t.margin.toFixed(3)}  lwp=${curve[i].toFixed(3)}  r=${r.toFixed(3)}` });
-    s.style.background = rewardColor(r);
+    s.style.background = shaded.colours[i];
     s.dataset.reward = r.toFixed(4);
     return s;
   }));
@@ -119,7 +121,7 @@ async function loadUser() {
 
 async function score() {
   const index = Number($("user").value) || 0;
-  scored = await call("score", { index, response: $("response").value });
+  scored = await call("score", { index, response: $("response").value, alpha: Number($("alpha").value), sl: Number($("sl").value) });
   $("sentence-score").textContent = `sentence reward model: P(2) − P(1) = ${scored.sentence_score.toFixed(3)} (one number for the whole response)`;
   $("words").replaceChildren(...scored.words.map((w) => el("span", { class: `c${w.class}`, text: `${w.text} ${w.class}`, title: w.evidence })));
   $("verdict").textContent = `judge: sentence label ${scored.sentence} (${Math.round(100 * scored.relevant_fraction)}% of content words relevant)`;
@@ -235,7 +237,7 @@ function rmRedraw() {
   }
   const xs = rmPoints.map((p) => p[0].step);
   rmCharts.auc.setData([xs, rmPoints.map((p) => p[0].eval.token_auc), rmPoints.map((p) => p[0].eval.sentence_auc), rmPoints.map((p) => p[1].eval.sentence_auc)]);
-  rmCharts.loss.setData([xs, rmPoints.map((p) => p[0].train_loss), rmPoints.map((p) => p[1].train_loss)]);
+  rmCharts.loss.setData([xs, rmPoints.map((p) => p[0].train_loss ?? null), rmPoints.map((p) => p[1].train_loss ?? null)]);
   $("view-rm").dataset.points = String(rmPoints.length);
 }
 let rmStarted = false;
@@ -269,13 +271,13 @@ let wtlChart = null;
 function tokensLine(rec) {
   const line = el("div", { class: "tokens small" });
   if (rec.tokens && rec.tokens.length) {
-    line.append(...rec.tokens.map((t) => { const s = el("span", { text: t.text.replace(/^Ġ/, " "), title: `r=${t.reward.toFixed(3)}` }); s.style.background = rewardColor(t.reward); return s; }));
+    line.append(...rec.tokens.map((t) => { const s = el("span", { text: t.text.replace(/^Ġ/, " "), title: `r=${t.reward.toFixed(3)}` }); s.style.background = t.colour; return s; }));
   } else line.textContent = rec.response;
   return line;
 }
 function renderCompare() {
   if (!comparison) return;
-  const pairs = comparison.pairs;
+  const pairs = comparison.pairs.filter((p) => p.summary);
   const xs = pairs.map((_, i) => i + 1);
   const pct = (k) => pairs.map((p) => 100 * p.summary[k]);
   const bars = uPlot.paths.bars({ size: [0.25] });
@@ -294,7 +296,7 @@ function renderCompare() {
   }));
   const only = $("disagree").checked;
   const list = [];
-  for (const p of pairs) {
+  for (const p of comparison.pairs) {
     for (const r of p.records) {
       if (only && r.outcome === "tie") continue;
       list.push(el("div", { class: `record ${r.outcome}` },
@@ -323,19 +325,15 @@ $("import").addEventListener("change", async () => {
   const f = $("import").files[0];
   if (!f) return;
   try {
-    if (f.size > 16 << 20) throw new Error(`${f.name}: ${f.size} bytes, more than the 16 MB the lab imports`);
+    if (!limits) throw new Error("the lab is still loading");
+    if (f.size > limits.max_import_bytes) throw new Error(`${f.name}: ${f.size} bytes, more than the ${limits.max_import_bytes >> 20} MB the lab imports`);
     const buf = await f.arrayBuffer();
     const got = await call("import", { name: f.name, bytes: buf }, [buf]);
-    if (got.kind === "compare") {
-      const o = { win: 0, tie: 0, lose: 0 };
-      got.records.forEach((r) => { o[r.outcome] += 1; });
-      const n = got.records.length || 1;
-      comparison = { relevance: [], pairs: [{ pair: f.name, records: got.records, summary: { n: got.records.length, win_rate: o.win / n, tie_rate: o.tie / n, lose_rate: o.lose / n,
-        net: (o.win - o.lose) / n, net_ci: { lo: NaN, hi: NaN }, sign_test_p: NaN } }] };
-    } else {
-      comparison = { relevance: [], pairs: [{ pair: f.name, records: got.records.map((r) => ({ user_id: r.user_id, history: r.history, a: r, b: r, outcome: "tie" })),
-        summary: { n: got.records.length, win_rate: 0, tie_rate: 1, lose_rate: 0, net: 0, net_ci: { lo: NaN, hi: NaN }, sign_test_p: NaN } }] };
-    }
+    // The summary (win / tie / lose, or the relevance rate) comes computed from the library.
+    const records = got.kind === "compare" ? got.records
+      : got.records.map((r) => ({ user_id: r.user_id, history: r.history, a: r, b: r, outcome: "tie" }));
+    const summary = got.kind === "compare" ? got.summary : null;
+    comparison = { relevance: got.relevance ? [{ model: f.name, relevance: got.relevance }] : [], pairs: [{ pair: f.name, records, summary }] };
     $("import-status").textContent = `${f.name}: ${got.records.length} ${got.kind} records; open the Compare view`;
     renderCompare();
   } catch (e) { $("import-status").textContent = String(e.message ?? e); }
@@ -421,10 +419,12 @@ listeners.push((m) => {
   if (m.event === "device-lost") fallBackToCpu(`${m.reason}${m.message ? `: ${m.message}` : ""}`).catch(fail);
 });
 
+let limits = null; // the library's, once the worker is up
 async function main() {
   const t0 = performance.now();
   $("status").textContent = "loading models, tokenizer, judge…";
   const info = await call("init", { backend: params.get("backend") === "cpu" ? "cpu" : "auto" });
+  limits = await call("limits");
   showBackend(info.backend);
   $("user").max = info.users - 1;
   makeCharts();

@@ -1,9 +1,7 @@
 // The lab's worker: it owns the wasm `Lab` (models, judge, PPO/TPPO runs), so the
 // page never freezes. Messages in: {id, cmd, args}; out: {id, ok, value | error},
 // and events {event, ...} while training plays.
-import init, { Lab, lwp_curve } from "../pkg/tppo.js";
-
-const MAX_IMPORT = 16 << 20;
+import init, { Lab, lwp_curve, shade, colours, limits } from "../pkg/tppo.js";
 
 // Every WebGPU device the wasm code asks for, so that its loss reaches the page
 // (which then replaces this worker by one on the CPU backend), and so that the
@@ -45,6 +43,19 @@ async function cached(url) {
 }
 
 const text = async (url) => new TextDecoder().decode(await cached(url));
+
+// Each token of the records' outputs gets the heatmap colour of its reward (the
+// library's colour scale; eq. 5 was applied with the run's α and sl when scored).
+function withColours(result) {
+  const paint = (rec) => {
+    if (!rec?.tokens?.length) return;
+    const c = colours(Float32Array.from(rec.tokens.map((t) => t.reward)));
+    rec.tokens.forEach((t, i) => { t.colour = c[i]; });
+  };
+  for (const p of result.pairs ?? []) for (const r of p.records) { paint(r.a); paint(r.b); }
+  for (const r of result.records ?? []) { if (r.a) { paint(r.a); paint(r.b); } else paint(r); }
+  return result;
+}
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
 const commands = {
@@ -66,7 +77,9 @@ const commands = {
   },
   user: ({ index }) => lab.user(index),
   lwp: ({ alpha, sl, n }) => Array.from(lwp_curve(alpha, sl, n)),
-  score: ({ index, response }) => lab.score(index, response),
+  // Eq. 5 and the heatmap's colours, from the library.
+  shade: ({ margins, alpha, sl }) => shade(Float32Array.from(margins), alpha, sl),
+  score: ({ index, response, alpha, sl }) => lab.score(index, response, alpha, sl),
   generate: ({ model, index, temperature, seed }) => lab.generate(model, index, temperature, BigInt(seed)),
   start({ settings }) {
     for (const mode of ["sentence", "token"]) {
@@ -100,13 +113,20 @@ const commands = {
     return done;
   },
   pause() { playing = false; return true; },
-  rmStart: ({ settings }) => lab.rm_start(settings),
+  async rmStart({ settings }) {
+    const got = lab.rm_start(settings);
+    // The models before any step: the curves start at step 0.
+    const evals_ = await lab.rm_eval();
+    postMessage({ event: "rm", value: evals_.map((e) => ({ ...e, train_loss: null })) });
+    return got;
+  },
   async rmPlay({ steps, evals }) {
     playing = true;
     let done = 0;
     while (playing && done < evals) {
-      const value = await lab.rm_step(steps);
-      postMessage({ event: "rm", value });
+      const losses = await lab.rm_step(steps);
+      const evals_ = await lab.rm_eval();
+      postMessage({ event: "rm", value: losses.map((l, i) => ({ ...l, eval: evals_[i].eval })) });
       await tick();
       done += 1;
     }
@@ -114,11 +134,9 @@ const commands = {
     postMessage({ event: "rm-paused" });
     return done;
   },
-  compare: ({ n }) => lab.compare(n),
-  import({ name, bytes }) {
-    if (bytes.byteLength > MAX_IMPORT) throw new Error(`${name}: ${bytes.byteLength} bytes, more than the 16 MB the lab imports`);
-    return lab.import_jsonl(name, new Uint8Array(bytes));
-  },
+  compare: async ({ n }) => withColours(await lab.compare(n)),
+  import: ({ name, bytes }) => withColours(lab.import_jsonl(name, new Uint8Array(bytes))),
+  limits: () => limits(),
   exportPolicy: ({ model }) => lab.export_policy(model),
   loseDevice() {
     for (const d of devices) d.destroy();
@@ -133,7 +151,7 @@ onmessage = async (e) => {
   const { id, cmd, args } = e.data;
   try {
     if (!commands[cmd]) throw new Error(`unknown command ${cmd}`);
-    if (cmd !== "init" && cmd !== "memory" && cmd !== "pause" && cmd !== "resources" && cmd !== "loseDevice" && !lab) throw new Error("the lab is still loading");
+    if (!["init", "memory", "pause", "resources", "loseDevice"].includes(cmd) && !lab) throw new Error("the lab is still loading");
     const value = await commands[cmd](args ?? {});
     postMessage({ id, ok: true, value });
   } catch (err) {

@@ -6,11 +6,10 @@
 use super::{args, print_json};
 use anyhow::Context;
 use clap::Args;
-use serde::Deserialize;
 use std::path::PathBuf;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::time::Instant;
-use tppo::bench::{BenchConfig, BenchRow, run};
+use tppo::bench::{BenchConfig, pytorch, run};
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -45,17 +44,6 @@ pub struct BenchArgs {
     torch_threads: usize,
 }
 
-fn print_row(r: &BenchRow) {
-    println!(
-        "{:<12} {:<40} {:>10.1} {:>10.1} {:>12}",
-        r.backend,
-        r.workload,
-        r.ms,
-        r.min_ms,
-        r.tokens_per_s.map_or("-".into(), |t| format!("{t:.0}"))
-    );
-}
-
 pub fn bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
     let cfg = BenchConfig {
         batch: a.batch,
@@ -80,30 +68,29 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
     if !a.json {
         println!(
             "policy d_model {} × {} layers, vocab {}; batch {}, prompt {} tokens, {} new tokens; median of {} (after 1 warm-up)",
-            cfg.policy.d_model,
-            cfg.policy.n_layers,
-            cfg.policy.vocab,
+            cfg.policy.trunk.d_model,
+            cfg.policy.trunk.n_layers,
+            cfg.policy.trunk.vocab,
             cfg.batch,
             cfg.prompt_len,
             cfg.max_new,
             cfg.reps
         );
-        println!(
-            "{:<12} {:<40} {:>10} {:>10} {:>12}",
-            "backend", "workload", "median ms", "min ms", "tokens/s"
-        );
+        println!("{}", tppo::bench::header_line());
     }
     let mut all = Vec::new();
     for (name, device) in &devices {
         let rows = tppo::backend::block_on(run(&cfg, name, device, &now, |r| {
             if !a.json {
-                print_row(r);
+                println!("{}", tppo::bench::row_line(r));
             }
         }))?;
         all.extend(rows);
     }
     let pytorch = if a.compare_pytorch {
-        Some(run_pytorch(&a, &cfg)?)
+        let script = &a.pytorch_script;
+        let run = pytorch::run(&a.python, script, &cfg, &a.only, a.torch_threads)?;
+        Some(run)
     } else {
         None
     };
@@ -120,16 +107,8 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
             "{:<40} {:>12} {:>12} {:>16}",
             "workload", "TPPO Lab ms", "PyTorch ms", "PyTorch / ours"
         );
-        for ours in &all {
-            if let Some(theirs) = py.rows.iter().find(|r| r.workload == ours.workload) {
-                println!(
-                    "{:<40} {:>12.1} {:>12.1} {:>16.2}",
-                    ours.workload,
-                    ours.ms,
-                    theirs.ms,
-                    theirs.ms / ours.ms
-                );
-            }
+        for (workload, ours, theirs, ratio) in pytorch::ratios(&all, py) {
+            println!("{workload:<40} {ours:>12.1} {theirs:>12.1} {ratio:>16.2}");
         }
         println!("(a ratio above 1: TPPO Lab is faster)");
     }
@@ -137,68 +116,4 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
         print_json(&serde_json::json!({ "config": cfg, "rows": all, "pytorch": pytorch }))?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// What `bench/pytorch_ref.py` prints.
-#[derive(Debug, Deserialize, serde::Serialize)]
-struct PyTorchRun {
-    torch: String,
-    threads: usize,
-    rows: Vec<PyTorchRow>,
-}
-
-#[derive(Debug, Deserialize, serde::Serialize)]
-struct PyTorchRow {
-    workload: String,
-    ms: f64,
-    min_ms: f64,
-    tokens_per_s: Option<f64>,
-}
-
-fn run_pytorch(a: &BenchArgs, cfg: &BenchConfig) -> anyhow::Result<PyTorchRun> {
-    let p = &cfg.policy;
-    let mut cmd = Command::new(&a.python);
-    cmd.arg(&a.pytorch_script);
-    for (flag, v) in [
-        ("--batch", cfg.batch),
-        ("--prompt-len", cfg.prompt_len),
-        ("--max-new", cfg.max_new),
-        ("--reps", cfg.reps),
-        ("--vocab", p.vocab),
-        ("--d-model", p.d_model),
-        ("--layers", p.n_layers),
-        ("--heads", p.n_heads),
-        ("--d-ff", p.d_ff),
-        ("--max-len", p.max_len),
-        ("--threads", a.torch_threads),
-    ] {
-        cmd.arg(flag).arg(v.to_string());
-    }
-    cmd.arg("--only").arg(&a.only);
-    if !a.json {
-        eprintln!("running {cmd:?}");
-    }
-    let out = cmd.output().with_context(|| {
-        format!(
-            "could not start {} (pass --python with an interpreter that has torch)",
-            a.python.display()
-        )
-    })?;
-    if !out.status.success() {
-        anyhow::bail!(
-            "{} {} failed ({}):\n{}",
-            a.python.display(),
-            a.pytorch_script.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let last = stdout.lines().last().unwrap_or("");
-    serde_json::from_str(last).with_context(|| {
-        format!(
-            "{}: expected one JSON object on the last line of its output, got {last:?}",
-            a.pytorch_script.display()
-        )
-    })
 }

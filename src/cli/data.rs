@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use tppo::data::{aol, corpus, jsonl, synth};
 use tppo::io::write_file_atomic;
+use tppo::model::prompt::{LengthCheck, length_check};
 
 #[derive(Subcommand)]
 pub enum DataCommand {
@@ -75,7 +76,10 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<ExitCode> {
             let default = PathBuf::from("data/tokenizer.json");
             let tokenizer = tokenizer.or_else(|| default.exists().then_some(default));
             let lengths = match &tokenizer {
-                Some(t) => length_warnings(&name, &checked, t)?,
+                Some(t) => {
+                    let tok = tppo::tokenize::Tok::load(t)?;
+                    length_check(&tok, &name, &checked.users, &checked.user_lines)?
+                }
                 None => {
                     eprintln!("note: no tokenizer (--tokenizer): response lengths not checked");
                     LengthCheck::default()
@@ -103,7 +107,7 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<ExitCode> {
                     checked.errors.len(),
                     warnings.len(),
                     lengths.histories_cut,
-                    lengths.max_prompt
+                    tppo::model::prompt::MAX_PROMPT
                 );
             }
             Ok(if checked.errors.is_empty() {
@@ -170,45 +174,4 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-/// Users that training skips (target response over the response budget), as
-/// warnings naming the line and field, and the count of histories it cuts.
-#[derive(Default)]
-struct LengthCheck {
-    too_long: Vec<tppo::error::InputError>,
-    histories_cut: usize,
-    max_prompt: usize,
-}
-
-fn length_warnings(
-    file: &str,
-    checked: &jsonl::Checked,
-    tokenizer: &std::path::Path,
-) -> anyhow::Result<LengthCheck> {
-    use tppo::model::prompt::{self, Special};
-    let tok = tppo::tokenize::Tok::load(tokenizer)?;
-    let sp = Special::of(&tok)?;
-    let sft = tppo::model::sft::SftConfig::preset("default", tok.vocab_size())
-        .context("the default preset")?;
-    let (max_prompt, max_response) = (sft.max_prompt, sft.max_response);
-    let (mut out, mut histories_cut) = (Vec::new(), 0);
-    for (u, &line) in checked.users.iter().zip(&checked.user_lines) {
-        let n = tok.encode(&u.target_response())?.ids.len() + 1;
-        if n > max_response {
-            out.push(tppo::error::InputError::new(
-                file,
-                line,
-                "targets",
-                format!("the target response is {n} tokens (EOS included), more than the {max_response} the models take: training and labeling skip this user"),
-            ));
-        }
-        let (_, cut) = prompt::prompt(&tok, sp, &u.history, max_prompt)?;
-        histories_cut += usize::from(cut > 0);
-    }
-    Ok(LengthCheck {
-        too_long: out,
-        histories_cut,
-        max_prompt,
-    })
 }

@@ -1,16 +1,14 @@
 //! `tppo eval` and `tppo compare`.
 
-use super::rl::Kit;
 use super::{Assets, args, print_json, style};
-use anyhow::Context;
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use tppo::config::LwpConfig;
 use tppo::data::{User, jsonl};
-use tppo::eval::{self, OutputRecord, Relevance};
-use tppo::model::checkpoint;
+use tppo::eval::{self, OutputRecord};
+use tppo::kit::Kit;
 use tppo::model::policy::SampleConfig;
+use tppo::reward::lwp::LwpConfig;
 
 #[derive(Args)]
 pub struct EvalArgs {
@@ -28,6 +26,13 @@ pub struct EvalArgs {
     /// Token reward model whose per-token rewards go into the outputs (for the heatmaps).
     #[arg(long, default_value = "data/models/rm-token")]
     rm: PathBuf,
+    /// lwp intensity α of the token rewards in the outputs (default: the run's, from
+    /// POLICY.ppo.json, else 1).
+    #[arg(long, value_parser = args::non_negative::<f32>)]
+    alpha: Option<f32>,
+    /// lwp suggested length sl (default: the run's, else 20).
+    #[arg(long, value_parser = args::non_negative::<f32>)]
+    sl: Option<f32>,
     /// 0: greedy decoding (the default, deterministic).
     #[arg(long, default_value_t = 0.0, value_parser = args::non_negative::<f32>)]
     temperature: f32,
@@ -44,73 +49,44 @@ pub struct EvalArgs {
     json: bool,
 }
 
-/// The first `n` users of a file (0: all).
-pub fn eval_users(path: &Path, n: usize) -> anyhow::Result<Vec<User>> {
-    let mut users = jsonl::read_users(path)?;
-    if n > 0 {
-        users.truncate(n);
-    }
-    Ok(users)
-}
-
-/// Generate, judge and score one model's responses for `users`.
+/// Generate, judge and score one model's responses for `users` on the CPU, with
+/// the token rewards of the given lwp.
 pub fn outputs(
     kit: &Kit,
     policy_path: &Path,
     name: &str,
     users: &[User],
     rm: &Path,
+    lwp: LwpConfig,
     sample: &SampleConfig,
 ) -> anyhow::Result<Vec<OutputRecord>> {
     let device = tppo::backend::cpu();
-    let fp = kit.tok.fingerprint();
-    let policy = checkpoint::load_policy(policy_path, &fp, &device)?;
-    let rm = checkpoint::load_rm(rm, &fp, &device)?;
-    let prompter = kit.prompter();
-    let pb = style::progress(users.len().div_ceil(64) as u64, &format!("eval {name}"));
-    let mut texts = Vec::with_capacity(users.len());
-    for (i, chunk) in users.chunks(64).enumerate() {
-        let s = SampleConfig {
-            seed: sample.seed.wrapping_add(i as u64),
-            ..*sample
-        };
-        texts.extend(tppo::backend::block_on(tppo::model::respond::respond(
-            &policy, &prompter, chunk, &s, 64, &device,
-        ))?);
-        pb.inc(1);
-    }
-    pb.finish_and_clear();
-    Ok(tppo::backend::block_on(eval::records(
+    let fp = kit.fingerprint();
+    let policy = tppo::model::checkpoint::load_policy(policy_path, &fp, &device)?;
+    let rm = tppo::reward::model::load(rm, &fp, &device)?;
+    let sp = style::spinner(&format!("eval {name} on {} users", users.len()));
+    let out = tppo::backend::block_on(eval::outputs(
         name,
+        &policy,
+        kit,
         users,
-        &texts,
-        &kit.labeler,
-        &prompter,
         Some(&rm),
-        LwpConfig::default(),
+        lwp,
+        sample,
         &device,
-    ))?)
-}
-
-pub fn write_jsonl<T: serde::Serialize>(path: &Path, rows: &[T]) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    let mut s = String::new();
-    for r in rows {
-        s.push_str(&serde_json::to_string(r)?);
-        s.push('\n');
-    }
-    Ok(tppo::io::write_file_atomic(path, s.as_bytes())?)
-}
-
-pub fn relevance_of(records: &[OutputRecord]) -> Relevance {
-    eval::relevance(&records.iter().map(|r| &r.judgement).collect::<Vec<_>>())
+    ))?;
+    sp.finish_and_clear();
+    Ok(out)
 }
 
 pub fn eval(a: EvalArgs) -> anyhow::Result<ExitCode> {
-    let kit = Kit::load(&a.assets, &a.tokenizer)?;
-    let users = eval_users(&a.data, a.users)?;
+    let kit = a.assets.kit(&a.tokenizer)?;
+    let users = jsonl::read_first_users(&a.data, a.users)?;
+    let run = tppo::rl::run::saved_config(&a.policy).map_or_else(LwpConfig::default, |c| c.lwp);
+    let lwp = LwpConfig {
+        alpha: a.alpha.unwrap_or(run.alpha),
+        sl: a.sl.unwrap_or(run.sl),
+    };
     let name = a.name.clone().unwrap_or_else(|| {
         a.policy
             .file_name()
@@ -118,13 +94,12 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<ExitCode> {
     });
     let sample = SampleConfig {
         temperature: a.temperature,
-        top_k: 0,
-        max_new: tppo::rl::PpoConfig::default().max_new,
         seed: a.seed,
+        ..SampleConfig::greedy()
     };
-    let records = outputs(&kit, &a.policy, &name, &users, &a.rm, &sample)?;
-    write_jsonl(&a.out, &records)?;
-    let r = relevance_of(&records);
+    let records = outputs(&kit, &a.policy, &name, &users, &a.rm, lwp, &sample)?;
+    tppo::io::write_jsonl(&a.out, &records)?;
+    let r = eval::relevance_of(&records);
     if a.json {
         print_json(&r)?;
     } else {
@@ -162,16 +137,13 @@ pub struct CompareArgs {
     json: bool,
 }
 
-pub fn read_outputs(path: &Path) -> anyhow::Result<Vec<OutputRecord>> {
-    let bytes = tppo::io::read_file(path)?;
-    eval::read_outputs(&path.display().to_string(), &bytes)
-        .map_err(|e| tppo::Error::Input(e).into())
-}
-
 pub fn compare(a: CompareArgs) -> anyhow::Result<ExitCode> {
-    let (ra, rb) = (read_outputs(&a.a)?, read_outputs(&a.b)?);
+    let (ra, rb) = (
+        eval::read_outputs_file(&a.a)?,
+        eval::read_outputs_file(&a.b)?,
+    );
     let records = eval::compare(&ra, &rb, a.margin)?;
-    write_jsonl(&a.out, &records)?;
+    tppo::io::write_jsonl(&a.out, &records)?;
     let s = eval::win_tie_lose(&records, a.resamples, a.seed);
     if a.json {
         print_json(&s)?;

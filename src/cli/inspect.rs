@@ -1,10 +1,9 @@
 use super::{Assets, args, print_json, style};
-use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tppo::config::LwpConfig;
 use tppo::data::{EventKind, jsonl};
+use tppo::reward::lwp::LwpConfig;
 use tppo::tokenize::{LabeledSpan, Tok};
 
 #[derive(Args)]
@@ -36,11 +35,8 @@ pub struct LwpArgs {
 
 pub fn inspect(a: InspectArgs) -> anyhow::Result<ExitCode> {
     let users = jsonl::read_users(&a.data)?;
-    let user = users
-        .iter()
-        .find(|u| u.user_id == a.user)
-        .with_context(|| format!("{}: no user with user_id \"{}\"", a.data.display(), a.user))?;
-    let (judge, _) = tppo::labeler::load(&a.assets.assets, &a.assets.train)?;
+    let user = tppo::data::find_user(&users, &a.user, &a.data)?;
+    let (judge, _) = tppo::labeler::file::load(&a.assets.assets, &a.assets.train)?;
     let tok = Tok::load(&a.assets.assets.join("tokenizer.json"))?;
     let response = user.target_response();
     let j = judge.judge(&user.history, &response);

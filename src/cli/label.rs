@@ -1,11 +1,11 @@
 use super::{Assets, args, print_json, style};
-use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tppo::data::jsonl;
 use tppo::io::write_file_atomic;
 use tppo::labeler::{self, calibrate, labels::LabelRecord, report};
+use tppo::model::prompt::MAX_RESPONSE;
 
 #[derive(Args)]
 pub struct CalibrateArgs {
@@ -69,17 +69,8 @@ pub struct LabelArgs {
 pub fn calibrate(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
     let users = jsonl::read_users(&a.data)?;
     let vectors = tppo::vectors::WordVectors::load_dir(&a.assets)?;
-    let cfg = tppo::config::LabelerConfig::default();
-    let judge = labeler::Labeler::new(cfg, vectors, &users);
-    let cal = calibrate::calibrate(&judge, &users);
-    let file = calibrate::LabelerFile {
-        config: tppo::config::LabelerConfig {
-            cos_threshold: cal.cos_threshold,
-            pmi_threshold: cal.pmi_threshold,
-            ..cfg
-        },
-        calibration: cal.clone(),
-    };
+    let file = calibrate::calibrated_file(vectors, &users);
+    let cal = &file.calibration;
     write_file_atomic(&a.out, serde_json::to_string_pretty(&file)?.as_bytes())?;
     if a.json {
         print_json(&file)?;
@@ -100,21 +91,10 @@ pub fn calibrate(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn find_user<'a>(
-    users: &'a [tppo::data::User],
-    id: &str,
-    file: &std::path::Path,
-) -> anyhow::Result<&'a tppo::data::User> {
-    users
-        .iter()
-        .find(|u| u.user_id == id)
-        .with_context(|| format!("{}: no user with user_id \"{id}\"", file.display()))
-}
-
 pub fn judge(a: JudgeArgs) -> anyhow::Result<ExitCode> {
     let users = jsonl::read_users(&a.data)?;
-    let user = find_user(&users, &a.user, &a.data)?;
-    let (judge, _) = labeler::load(&a.assets.assets, &a.assets.train)?;
+    let user = tppo::data::find_user(&users, &a.user, &a.data)?;
+    let (judge, _) = labeler::file::load(&a.assets.assets, &a.assets.train)?;
     let j = judge.judge(&user.history, &a.response);
     if a.json {
         print_json(&j)?;
@@ -147,8 +127,8 @@ pub fn judge(a: JudgeArgs) -> anyhow::Result<ExitCode> {
 
 pub fn label(a: LabelArgs) -> anyhow::Result<ExitCode> {
     let users = jsonl::read_users(&a.data)?;
-    let (judge, file) = labeler::load(&a.assets.assets, &a.assets.train)?;
-    if file.is_none() {
+    let kit = a.assets.kit(&a.assets.assets.join("tokenizer.json"))?;
+    if !a.assets.assets.join("labeler.json").exists() {
         eprintln!(
             "note: no {}/labeler.json; using uncalibrated default thresholds (run `tppo calibrate`)",
             a.assets.assets.display()
@@ -160,73 +140,38 @@ pub fn label(a: LabelArgs) -> anyhow::Result<ExitCode> {
         users
     };
     if let Some(out) = &a.out {
-        // (user index, response, source): the targets, then the policy's samples.
-        let mut responses: Vec<(usize, String, &str)> = users
-            .iter()
-            .enumerate()
-            .map(|(i, u)| (i, u.target_response(), "tppo-judge/target"))
-            .collect();
-        // Responses (targets or samples) whose text encodes to more tokens than a model
-        // takes are left out and counted.
-        let tok = tppo::tokenize::Tok::load(&a.assets.assets.join("tokenizer.json"))?;
-        let max_response = tppo::model::sft::SftConfig::preset("default", tok.vocab_size())
-            .map_or(64, |c| c.max_response);
+        // The targets, then (with --sft) the policy's own samples: the RLAIF loop.
+        let mut responses = tppo::reward::rlaif::targets(&users);
         if let Some(sft) = &a.sft {
-            let sp = tppo::model::prompt::Special::of(&tok)?;
             let device = tppo::backend::cpu();
-            let policy = tppo::model::checkpoint::load_policy(sft, &tok.fingerprint(), &device)?;
-            let prompter = tppo::model::prompt::Prompter {
-                tok: &tok,
-                sp,
-                max_prompt: 192,
-            };
+            let policy = tppo::model::checkpoint::load_policy(sft, &kit.fingerprint(), &device)?;
             let pb = style::progress((a.samples * users.len()) as u64, "sampling");
-            for k in 0..a.samples {
-                let cfg = tppo::model::policy::SampleConfig {
+            responses.extend(tppo::backend::block_on(tppo::reward::rlaif::samples(
+                &kit,
+                &policy,
+                &users,
+                a.samples,
+                tppo::model::policy::SampleConfig {
                     temperature: a.temperature,
-                    top_k: 0,
-                    max_new: 48,
-                    seed: a.seed.wrapping_mul(1000).wrapping_add(k as u64 * 100_003),
-                };
-                for (c, chunk) in users.chunks(64).enumerate() {
-                    let texts = tppo::backend::block_on(tppo::model::respond::respond(
-                        &policy, &prompter, chunk, &cfg, 64, &device,
-                    ))?;
-                    responses.extend(
-                        texts
-                            .into_iter()
-                            .enumerate()
-                            .map(|(j, t)| (c * 64 + j, t, "tppo-judge/sft-sample")),
-                    );
-                    pb.inc(chunk.len() as u64);
-                }
-            }
+                    seed: a.seed,
+                    ..tppo::model::policy::SampleConfig::greedy()
+                },
+                &device,
+                |n| pb.inc(n as u64),
+            ))?);
             pb.finish_and_clear();
         }
-        let pb = style::progress(responses.len() as u64, "labeling");
-        let mut text = String::new();
-        let (mut relevant, mut written, mut skipped) = (0, 0, 0);
-        for (i, response, source) in &responses {
-            pb.inc(1);
-            if response.trim().is_empty()
-                || response.len() > tppo::data::schema::MAX_TEXT_BYTES
-                || tok.encode(response)?.ids.len() + 1 > max_response
-            {
-                skipped += 1;
-                continue;
-            }
-            let j = judge.judge(&users[*i].history, response);
-            relevant += usize::from(j.sentence == 2);
-            written += 1;
-            text.push_str(
-                &LabelRecord::from_judgement(&users[*i].user_id, &j, source)
-                    .to_json()
-                    .to_string(),
-            );
-            text.push('\n');
-        }
-        pb.finish_and_clear();
-        write_file_atomic(out, text.as_bytes())?;
+        let labeled = tppo::reward::rlaif::label(&kit, &users, &responses, MAX_RESPONSE)?;
+        tppo::io::write_jsonl(
+            out,
+            &labeled
+                .records
+                .iter()
+                .map(LabelRecord::to_json)
+                .collect::<Vec<_>>(),
+        )?;
+        let (written, relevant, skipped) =
+            (labeled.records.len(), labeled.relevant, labeled.skipped);
         let rate = relevant as f64 / written.max(1) as f64;
         if a.json && !a.report {
             print_json(
@@ -247,7 +192,7 @@ pub fn label(a: LabelArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if a.report {
-        let agreement = report::agreement(&judge, &users);
+        let agreement = report::agreement(&kit.labeler, &users);
         if a.json {
             print_json(&agreement)?;
         } else {

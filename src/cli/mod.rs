@@ -7,7 +7,6 @@ mod eval;
 mod inspect;
 mod label;
 mod pipeline;
-mod report;
 mod rl;
 mod style;
 mod tokenizer;
@@ -102,74 +101,4 @@ pub fn run() -> anyhow::Result<ExitCode> {
 pub fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
-}
-
-/// `f` over `items`, `jobs` at a time (default: one per core), results in the order of
-/// `items`. The Flex backend computes a training run on one core, so independent runs
-/// (pipeline runs, ablation values) go side by side; each is deterministic on its own,
-/// so the results do not depend on `jobs`. The first error (in item order) is returned.
-pub fn par_map<T: Sync, R: Send>(
-    items: &[T],
-    jobs: Option<usize>,
-    f: impl Fn(&T) -> anyhow::Result<R> + Sync,
-) -> anyhow::Result<Vec<R>> {
-    use std::sync::Mutex;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let jobs = jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .clamp(1, items.len().max(1));
-    let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<anyhow::Result<R>>>> =
-        items.iter().map(|_| Mutex::new(None)).collect();
-    std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(item) = items.get(i) else { break };
-                    let r = f(item);
-                    if let Ok(mut slot) = slots[i].lock() {
-                        *slot = Some(r);
-                    }
-                }
-            });
-        }
-    });
-    slots
-        .into_iter()
-        .enumerate()
-        .map(|(i, slot)| {
-            slot.into_inner()
-                .map_err(|_| anyhow::anyhow!("item {i}: a worker thread panicked"))?
-                .ok_or_else(|| anyhow::anyhow!("item {i}: not run"))?
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::par_map;
-
-    #[test]
-    fn par_map_keeps_the_order_of_items_whatever_the_job_count() {
-        let items: Vec<u64> = (0..23).collect();
-        for jobs in [1, 2, 5, 64] {
-            let out = par_map(&items, Some(jobs), |&x| Ok(x * x)).unwrap();
-            assert_eq!(out, items.iter().map(|x| x * x).collect::<Vec<_>>());
-        }
-    }
-
-    #[test]
-    fn par_map_returns_the_first_error_in_item_order() {
-        let items: Vec<u64> = (0..10).collect();
-        let err = par_map(&items, Some(3), |&x| {
-            if x == 4 || x == 7 {
-                anyhow::bail!("item {x} failed")
-            }
-            Ok(x)
-        })
-        .unwrap_err();
-        assert_eq!(err.to_string(), "item 4 failed");
-        assert!(par_map(&[] as &[u64], None, |&x| Ok(x)).unwrap().is_empty());
-    }
 }

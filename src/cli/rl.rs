@@ -1,49 +1,17 @@
 //! `tppo ppo` and `tppo lemma`.
 
 use super::{Assets, args, print_json, style};
-use anyhow::Context;
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use tppo::data::{User, jsonl};
-use tppo::labeler::Labeler;
-use tppo::model::checkpoint::{self, CheckpointInfo};
-use tppo::model::policy::PolicyConfig;
-use tppo::model::prompt::{Prompter, Special};
-use tppo::rl::{Metrics, Placement, Ppo, PpoConfig, RewardMode};
-use tppo::tokenize::Tok;
+use tppo::kit::Kit;
+use tppo::rl::run::Run;
+use tppo::rl::{Metrics, Placement, PpoConfig, RewardMode};
 
-/// The prompt budget of the shipped SFT policy (its `max_prompt`).
-pub const MAX_PROMPT: usize = 192;
-
-/// Tokenizer, judge and training users: what every RL and evaluation command needs.
-pub struct Kit {
-    pub tok: Tok,
-    pub sp: Special,
-    pub labeler: Labeler,
-    pub train: Vec<User>,
-}
-
-impl Kit {
-    pub fn load(assets: &Assets, tokenizer: &Path) -> anyhow::Result<Self> {
-        let tok = Tok::load(tokenizer)?;
-        let sp = Special::of(&tok)?;
-        let train = jsonl::read_users(&assets.train)?;
-        let (labeler, _) = tppo::labeler::load_with_users(&assets.assets, &train)?;
-        Ok(Self {
-            tok,
-            sp,
-            labeler,
-            train,
-        })
-    }
-
-    pub fn prompter(&self) -> Prompter<'_> {
-        Prompter {
-            tok: &self.tok,
-            sp: self.sp,
-            max_prompt: MAX_PROMPT,
-        }
+impl Assets {
+    /// The tokenizer, judge and training users.
+    pub fn kit(&self, tokenizer: &Path) -> anyhow::Result<Kit> {
+        Ok(Kit::load(&self.assets, &self.train, tokenizer)?)
     }
 }
 
@@ -125,17 +93,7 @@ impl PpoArgs {
     }
 }
 
-/// Share of responses the judge calls relevant (sentence label 2).
-pub fn judge_rate(labeler: &Labeler, users: &[&User], texts: &[String]) -> f32 {
-    let k = users
-        .iter()
-        .zip(texts)
-        .filter(|(u, t)| labeler.judge(&u.history, t).sentence == 2)
-        .count();
-    k as f32 / users.len().max(1) as f32
-}
-
-/// Train one PPO or TPPO run; returns the final policy, its config and the metrics.
+/// Train one PPO or TPPO run to the end; each iteration's metrics go to `on_iter`.
 pub fn train(
     kit: &Kit,
     cfg: PpoConfig,
@@ -143,53 +101,12 @@ pub fn train(
     rm: &Path,
     label: &str,
     mut on_iter: impl FnMut(&Metrics),
-) -> anyhow::Result<(tppo::model::policy::Policy, PolicyConfig, Vec<Metrics>)> {
-    use rand::SeedableRng;
-    use rand::seq::SliceRandom;
-    let fp = kit.tok.fingerprint();
-    let device = tppo::backend::cpu().autodiff();
-    let plain = tppo::backend::cpu();
-    let (bytes, info) = checkpoint::open::<PolicyConfig>(sft, "policy", &fp)?;
-    let name = sft.display().to_string();
-    let policy = checkpoint::load_into(&name, &bytes, info.config.init(&device))?;
-    let reference = checkpoint::load_into(&name, &bytes, info.config.init(&plain))?;
-    let rm_model = checkpoint::load_rm(rm, &fp, &plain)?;
-    let word_of: Option<tppo::rl::ppo::WordOf> = (cfg.placement == Placement::SpanEnd).then(|| {
-        let tok = kit.tok.clone();
-        Box::new(move |ids: &[u32]| tok.word_of_tokens(ids).unwrap_or_default())
-            as tppo::rl::ppo::WordOf
-    });
-    let mut ppo = Ppo::new(
-        cfg, policy, reference, rm_model, kit.sp.eos, kit.sp.pad, device, word_of,
-    )?;
-    let prompter = kit.prompter();
-    let mut order: Vec<usize> = (0..kit.train.len()).collect();
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
-    order.shuffle(&mut rng);
+) -> anyhow::Result<(Run, Vec<Metrics>)> {
+    let mut run = Run::from_files(kit, cfg, sft, rm)?;
     let pb = style::progress(cfg.iters as u64, label);
     let mut all = Vec::with_capacity(cfg.iters);
-    for it in 0..cfg.iters {
-        let t0 = std::time::Instant::now();
-        let users: Vec<&User> = (0..cfg.batch_size)
-            .map(|k| &kit.train[order[(it * cfg.batch_size + k) % order.len()]])
-            .collect();
-        let prompts = users
-            .iter()
-            .map(|u| prompter.prompt(&u.history).map(|p| p.0))
-            .collect::<tppo::Result<Vec<_>>>()?;
-        let (mut m, ro) = tppo::backend::block_on(ppo.iteration(&prompts))?;
-        let texts = ro
-            .responses
-            .iter()
-            .map(|r| {
-                let body: Vec<u32> = r.iter().copied().filter(|&t| t != kit.sp.eos).collect();
-                kit.tok
-                    .decode(&body)
-                    .map(|t| tppo::model::respond::clean(&t))
-            })
-            .collect::<tppo::Result<Vec<_>>>()?;
-        m.judge_relevance = Some(judge_rate(&kit.labeler, &users, &texts));
-        m.seconds = t0.elapsed().as_secs_f64();
+    for _ in 0..cfg.iters {
+        let m = tppo::backend::block_on(run.step(kit))?.metrics;
         pb.set_message(format!(
             "{label} score {:+.3} kl {:.2} rel {:.2}",
             m.scores,
@@ -201,33 +118,24 @@ pub fn train(
         all.push(m);
     }
     pb.finish_and_clear();
-    Ok((ppo.policy(), info.config, all))
+    Ok((run, all))
 }
 
 pub fn ppo(a: PpoArgs) -> anyhow::Result<ExitCode> {
-    let kit = Kit::load(&a.assets, &a.tokenizer)?;
+    let kit = a.assets.kit(&a.tokenizer)?;
     let cfg = a.config();
-    let rm = a.rm_path();
     let json = a.json;
-    let (policy, pcfg, metrics) = train(&kit, cfg, &a.sft, &rm, "ppo", |m| {
+    let (run, metrics) = train(&kit, cfg, &a.sft, &a.rm_path(), "ppo", |m| {
         if json {
             println!("{}", serde_json::to_string(m).unwrap_or_default());
         }
     })?;
-    save_run(
-        &a.out,
-        &policy,
-        pcfg,
-        &kit.tok.fingerprint(),
-        &cfg,
-        &metrics,
-    )?;
+    run.save(&a.out, &kit.fingerprint(), &metrics)?;
     if !json {
         let (first, last) = (&metrics[0], &metrics[metrics.len() - 1]);
-        let on = style::enabled();
         println!(
             "{} {:?} seed {}: {} iterations, {:.1} s/iteration",
-            style::bold("ppo", on),
+            style::bold("ppo", style::enabled()),
             cfg.reward,
             cfg.seed,
             metrics.len(),
@@ -247,37 +155,6 @@ pub fn ppo(a: PpoArgs) -> anyhow::Result<ExitCode> {
         println!("→ {}", a.out.with_extension("safetensors").display());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Write the policy checkpoint and its metrics (one JSON line per iteration).
-pub fn save_run(
-    out: &Path,
-    policy: &tppo::model::policy::Policy,
-    pcfg: PolicyConfig,
-    tokenizer: &str,
-    cfg: &PpoConfig,
-    metrics: &[Metrics],
-) -> anyhow::Result<()> {
-    if let Some(dir) = out.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    let info = CheckpointInfo {
-        kind: "policy".into(),
-        config: pcfg,
-        tokenizer: tokenizer.to_string(),
-    };
-    checkpoint::save(policy, &info, out)?;
-    let mut lines = String::new();
-    for m in metrics {
-        lines.push_str(&serde_json::to_string(m)?);
-        lines.push('\n');
-    }
-    tppo::io::write_file_atomic(&out.with_extension("metrics.jsonl"), lines.as_bytes())?;
-    tppo::io::write_file_atomic(
-        &out.with_extension("ppo.json"),
-        serde_json::to_string_pretty(cfg)?.as_bytes(),
-    )?;
-    Ok(())
 }
 
 #[derive(Args)]

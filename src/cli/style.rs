@@ -43,3 +43,15 @@ pub fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
     pb.set_message(what.to_string());
     pb
 }
+
+/// A spinner for work without a known length.
+pub fn spinner(what: &str) -> indicatif::ProgressBar {
+    let pb = if std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::new_spinner()
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    pb.set_message(what.to_string());
+    pb.enable_steady_tick(std::time::Duration::from_millis(200));
+    pb
+}

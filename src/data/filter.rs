@@ -201,7 +201,7 @@ pub fn removal_reason(query: &str) -> Option<Removal> {
     None
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
 mod tests {
     use super::*;
 

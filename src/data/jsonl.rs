@@ -352,6 +352,15 @@ pub fn read_users(path: &std::path::Path) -> crate::Result<Vec<User>> {
     Ok(read_users_bytes(&path.display().to_string(), &bytes)?)
 }
 
+/// The first `n` users of a file (0: all).
+pub fn read_first_users(path: &std::path::Path, n: usize) -> crate::Result<Vec<User>> {
+    let mut users = read_users(path)?;
+    if n > 0 {
+        users.truncate(n);
+    }
+    Ok(users)
+}
+
 /// Serialise users as JSONL (one compact line each, fields in schema order).
 pub fn to_jsonl(users: &[User]) -> String {
     let mut s = String::new();

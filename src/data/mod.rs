@@ -9,3 +9,14 @@ pub mod synth;
 pub mod topics;
 
 pub use schema::{Event, EventKind, User};
+
+/// The user with `id` in `users` (read from `file`), or an error naming both.
+pub fn find_user<'a>(
+    users: &'a [User],
+    id: &str,
+    file: &std::path::Path,
+) -> crate::Result<&'a User> {
+    users.iter().find(|u| u.user_id == id).ok_or_else(|| {
+        crate::Error::Invalid(format!("{}: no user with user_id \"{id}\"", file.display()))
+    })
+}

@@ -88,7 +88,7 @@ pub fn is_valid_time(t: &str) -> bool {
         && num(17..19) < 61
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
 mod tests {
     use super::*;
 

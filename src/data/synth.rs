@@ -508,7 +508,7 @@ pub fn format_time(secs: i64) -> String {
     )
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -8,13 +8,14 @@
 //! The browser lab opens both.
 
 pub mod pairwise;
+pub mod report;
 pub mod stats;
 
-use crate::config::LwpConfig;
 use crate::data::{Event, User};
 use crate::error::{Error, InputError, InputErrors, Result};
 use crate::labeler::{Judgement, Labeler};
 use crate::model::prompt::Prompter;
+use crate::reward::lwp::LwpConfig;
 use crate::reward::model::RewardModel;
 use burn::tensor::Device;
 use pairwise::{Outcome, Verdict, WinTieLose};
@@ -40,6 +41,11 @@ pub fn relevance(judgements: &[&Judgement]) -> Relevance {
         rate: k as f64 / n.max(1) as f64,
         ci: wilson(k, n),
     }
+}
+
+/// The relevance rate of a model's outputs.
+pub fn relevance_of(records: &[OutputRecord]) -> Relevance {
+    relevance(&records.iter().map(|r| &r.judgement).collect::<Vec<_>>())
 }
 
 /// One response token with its reward-model margin P(2) − P(1) and its reward after lwp.
@@ -137,6 +143,72 @@ pub async fn records(
     Ok(out)
 }
 
+/// Generate, judge and score one model's responses for `users` (in batches of 64;
+/// batch i samples with seed `sample.seed + i`): the judge's verdict per user, and
+/// the token reward model's rewards on each token with the run's `lwp`.
+#[allow(clippy::too_many_arguments)]
+pub async fn outputs(
+    model: &str,
+    policy: &crate::model::policy::Policy,
+    kit: &crate::kit::Kit,
+    users: &[User],
+    rm: Option<&RewardModel>,
+    lwp: LwpConfig,
+    sample: &crate::model::policy::SampleConfig,
+    device: &Device,
+) -> Result<Vec<OutputRecord>> {
+    let prompter = kit.prompter();
+    let texts =
+        crate::model::respond::respond(policy, &prompter, users, sample, 64, device).await?;
+    records(
+        model,
+        users,
+        &texts,
+        &kit.labeler,
+        &prompter,
+        rm,
+        lwp,
+        device,
+    )
+    .await
+}
+
+/// One pair of models compared over the same users.
+#[derive(Debug, Clone, Serialize)]
+pub struct PairComparison {
+    /// `a-vs-b`.
+    pub pair: String,
+    pub summary: WinTieLose,
+    pub records: Vec<CompareRecord>,
+}
+
+/// Compare the named models' outputs pair by pair (pairs naming a model that is
+/// not there are left out), with bootstrap intervals from `resamples` resamples.
+pub fn compare_models(
+    outputs: &[(String, Vec<OutputRecord>)],
+    pairs: &[(&str, &str)],
+    resamples: usize,
+    seed: u64,
+) -> Result<Vec<PairComparison>> {
+    let find = |name: &str| outputs.iter().find(|o| o.0 == name).map(|o| &o.1);
+    let mut out = Vec::new();
+    for (a, b) in pairs {
+        let (Some(x), Some(y)) = (find(a), find(b)) else {
+            continue;
+        };
+        let records = compare(x, y, pairwise::DEFAULT_MARGIN)?;
+        out.push(PairComparison {
+            pair: format!("{a}-vs-{b}"),
+            summary: win_tie_lose(&records, resamples, seed),
+            records,
+        });
+    }
+    Ok(out)
+}
+
+/// The lab's comparisons: TPPO against PPO and against SFT, PPO against SFT.
+pub const PAIRS: [(&str, &str); 3] = [("tppo", "ppo"), ("tppo", "sft"), ("ppo", "sft")];
+
 /// Compare two models' outputs user by user (the same users, in any order).
 pub fn compare(a: &[OutputRecord], b: &[OutputRecord], margin: f32) -> Result<Vec<CompareRecord>> {
     let by_id: std::collections::HashMap<&str, &OutputRecord> =
@@ -209,6 +281,12 @@ fn read_records<T: serde::de::DeserializeOwned>(
     }
 }
 
+/// Read an outputs JSONL file from disk (see [`read_outputs`]).
+pub fn read_outputs_file(path: &std::path::Path) -> crate::Result<Vec<OutputRecord>> {
+    let bytes = crate::io::read_file(path)?;
+    read_outputs(&path.display().to_string(), &bytes).map_err(crate::Error::Input)
+}
+
 /// Read an outputs JSONL file (written by `tppo eval`); every bad line is reported.
 pub fn read_outputs(
     file: &str,
@@ -221,16 +299,31 @@ pub fn read_outputs(
     )
 }
 
+/// The largest file the browser lab imports.
+pub const MAX_IMPORT_BYTES: usize = 16 << 20;
+
+/// An imported file, validated, with what the page shows of it: the relevance rate
+/// of outputs, or the win / tie / lose of compare records.
 #[derive(Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Imported {
-    Outputs { records: Vec<OutputRecord> },
-    Compare { records: Vec<CompareRecord> },
+    Outputs {
+        records: Vec<OutputRecord>,
+        relevance: Relevance,
+    },
+    Compare {
+        records: Vec<CompareRecord>,
+        summary: WinTieLose,
+    },
 }
 
 /// Validate an imported JSONL: compare records when the first line has `outputs`-style
-/// `a` and `b`, else outputs records; size-capped; every bad line named.
-pub fn import_jsonl(name: &str, bytes: &[u8], max_bytes: usize) -> crate::Result<Imported> {
+/// `a` and `b`, else outputs records; at most [`MAX_IMPORT_BYTES`]; every bad line named.
+pub fn import_jsonl(name: &str, bytes: &[u8]) -> crate::Result<Imported> {
+    import_within(name, bytes, MAX_IMPORT_BYTES)
+}
+
+fn import_within(name: &str, bytes: &[u8], max_bytes: usize) -> crate::Result<Imported> {
     if bytes.len() > max_bytes {
         return Err(crate::Error::Invalid(format!(
             "{name}: {} bytes, more than the {} MB the lab imports",
@@ -250,16 +343,22 @@ pub fn import_jsonl(name: &str, bytes: &[u8], max_bytes: usize) -> crate::Result
             bytes,
             "a compare record {user_id, history, a, b, ab, ba, outcome, consistent}",
         )
-        .map(|records| Imported::Compare { records })
+        .map(|records: Vec<CompareRecord>| Imported::Compare {
+            summary: win_tie_lose(&records, 1000, 1),
+            records,
+        })
         .map_err(crate::Error::Input)
     } else {
         read_outputs(name, bytes)
-            .map(|records| Imported::Outputs { records })
+            .map(|records| Imported::Outputs {
+                relevance: relevance(&records.iter().map(|r| &r.judgement).collect::<Vec<_>>()),
+                records,
+            })
             .map_err(crate::Error::Input)
     }
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::labeler::sentence_verdict;
@@ -307,23 +406,23 @@ mod tests {
     fn imports_are_capped_typed_and_never_rendered() {
         let evil = record("<img src=x onerror=alert(1)>", true);
         let line = serde_json::to_string(&evil).unwrap();
-        match import_jsonl("x.jsonl", line.as_bytes(), 1 << 20).unwrap() {
-            Imported::Outputs { records } => assert_eq!(records[0].user_id, evil.user_id),
+        match import_jsonl("x.jsonl", line.as_bytes()).unwrap() {
+            Imported::Outputs { records, .. } => assert_eq!(records[0].user_id, evil.user_id),
             Imported::Compare { .. } => panic!("outputs expected"),
         }
         let one = std::slice::from_ref(&evil);
         let c = compare(one, one, 0.05).unwrap();
         let cl = serde_json::to_string(&c[0]).unwrap();
         assert!(matches!(
-            import_jsonl("c.jsonl", cl.as_bytes(), 1 << 20).unwrap(),
+            import_jsonl("c.jsonl", cl.as_bytes()).unwrap(),
             Imported::Compare { .. }
         ));
-        let big = import_jsonl("big.jsonl", line.as_bytes(), 10)
+        let big = import_within("big.jsonl", line.as_bytes(), 10)
             .unwrap_err()
             .to_string();
         assert!(big.contains("big.jsonl") && big.contains("bytes"), "{big}");
         let bad = format!("{cl}\n{{\"a\": 1, \"b\": 2}}\n");
-        let err = import_jsonl("c.jsonl", bad.as_bytes(), 1 << 20)
+        let err = import_jsonl("c.jsonl", bad.as_bytes())
             .unwrap_err()
             .to_string();
         assert!(err.contains("c.jsonl:2"), "{err}");

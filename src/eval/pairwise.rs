@@ -132,7 +132,7 @@ pub fn summarise(outcomes: &[(Outcome, bool)], resamples: usize, seed: u64) -> W
     }
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::labeler::{QueryVerdict, sentence_verdict};

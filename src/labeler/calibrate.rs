@@ -10,9 +10,10 @@
 //! `rate/2` pass the PMI test, so at most `rate` pass either. The share of
 //! *real* words that pass is reported beside it: the signal above the null.
 
+use super::file::LabelerFile;
 use super::{HistoryIndex, Labeler};
-use crate::config::LabelerConfig;
 use crate::data::User;
+use crate::labeler::LabelerConfig;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,11 +31,23 @@ pub struct Calibration {
     pub measured_real_pass: f32,
 }
 
-/// The labeler file (`data/labeler.json`): thresholds plus how they were found.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LabelerFile {
-    pub config: LabelerConfig,
-    pub calibration: Calibration,
+/// A labeler file with thresholds calibrated on `users` (default settings otherwise):
+/// what `tppo calibrate` writes.
+pub fn calibrated_file(
+    vectors: crate::vectors::WordVectors,
+    users: &[crate::data::User],
+) -> LabelerFile {
+    let cfg = LabelerConfig::default();
+    let judge = Labeler::new(cfg, vectors, users);
+    let cal = calibrate(&judge, users);
+    LabelerFile {
+        config: LabelerConfig {
+            cos_threshold: cal.cos_threshold,
+            pmi_threshold: cal.pmi_threshold,
+            ..cfg
+        },
+        calibration: cal,
+    }
 }
 
 /// Max cosine and max PMI of the unmatched content words of `targets` against `idx`.
@@ -120,7 +133,7 @@ pub fn calibrate(labeler: &Labeler, users: &[User]) -> Calibration {
     }
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
 mod tests {
     use super::quantile;
 

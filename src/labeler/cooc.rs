@@ -105,7 +105,7 @@ impl Cooc {
     }
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::data::{Event, EventKind};

@@ -204,7 +204,7 @@ pub fn read(path: &std::path::Path) -> crate::Result<Vec<LabelRecord>> {
     Ok(read_bytes(&path.display().to_string(), &bytes)?)
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
 mod tests {
     use super::*;
 

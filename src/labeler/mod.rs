@@ -19,16 +19,51 @@
 
 pub mod calibrate;
 pub mod cooc;
+pub mod file;
 pub mod labels;
 pub mod report;
 
-use crate::config::LabelerConfig;
 use crate::data::{Event, User};
 use crate::text;
 use crate::vectors::{WordVectors, dot};
 use cooc::Cooc;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+
+/// The AI-feedback judge's thresholds. `tppo calibrate` replaces the two
+/// similarity thresholds by values measured on the train split
+/// (see [`crate::labeler::calibrate`]); these are the fallbacks.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LabelerConfig {
+    /// A word is relevant when its cosine to some history word reaches this.
+    pub cos_threshold: f32,
+    /// ... or when its PMI with some history word reaches this ...
+    pub pmi_threshold: f32,
+    /// ... over at least this many training histories holding both words.
+    pub min_pair_count: u32,
+    /// Words seen in fewer training histories get no co-occurrence statistics.
+    pub min_word_df: u32,
+    /// A response is relevant (sentence label 2) when at least this fraction of its
+    /// content words (class ≠ 0) are relevant.
+    pub sentence_threshold: f32,
+    /// Calibration: the share of words from *another* user's queries that may pass
+    /// a similarity threshold (the false-positive rate under a shuffled-user null).
+    pub null_pass_rate: f32,
+}
+
+impl Default for LabelerConfig {
+    fn default() -> Self {
+        Self {
+            cos_threshold: 0.75,
+            pmi_threshold: 3.0,
+            min_pair_count: 3,
+            min_word_df: 3,
+            sentence_threshold: 0.5,
+            null_pass_rate: 0.05,
+        }
+    }
+}
 
 /// Why a word got its class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -332,42 +367,4 @@ pub fn sentence_verdict(response: &str, words: Vec<WordLabel>, threshold: f32) -
         relevant_fraction: f,
         sentence,
     }
-}
-
-/// Load the judge from the bundled assets: word vectors and `labeler.json` from
-/// `assets` (defaults with a note when there is no `labeler.json` yet), and the
-/// co-occurrence statistics from the training users in `train`.
-pub fn load(
-    assets: &std::path::Path,
-    train: &std::path::Path,
-) -> crate::Result<(Labeler, Option<calibrate::LabelerFile>)> {
-    load_with_users(assets, &crate::data::jsonl::read_users(train)?)
-}
-
-/// [`load`] with the training users already read (they are read once per process).
-pub fn load_with_users(
-    assets: &std::path::Path,
-    users: &[User],
-) -> crate::Result<(Labeler, Option<calibrate::LabelerFile>)> {
-    let vectors = WordVectors::load_dir(assets)?;
-    let path = assets.join("labeler.json");
-    let file = if path.exists() {
-        let bytes = crate::io::read_file(&path)?;
-        Some(
-            serde_json::from_slice::<calibrate::LabelerFile>(&bytes).map_err(|e| {
-                crate::Error::Input(crate::error::InputErrors(vec![
-                    crate::error::InputError::new(
-                        path.display().to_string(),
-                        e.line(),
-                        "",
-                        format!("expected a labeler file {{config, calibration}}: {e}"),
-                    ),
-                ]))
-            })?,
-        )
-    } else {
-        None
-    };
-    let cfg = file.as_ref().map(|f| f.config).unwrap_or_default();
-    Ok((Labeler::new(cfg, vectors, users), file))
 }

@@ -86,33 +86,38 @@ pub fn load_into<M: Module + ModuleSnapshot>(name: &str, bytes: &[u8], mut model
     Ok(model)
 }
 
-/// Write `NAME.safetensors` and `NAME.json` atomically.
+/// Write `NAME.safetensors` and `NAME.json` atomically (creating the folder).
 pub fn save<M: Module + ModuleSnapshot, C: Serialize>(
     model: &M,
     info: &CheckpointInfo<C>,
     path: &std::path::Path,
 ) -> Result<()> {
     let bytes = to_bytes(model, info)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|reason| Error::Io {
+            path: dir.display().to_string(),
+            reason,
+        })?;
+    }
     crate::io::write_file_atomic(&path.with_extension("safetensors"), &bytes)?;
-    let json = serde_json::to_string_pretty(info).map_err(|e| Error::Invalid(e.to_string()))?;
-    crate::io::write_file_atomic(&path.with_extension("json"), json.as_bytes())
+    crate::io::write_json(&path.with_extension("json"), info)
 }
 
-/// Read a checkpoint file (`PATH.safetensors`), check its kind and tokenizer, and return its
-/// bytes and info. Build the model from `info.config`, then [`load_into`].
-pub fn open<C: DeserializeOwned>(
-    path: &std::path::Path,
-    kind: &str,
+/// Check checkpoint bytes: a complete file, of one of the `kinds`, trained with
+/// `tokenizer`; their info. Every loader goes through here (files and the page's
+/// downloads alike). Build the model from `info.config`, then [`load_into`].
+pub fn open_bytes<C: DeserializeOwned>(
+    name: &str,
+    bytes: &[u8],
+    kinds: &[&str],
     tokenizer: &str,
-) -> Result<(Vec<u8>, CheckpointInfo<C>)> {
-    let file = path.with_extension("safetensors");
-    let name = file.display().to_string();
-    let bytes = crate::io::read_file(&file)?;
-    let info: CheckpointInfo<C> = read_info(&name, &bytes)?;
-    if info.kind != kind {
+) -> Result<CheckpointInfo<C>> {
+    let info: CheckpointInfo<C> = read_info(name, bytes)?;
+    if !kinds.contains(&info.kind.as_str()) {
         return Err(Error::Invalid(format!(
-            "{name}: a {} checkpoint, expected a {kind} checkpoint",
-            info.kind
+            "{name}: a {} checkpoint, expected {}",
+            info.kind,
+            kinds.join(" or ")
         )));
     }
     if info.tokenizer != tokenizer {
@@ -121,57 +126,56 @@ pub fn open<C: DeserializeOwned>(
             info.tokenizer
         )));
     }
+    Ok(info)
+}
+
+/// Read `PATH.safetensors` and [`open_bytes`] it: its bytes and info.
+pub fn open<C: DeserializeOwned>(
+    path: &std::path::Path,
+    kinds: &[&str],
+    tokenizer: &str,
+) -> Result<(Vec<u8>, CheckpointInfo<C>)> {
+    let file = path.with_extension("safetensors");
+    let bytes = crate::io::read_file(&file)?;
+    let info = open_bytes(&file.display().to_string(), &bytes, kinds, tokenizer)?;
     Ok((bytes, info))
 }
 
-/// Load a policy checkpoint onto `device`.
+/// A policy from checkpoint bytes, onto `device`, with its config.
+pub fn policy_from_bytes(
+    name: &str,
+    bytes: &[u8],
+    tokenizer: &str,
+    device: &burn::tensor::Device,
+) -> Result<(
+    crate::model::policy::Policy,
+    crate::model::policy::PolicyConfig,
+)> {
+    let info: CheckpointInfo<crate::model::policy::PolicyConfig> =
+        open_bytes(name, bytes, &["policy"], tokenizer)?;
+    Ok((
+        load_into(name, bytes, info.config.init(device))?,
+        info.config,
+    ))
+}
+
+/// Load a policy checkpoint (`PATH.safetensors`) onto `device`.
 pub fn load_policy(
     path: &std::path::Path,
     tokenizer: &str,
     device: &burn::tensor::Device,
 ) -> Result<crate::model::policy::Policy> {
-    let (bytes, info) = open::<crate::model::policy::PolicyConfig>(path, "policy", tokenizer)?;
-    load_into(
-        &path.display().to_string(),
-        &bytes,
-        info.config.init(device),
-    )
+    let file = path.with_extension("safetensors");
+    let bytes = crate::io::read_file(&file)?;
+    Ok(policy_from_bytes(&file.display().to_string(), &bytes, tokenizer, device)?.0)
 }
 
-/// Load a reward model checkpoint (kind `token-rm` or `sentence-rm`) onto `device`.
-pub fn load_rm(
-    path: &std::path::Path,
-    tokenizer: &str,
-    device: &burn::tensor::Device,
-) -> Result<crate::reward::model::RewardModel> {
-    use crate::reward::model::{Level, RewardModelConfig};
-    let name = path.with_extension("safetensors").display().to_string();
-    let bytes = crate::io::read_file(&path.with_extension("safetensors"))?;
-    let info: CheckpointInfo<RewardModelConfig> = read_info(&name, &bytes)?;
-    let want = match info.config.level {
-        Level::Token => "token-rm",
-        Level::Sentence => "sentence-rm",
-    };
-    if info.kind != want {
-        return Err(Error::Invalid(format!(
-            "{name}: a {} checkpoint, expected a reward model (token-rm or sentence-rm)",
-            info.kind
-        )));
-    }
-    if info.tokenizer != tokenizer {
-        return Err(Error::Invalid(format!(
-            "{name}: trained with tokenizer {}, but the tokenizer given is {tokenizer}",
-            info.tokenizer
-        )));
-    }
-    load_into(&name, &bytes, info.config.init(device))
-}
-
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::backend::cpu;
     use crate::model::policy::{Padded, PolicyConfig};
+    use crate::model::trunk::TrunkConfig;
 
     fn info(cfg: PolicyConfig) -> CheckpointInfo<PolicyConfig> {
         CheckpointInfo {
@@ -182,14 +186,14 @@ mod tests {
     }
 
     fn tiny() -> PolicyConfig {
-        PolicyConfig {
+        PolicyConfig::of(TrunkConfig {
             vocab: 40,
             d_model: 16,
             n_layers: 2,
             n_heads: 2,
             d_ff: 32,
             max_len: 32,
-        }
+        })
     }
 
     #[test]
@@ -220,11 +224,11 @@ mod tests {
             assert!(err.contains("ckpt.safetensors"), "{err}");
         }
         // Weights of another shape.
-        let other = PolicyConfig {
+        let other = PolicyConfig::of(TrunkConfig {
             d_model: 8,
             d_ff: 16,
-            ..tiny()
-        };
+            ..tiny().trunk
+        });
         let err = load_into("ckpt", &bytes, other.init(&device))
             .unwrap_err()
             .to_string();

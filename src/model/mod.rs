@@ -1,8 +1,8 @@
 //! Models: the shared transformer trunk, the policy (with a value head), SFT, checkpoints.
 
+pub mod batch;
 pub mod checkpoint;
-pub mod fused;
-pub mod kernels;
+pub mod ops;
 pub mod policy;
 pub mod prompt;
 pub mod respond;

@@ -12,36 +12,22 @@
 //! recomputes the whole sequence each step and must give the same tokens.
 //! One code path for every burn backend: reads from the device are async.
 
-use super::fused;
+use super::ops;
 use super::trunk::{KvCache, Trunk, TrunkConfig};
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
+
+pub use super::batch::Padded;
 use serde::{Deserialize, Serialize};
 
+/// The policy's shape: its trunk (the value and vocabulary heads follow from it).
+/// Serialised flat, as the trunk's fields, so checkpoints read the same either way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyConfig {
-    pub vocab: usize,
-    pub d_model: usize,
-    pub n_layers: usize,
-    pub n_heads: usize,
-    pub d_ff: usize,
-    /// Longest sequence (prompt + response) the position table covers.
-    pub max_len: usize,
-}
-
-impl Default for PolicyConfig {
-    fn default() -> Self {
-        Self {
-            vocab: 4096,
-            d_model: 128,
-            n_layers: 4,
-            n_heads: 4,
-            d_ff: 512,
-            max_len: 256,
-        }
-    }
+    #[serde(flatten)]
+    pub trunk: TrunkConfig,
 }
 
 #[derive(Module, Debug)]
@@ -61,33 +47,30 @@ impl PolicyConfig {
     /// The shape of the shipped SFT policy (`tppo sft --preset default`) for a vocabulary.
     pub fn shipped(vocab: usize) -> Self {
         Self {
-            vocab,
-            d_model: 128,
-            n_layers: 4,
-            n_heads: 4,
-            d_ff: 256,
-            max_len: 256,
+            trunk: TrunkConfig {
+                vocab,
+                d_model: 128,
+                n_layers: 4,
+                n_heads: 4,
+                d_ff: 256,
+                max_len: 256,
+            },
         }
     }
 
-    pub fn trunk(&self) -> TrunkConfig {
-        TrunkConfig {
-            vocab: self.vocab,
-            d_model: self.d_model,
-            n_layers: self.n_layers,
-            n_heads: self.n_heads,
-            d_ff: self.d_ff,
-            max_len: self.max_len,
-        }
+    /// A policy of the trunk's shape.
+    pub fn of(trunk: TrunkConfig) -> Self {
+        Self { trunk }
     }
 
     pub fn init(&self, device: &Device) -> Policy {
+        let t = self.trunk;
         Policy {
-            trunk: self.trunk().init(device),
-            lm_head: LinearConfig::new(self.d_model, self.vocab)
+            trunk: t.init(device),
+            lm_head: LinearConfig::new(t.d_model, t.vocab)
                 .with_bias(false)
                 .init(device),
-            value_head: LinearConfig::new(self.d_model, 1).init(device),
+            value_head: LinearConfig::new(t.d_model, 1).init(device),
         }
     }
 }
@@ -107,9 +90,9 @@ impl Policy {
     ) -> Output {
         let x = self.trunk.forward(tokens, keep, positions, cache);
         let [b, t, _] = x.dims();
-        let values = fused::linear(&self.value_head, x.clone()).reshape([b, t]);
+        let values = ops::linear(&self.value_head, x.clone()).reshape([b, t]);
         Output {
-            logits: fused::linear(&self.lm_head, x),
+            logits: ops::linear(&self.lm_head, x),
             values,
         }
     }
@@ -124,7 +107,7 @@ impl Policy {
             .forward(tokens, keep, positions, &mut self.trunk.no_cache());
         let t = x.dims()[1];
         let n = n.min(t);
-        fused::linear(&self.lm_head, x.narrow(1, t - n, n))
+        ops::linear(&self.lm_head, x.narrow(1, t - n, n))
     }
 
     /// Logits [B, n, V] and values [B, n] of the last `n` positions (see [`Policy::logits_tail`]).
@@ -137,8 +120,8 @@ impl Policy {
         let n = n.min(t);
         let x = x.narrow(1, t - n, n);
         Output {
-            values: fused::linear(&self.value_head, x.clone()).reshape([b, n]),
-            logits: fused::linear(&self.lm_head, x),
+            values: ops::linear(&self.value_head, x.clone()).reshape([b, n]),
+            logits: ops::linear(&self.lm_head, x),
         }
     }
 
@@ -162,7 +145,7 @@ impl Policy {
     ///
     /// Prompt i draws from its own random stream (seed `cfg.seed`, stream i), so a
     /// prompt's sample does not depend on the others. On the native CPU the batch
-    /// runs as [`GENERATE_SHARDS`] contiguous parts side by side (crate::par); the
+    /// runs as [`crate::cpu::par::PIECES`] contiguous parts side by side (crate::cpu::par); the
     /// split is fixed, so results do not depend on the machine's core count.
     pub async fn generate(
         &self,
@@ -191,15 +174,15 @@ impl Policy {
         use_cache: bool,
         device: &Device,
     ) -> Generated {
-        #[cfg(not(target_arch = "wasm32"))]
-        if *device == crate::backend::cpu() && prompts.len() >= 2 * GENERATE_SHARDS {
-            let per = prompts.len().div_ceil(GENERATE_SHARDS);
+        let pieces = crate::cpu::par::PIECES;
+        if pieces > 1 && crate::backend::is_cpu(device) && prompts.len() >= 2 * pieces {
+            let per = prompts.len().div_ceil(pieces);
             let parts: Vec<(usize, &[Vec<u32>])> = prompts
                 .chunks(per)
                 .enumerate()
                 .map(|(i, p)| (i * per, p))
                 .collect();
-            let parts = crate::par::map(parts, |(first, part)| {
+            let parts = crate::cpu::par::map(parts, |(first, part)| {
                 crate::backend::block_on(
                     self.generate_rows(part, first, cfg, eos, pad, use_cache, device),
                 )
@@ -317,9 +300,6 @@ pub struct Generated {
     pub values: Vec<Vec<f32>>,
 }
 
-/// Parts a batch is generated in on the native CPU (one thread each).
-pub const GENERATE_SHARDS: usize = 2;
-
 /// Sampling settings. `temperature == 0` is greedy decoding; `top_k == 0` keeps every token.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SampleConfig {
@@ -327,6 +307,19 @@ pub struct SampleConfig {
     pub top_k: usize,
     pub max_new: usize,
     pub seed: u64,
+}
+
+impl SampleConfig {
+    /// Greedy decoding of up to 32 tokens (the RL runs' response budget): how every
+    /// model is evaluated.
+    pub fn greedy() -> Self {
+        Self {
+            temperature: 0.0,
+            top_k: 0,
+            max_new: 32,
+            seed: 0,
+        }
+    }
 }
 
 impl Default for SampleConfig {
@@ -385,62 +378,20 @@ pub fn sample_with_logprob(logits: &[f32], cfg: &SampleConfig, rng: &mut impl Rn
     (idx[k] as u32, logprob(k))
 }
 
-/// Left-padded token sequences with their padding mask and positions.
-pub struct Padded {
-    pub tokens: Vec<i64>,
-    pub keep: Vec<f32>,
-    pub positions: Vec<i64>,
-    pub batch: usize,
-    pub len: usize,
-}
-
-impl Padded {
-    pub fn left(seqs: &[Vec<u32>], pad: u32) -> Self {
-        let len = seqs.iter().map(Vec::len).max().unwrap_or(0).max(1);
-        let mut p = Padded {
-            tokens: Vec::new(),
-            keep: Vec::new(),
-            positions: Vec::new(),
-            batch: seqs.len(),
-            len,
-        };
-        for s in seqs {
-            let n_pad = len - s.len();
-            p.tokens.extend(
-                std::iter::repeat_n(i64::from(pad), n_pad).chain(s.iter().map(|&x| i64::from(x))),
-            );
-            p.keep
-                .extend(std::iter::repeat_n(0.0, n_pad).chain(std::iter::repeat_n(1.0, s.len())));
-            p.positions
-                .extend(std::iter::repeat_n(0, n_pad).chain(0..s.len() as i64));
-        }
-        p
-    }
-
-    pub fn tensors(&self, device: &Device) -> (Tensor<2, Int>, Tensor<2>, Tensor<2, Int>) {
-        let shape = [self.batch, self.len];
-        (
-            Tensor::from_data(TensorData::new(self.tokens.clone(), shape), device),
-            Tensor::from_data(TensorData::new(self.keep.clone(), shape), device),
-            Tensor::from_data(TensorData::new(self.positions.clone(), shape), device),
-        )
-    }
-}
-
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::backend::{block_on, cpu};
 
     fn tiny() -> PolicyConfig {
-        PolicyConfig {
+        PolicyConfig::of(TrunkConfig {
             vocab: 50,
             d_model: 32,
             n_layers: 2,
             n_heads: 4,
             d_ff: 64,
             max_len: 64,
-        }
+        })
     }
 
     #[test]
@@ -496,7 +447,7 @@ mod tests {
             let out = policy.forward_full(&Padded::left(&[seq], 0), &device);
             let logits = out.logits.into_data().try_to_vec::<f32>().unwrap();
             let values = out.values.into_data().try_to_vec::<f32>().unwrap();
-            let v = tiny().vocab;
+            let v = tiny().trunk.vocab;
             for (j, &tok) in g.tokens[i].iter().enumerate() {
                 let pos = p.len() - 1 + j;
                 let row: Vec<f64> = logits[pos * v..(pos + 1) * v]

@@ -13,6 +13,11 @@ use crate::data::{EventKind, User};
 use crate::error::{Error, Result};
 use crate::tokenize::Tok;
 
+/// The prompt budget of the shipped policies, in tokens (`<bos>` … `<resp>`).
+pub const MAX_PROMPT: usize = 192;
+/// The longest response the shipped models are trained on, in tokens (EOS included).
+pub const MAX_RESPONSE: usize = 64;
+
 /// Ids of the special tokens (see [`crate::tokenize::SPECIAL_TOKENS`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Special {
@@ -182,6 +187,34 @@ pub fn examples(
             }
             Err(n) => out.too_long.push((u.user_id.clone(), n)),
         }
+    }
+    Ok(out)
+}
+
+/// Users that training skips (target response over [`MAX_RESPONSE`] tokens), as
+/// warnings naming the line and field, and the count of histories it cuts to
+/// [`MAX_PROMPT`] tokens: what `tppo data check` reports.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct LengthCheck {
+    pub too_long: Vec<crate::error::InputError>,
+    pub histories_cut: usize,
+}
+
+/// [`LengthCheck`] of checked users (`lines`: each user's line in `file`).
+pub fn length_check(tok: &Tok, file: &str, users: &[User], lines: &[usize]) -> Result<LengthCheck> {
+    let sp = Special::of(tok)?;
+    let mut out = LengthCheck::default();
+    for (u, &line) in users.iter().zip(lines) {
+        let n = tok.encode(&u.target_response())?.ids.len() + 1;
+        if n > MAX_RESPONSE {
+            out.too_long.push(crate::error::InputError::new(
+                file,
+                line,
+                "targets",
+                format!("the target response is {n} tokens (EOS included), more than the {MAX_RESPONSE} the models take: training and labeling skip this user"),
+            ));
+        }
+        out.histories_cut += usize::from(prompt(tok, sp, &u.history, MAX_PROMPT)?.1 > 0);
     }
     Ok(out)
 }

@@ -14,6 +14,7 @@
 
 use super::policy::{Padded, Policy, PolicyConfig};
 use super::prompt::Example;
+use super::trunk::TrunkConfig;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
@@ -44,20 +45,20 @@ impl SftConfig {
             epochs: 2,
             batch_size: 32,
             lr: 6e-3,
-            max_prompt: 192,
-            max_response: 64,
+            max_prompt: super::prompt::MAX_PROMPT,
+            max_response: super::prompt::MAX_RESPONSE,
             seed: 1,
             warmup_epochs: 2,
         };
         match name {
             "default" => Some(base),
             "quick" => Some(Self {
-                policy: PolicyConfig {
+                policy: PolicyConfig::of(TrunkConfig {
                     d_model: 64,
                     n_layers: 2,
                     d_ff: 128,
-                    ..base.policy
-                },
+                    ..base.policy.trunk
+                }),
                 users: 2000,
                 epochs: 1,
                 batch_size: 16,
@@ -189,9 +190,10 @@ pub fn cosine_lr(lr: f64, step: usize, total: usize) -> f64 {
     floor + 0.5 * (lr - floor) * (1.0 + (std::f64::consts::PI * progress.min(1.0)).cos())
 }
 
-/// Train `policy` (on an autodiff device) with Adam and gradient-norm clipping at 1.0.
-/// `on_step` sees every step; returns the trained policy and the per-epoch metrics.
-#[cfg(not(target_arch = "wasm32"))]
+/// Train `policy` (on an autodiff device) through the shared training step
+/// ([`crate::optim::Stepper`]: Adam, global-norm clipping at 1.0, non-finite steps
+/// skipped), with a cosine learning rate. `on_step` sees every step; returns the
+/// trained policy and the per-epoch metrics.
 pub fn train(
     mut policy: Policy,
     train: &[Example],
@@ -200,28 +202,24 @@ pub fn train(
     pad: u32,
     device: &Device,
     mut on_step: impl FnMut(&StepMetrics),
-) -> (Policy, Vec<EpochMetrics>) {
+) -> crate::Result<(Policy, Vec<EpochMetrics>)> {
     use burn::module::Module;
-    use burn::optim::{AdamConfig, GradientsParams};
+    use burn::optim::GradientsParams;
     use rand::SeedableRng;
     use rand::seq::SliceRandom;
-    let mut optim = AdamConfig::new()
-        .with_grad_clipping(Some(
-            burn::optim::grad_clipping::GradientClippingConfig::Norm(1.0),
-        ))
-        .init();
+    let mut stepper = crate::optim::Stepper::new(1.0);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
     let mut epochs = Vec::new();
     let mut step = 0;
     let total = (cfg.warmup_epochs + cfg.epochs) * train.len().div_ceil(cfg.batch_size.max(1));
     for epoch in 0..cfg.warmup_epochs + cfg.epochs {
         let warmup = epoch < cfg.warmup_epochs;
-        let t0 = std::time::Instant::now();
+        let t0 = web_time::Instant::now();
         let mut order: Vec<usize> = (0..train.len()).collect();
         order.shuffle(&mut rng);
         let (mut sum, mut count) = (0.0f64, 0usize);
         for chunk in order.chunks(cfg.batch_size.max(1)) {
-            let ts = std::time::Instant::now();
+            let ts = web_time::Instant::now();
             let refs: Vec<&Example> = chunk.iter().map(|&i| &train[i]).collect();
             let b = if warmup {
                 lm_batch(&refs, pad)
@@ -229,12 +227,18 @@ pub fn train(
                 batch(&refs, pad)
             };
             let l = loss(&policy, &b, device);
-            let value = l.clone().into_scalar::<f32>();
+            let value = l.clone().detach().inner();
             let grads = GradientsParams::from_grads(l.backward(), &policy);
-            policy = optim.step(cosine_lr(cfg.lr, step, total), policy, grads);
+            let lr = cosine_lr(cfg.lr, step, total);
+            let (next, stepped) =
+                crate::backend::block_on(stepper.step(policy, grads, lr, vec![value]))?;
+            policy = next;
             step += 1;
-            sum += f64::from(value);
-            count += 1;
+            let value = stepped.values.first().copied().unwrap_or(f32::NAN);
+            if stepped.applied {
+                sum += f64::from(value);
+                count += 1;
+            }
             on_step(&StepMetrics {
                 epoch,
                 step,
@@ -258,10 +262,93 @@ pub fn train(
             seconds: t0.elapsed().as_secs_f64(),
         });
     }
-    (policy, epochs)
+    Ok((policy, epochs))
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+/// What `tppo sft` writes beside the checkpoint (`OUT.metrics.json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct SftReport {
+    pub config: SftConfig,
+    pub train_users: usize,
+    pub eval_users: usize,
+    pub epochs: Vec<EpochMetrics>,
+    pub seconds: f64,
+    /// Users cut or left out for length (see [`super::prompt::Examples`]).
+    pub left_out: LeftOut,
+    pub checkpoint: std::path::PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct LeftOut {
+    pub train_histories_cut: usize,
+    pub eval_histories_cut: usize,
+    pub train_too_long: usize,
+    pub eval_too_long: usize,
+}
+
+/// The whole SFT run: examples from the users (over-long histories cut, over-long
+/// targets skipped; `note` hears about both), a fresh policy trained with [`train`]
+/// on the CPU, the checkpoint written to `out` (`.safetensors`, `.json`) with its
+/// report (`.metrics.json`).
+pub fn run(
+    tok: &crate::tokenize::Tok,
+    users: &[crate::data::User],
+    eval_users: &[crate::data::User],
+    cfg: &SftConfig,
+    out: &std::path::Path,
+    mut note: impl FnMut(String),
+    on_step: impl FnMut(&StepMetrics),
+) -> crate::Result<SftReport> {
+    use super::prompt::{self, Special};
+    let sp = Special::of(tok)?;
+    let fit =
+        |us: &[crate::data::User]| prompt::examples(tok, sp, us, cfg.max_prompt, cfg.max_response);
+    let (train_set, eval_set) = (fit(users)?, fit(eval_users)?);
+    for (what, set) in [("train", &train_set), ("eval", &eval_set)] {
+        if let Some(n) = set.note(what, cfg.max_prompt, cfg.max_response) {
+            note(n);
+        }
+    }
+    if train_set.examples.is_empty() {
+        return Err(crate::Error::Invalid("no train user fits the model".into()));
+    }
+    let left_out = LeftOut {
+        train_histories_cut: train_set.histories_cut,
+        eval_histories_cut: eval_set.histories_cut,
+        train_too_long: train_set.too_long.len(),
+        eval_too_long: eval_set.too_long.len(),
+    };
+    let device = crate::backend::cpu().autodiff();
+    let t0 = web_time::Instant::now();
+    let (policy, epochs) = train(
+        cfg.policy.init(&device),
+        &train_set.examples,
+        &eval_set.examples,
+        cfg,
+        sp.pad,
+        &device,
+        on_step,
+    )?;
+    let info = super::checkpoint::CheckpointInfo {
+        kind: "policy".into(),
+        config: cfg.policy,
+        tokenizer: tok.fingerprint(),
+    };
+    super::checkpoint::save(&policy, &info, out)?;
+    let report = SftReport {
+        config: *cfg,
+        train_users: train_set.examples.len(),
+        eval_users: eval_set.examples.len(),
+        epochs,
+        seconds: t0.elapsed().as_secs_f64(),
+        left_out,
+        checkpoint: out.with_extension("safetensors"),
+    };
+    crate::io::write_json(&out.with_extension("metrics.json"), &report)?;
+    Ok(report)
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::backend::cpu;
@@ -321,14 +408,14 @@ mod tests {
     fn sft_learns_a_fixed_mapping() {
         let device = cpu().autodiff();
         let cfg = SftConfig {
-            policy: PolicyConfig {
+            policy: PolicyConfig::of(TrunkConfig {
                 vocab: 20,
                 d_model: 32,
                 n_layers: 1,
                 n_heads: 2,
                 d_ff: 64,
                 max_len: 16,
-            },
+            }),
             users: 0,
             epochs: 60,
             batch_size: 4,
@@ -346,7 +433,8 @@ mod tests {
             })
             .collect();
         let before = eval_loss(&cfg.policy.init(&device).valid(), &ex, 4, 0, &cpu());
-        let (policy, epochs) = train(cfg.policy.init(&device), &ex, &ex, &cfg, 0, &device, |_| {});
+        let (policy, epochs) =
+            train(cfg.policy.init(&device), &ex, &ex, &cfg, 0, &device, |_| {}).unwrap();
         let after = epochs.last().unwrap().eval_loss;
         assert!(
             after < 0.1 && after < before / 10.0,
@@ -372,14 +460,14 @@ mod tests {
     fn tail_loss_equals_the_loss_over_all_positions() {
         // Independent formula: log-softmax over every position, weighted mean.
         let device = cpu();
-        let cfg = PolicyConfig {
+        let cfg = PolicyConfig::of(TrunkConfig {
             vocab: 30,
             d_model: 16,
             n_layers: 1,
             n_heads: 2,
             d_ff: 32,
             max_len: 32,
-        };
+        });
         let policy = cfg.init(&device);
         let a = Example {
             prompt: vec![1, 4, 5, 6, 7],

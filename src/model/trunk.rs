@@ -8,7 +8,7 @@ use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, L
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use super::fused;
+use super::ops;
 
 /// The layer norms' ε (burn's default), kept here because burn keeps a built
 /// layer norm's ε private and the fused op needs it.
@@ -90,10 +90,10 @@ impl Block {
         record: bool,
     ) -> Tensor<3> {
         let [b, t, d] = x.dims();
-        let qkv = fused::linear(&self.qkv, fused::layer_norm(&self.ln1, x.clone(), LN_EPS));
-        // softmax(q·kᵀ/√d_head + bias)·v per head: fused ops on the CPU (model::fused).
+        let qkv = ops::linear(&self.qkv, ops::layer_norm(&self.ln1, x.clone(), LN_EPS));
+        // softmax(q·kᵀ/√d_head + bias)·v per head: the CPU fast path or burn (model::ops).
         let y = if !record && cache.is_none() {
-            fused::self_attention(qkv, bias, self.n_heads)
+            ops::self_attention(qkv, bias, self.n_heads)
         } else {
             let (h, dh) = (self.n_heads, d / self.n_heads);
             let heads = |i: usize| {
@@ -108,16 +108,16 @@ impl Block {
                 v = Tensor::cat(vec![past_v, v], 2);
             }
             *cache = Some((k.clone(), v.clone()));
-            fused::attention(q, k, v, bias)
+            ops::attention(q, k, v, bias)
                 .swap_dims(1, 2)
                 .reshape([b, t, d])
         };
-        let x = x + fused::linear(&self.proj, y);
-        let h = fused::gelu(fused::linear(
+        let x = x + ops::linear(&self.proj, y);
+        let h = ops::gelu(ops::linear(
             &self.fc1,
-            fused::layer_norm(&self.ln2, x.clone(), LN_EPS),
+            ops::layer_norm(&self.ln2, x.clone(), LN_EPS),
         ));
-        let m = fused::linear(&self.fc2, h);
+        let m = ops::linear(&self.fc2, h);
         x + m
     }
 }
@@ -174,6 +174,6 @@ impl Trunk {
         for (block, c) in self.blocks.iter().zip(cache.layers.iter_mut()) {
             x = block.forward(x, bias.clone(), c, cache.record);
         }
-        fused::layer_norm(&self.ln_f, x, LN_EPS)
+        ops::layer_norm(&self.ln_f, x, LN_EPS)
     }
 }

@@ -6,7 +6,7 @@
 use crate::data::User;
 use crate::error::{Error, Result};
 use crate::labeler::labels::LabelRecord;
-use crate::model::policy::Padded;
+use crate::model::batch::TailBatch;
 use crate::model::prompt::{self, Special};
 use crate::tokenize::{LabeledSpan, Tok};
 use std::collections::HashMap;
@@ -92,44 +92,41 @@ pub fn examples(
     Ok(out)
 }
 
-/// A batch aligned on the response tails (left padding puts every response at the end).
+/// A batch of labeled responses, tail-aligned ([`TailBatch`]), with each tail
+/// position's class and each response's sentence label.
 pub struct RmBatch {
-    pub seqs: Padded,
-    /// Tail length: the longest response.
-    pub n: usize,
-    /// [B · n] class of each tail position (0 where it is not a response token).
+    pub tail: TailBatch,
+    /// [B · r] class of each tail position (0 where it is not a response token).
     pub labels: Vec<u8>,
-    /// [B · n] true for response tokens.
-    pub response: Vec<bool>,
-    /// [B] sentence labels.
+    /// [B] sentence labels (1.0 or 2.0).
     pub sentence: Vec<f32>,
 }
 
+impl RmBatch {
+    /// [B · r] true for response tokens.
+    pub fn response(&self) -> Vec<bool> {
+        self.tail.mask.iter().map(|&m| m > 0.0).collect()
+    }
+}
+
 pub fn batch(examples: &[&RmExample], pad: u32) -> RmBatch {
-    let seqs: Vec<Vec<u32>> = examples
-        .iter()
-        .map(|e| e.prompt.iter().chain(&e.response).copied().collect())
-        .collect();
-    let n = examples.iter().map(|e| e.response.len()).max().unwrap_or(1);
-    let mut labels = vec![0u8; examples.len() * n];
-    let mut response = vec![false; examples.len() * n];
+    let prompts: Vec<&[u32]> = examples.iter().map(|e| e.prompt.as_slice()).collect();
+    let responses: Vec<&[u32]> = examples.iter().map(|e| e.response.as_slice()).collect();
+    let tail = TailBatch::new(&prompts, &responses, pad);
+    let r = tail.r;
+    let mut labels = vec![0u8; examples.len() * r];
     for (b, e) in examples.iter().enumerate() {
-        let start = n - e.response.len();
-        for (k, &c) in e.classes.iter().enumerate() {
-            labels[b * n + start + k] = c;
-            response[b * n + start + k] = true;
-        }
+        let start = r - e.response.len();
+        labels[b * r + start..(b + 1) * r].copy_from_slice(&e.classes);
     }
     RmBatch {
-        seqs: Padded::left(&seqs, pad),
-        n,
+        tail,
         labels,
-        response,
         sentence: examples.iter().map(|e| f32::from(e.sentence)).collect(),
     }
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -148,13 +145,13 @@ mod tests {
             sentence: 1,
         };
         let rb = batch(&[&a, &b], 0);
-        assert_eq!(rb.n, 3);
+        assert_eq!(rb.tail.r, 3);
         assert_eq!(rb.labels, [0, 2, 0, 1, 2, 0]);
-        assert_eq!(rb.response, [false, true, true, true, true, true]);
+        assert_eq!(rb.response(), [false, true, true, true, true, true]);
         assert_eq!(rb.sentence, [2.0, 1.0]);
         // Both rows are 4 long (no padding). Row a: 1 7 9 2 → its tail (last 3) is 7 9 2,
         // where the prompt token 7 is not a response token; row b's tail is 3 4 2.
-        assert_eq!(&rb.seqs.tokens[1..4], &[7, 9, 2]);
-        assert_eq!(&rb.seqs.tokens[5..8], &[3, 4, 2]);
+        assert_eq!(&rb.tail.seqs.tokens[1..4], &[7, 9, 2]);
+        assert_eq!(&rb.tail.seqs.tokens[5..8], &[3, 4, 2]);
     }
 }

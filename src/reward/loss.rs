@@ -95,7 +95,7 @@ pub fn probability_mask(labels: &[u8], candidate: &[bool], rng: &mut impl Rng) -
     keep
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
 mod tests {
     use super::*;
     use burn::tensor::{Device, TensorData};

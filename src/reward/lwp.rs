@@ -10,7 +10,28 @@
 //! `l = sl` it is 1/(1+e⁻⁶) ≈ 0.9975); past `sl` it falls towards 0, faster
 //! for larger α.
 
-use crate::config::LwpConfig;
+use serde::{Deserialize, Serialize};
+
+/// Length-weighted penalty (paper eq. 4–5).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LwpConfig {
+    /// Penalty intensity α (paper ablation: 0.5 and 1.0).
+    pub alpha: f32,
+    /// Suggested length `sl` in response tokens. The paper gives no value; the
+    /// bundled targets (three queries and two separators) average 18.9 tokens with
+    /// the bundled tokenizer (`tppo tokenizer train` prints it), so 20.
+    pub sl: f32,
+}
+
+impl Default for LwpConfig {
+    fn default() -> Self {
+        Self {
+            alpha: 1.0,
+            sl: 20.0,
+        }
+    }
+}
 
 /// Eq. 4.
 pub fn lwp(l: usize, cfg: LwpConfig) -> f32 {
@@ -27,7 +48,18 @@ pub fn apply(rewards: &[f32], cfg: LwpConfig) -> Vec<f32> {
         .collect()
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+/// The heatmap colour of a token reward r in [−1, 1]: green for r > 0, red for
+/// r < 0, as opaque as |r| (a CSS colour).
+pub fn colour(r: f32) -> String {
+    let a = r.abs().min(1.0);
+    if r >= 0.0 {
+        format!("rgba(26,127,55,{a:.3})")
+    } else {
+        format!("rgba(207,34,46,{a:.3})")
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

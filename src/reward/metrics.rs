@@ -33,7 +33,7 @@ pub fn accuracy(predicted: &[u8], truth: &[u8]) -> f64 {
     predicted.iter().zip(truth).filter(|(p, t)| p == t).count() as f64 / n.max(1) as f64
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

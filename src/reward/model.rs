@@ -8,7 +8,7 @@
 //!   cross-entropy on the sentence label at the last response token only; its
 //!   score is P(2) − P(1) there.
 
-use crate::model::policy::Padded;
+use crate::model::batch::{Padded, TailBatch};
 use crate::model::trunk::{Trunk, TrunkConfig};
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
@@ -82,18 +82,70 @@ impl RewardModel {
         pad: u32,
         device: &Device,
     ) -> crate::Result<Vec<Vec<f32>>> {
-        let n = responses.iter().map(|r| r.len()).max().unwrap_or(0).max(1);
-        let seqs: Vec<Vec<u32>> = prompts
-            .iter()
-            .zip(responses)
-            .map(|(p, r)| p.iter().chain(r.iter()).copied().collect())
-            .collect();
-        let flat =
-            crate::backend::read(self.margins_tail(&Padded::left(&seqs, pad), n, device)).await?;
-        Ok(responses
-            .iter()
-            .enumerate()
-            .map(|(i, r)| flat[i * n + n - r.len()..(i + 1) * n].to_vec())
-            .collect())
+        let t = TailBatch::new(prompts, responses, pad);
+        let flat = crate::backend::read(self.margins_tail(&t.seqs, t.r, device)).await?;
+        Ok(t.untail(&flat))
     }
+}
+
+impl Level {
+    /// The checkpoint kind of a reward model of this level.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Level::Token => "token-rm",
+            Level::Sentence => "sentence-rm",
+        }
+    }
+}
+
+/// A reward model from checkpoint bytes (kind `token-rm` or `sentence-rm`, its level
+/// matching its kind), onto `device`.
+pub fn from_bytes(
+    name: &str,
+    bytes: &[u8],
+    tokenizer: &str,
+    device: &Device,
+) -> crate::Result<RewardModel> {
+    use crate::model::checkpoint::{CheckpointInfo, load_into, open_bytes};
+    let info: CheckpointInfo<RewardModelConfig> =
+        open_bytes(name, bytes, &["token-rm", "sentence-rm"], tokenizer)?;
+    if info.kind != info.config.level.kind() {
+        return Err(crate::Error::Invalid(format!(
+            "{name}: a {} checkpoint whose config says level {:?}",
+            info.kind, info.config.level
+        )));
+    }
+    load_into(name, bytes, info.config.init(device))
+}
+
+/// Load a reward model checkpoint (`PATH.safetensors`) onto `device`.
+pub fn load(
+    path: &std::path::Path,
+    tokenizer: &str,
+    device: &Device,
+) -> crate::Result<RewardModel> {
+    let file = path.with_extension("safetensors");
+    let bytes = crate::io::read_file(&file)?;
+    from_bytes(&file.display().to_string(), &bytes, tokenizer, device)
+}
+
+/// A reward model on the trunk of a policy checkpoint (the SFT policy's: how both
+/// reward models start, paper §3.3), with a fresh head; and its config.
+pub fn from_sft(
+    name: &str,
+    bytes: &[u8],
+    level: Level,
+    tokenizer: &str,
+    device: &Device,
+) -> crate::Result<(RewardModel, RewardModelConfig)> {
+    let (policy, pcfg) =
+        crate::model::checkpoint::policy_from_bytes(name, bytes, tokenizer, device)?;
+    let cfg = RewardModelConfig {
+        trunk: pcfg.trunk,
+        level,
+    };
+    Ok((
+        RewardModel::from_trunk(policy.into_trunk(), pcfg.trunk.d_model, device),
+        cfg,
+    ))
 }

@@ -4,6 +4,10 @@ use super::data::{RmBatch, RmExample, batch};
 use super::loss::{global_loss, local_loss, probability_mask, total_loss};
 use super::metrics::{accuracy, auc};
 use super::model::{Level, RewardModel};
+use crate::error::Result;
+use crate::optim::Stepper;
+use burn::module::Module;
+use burn::optim::GradientsParams;
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
@@ -38,8 +42,8 @@ impl Default for RmTrainConfig {
     }
 }
 
-fn tensors(b: &RmBatch, labels: &[u8], n: usize, device: &Device) -> Tensor<2, Int> {
-    let rows = b.seqs.batch;
+fn classes(b: &RmBatch, labels: &[u8], n: usize, device: &Device) -> Tensor<2, Int> {
+    let rows = b.tail.seqs.batch;
     Tensor::from_data(
         TensorData::new(
             labels.iter().map(|&c| i64::from(c)).collect::<Vec<_>>(),
@@ -59,17 +63,18 @@ pub fn batch_loss(
     rng: Option<&mut rand_chacha::ChaCha8Rng>,
     device: &Device,
 ) -> Tensor<1> {
-    let rows = b.seqs.batch;
+    let (rows, r) = (b.tail.seqs.batch, b.tail.r);
     match cfg.level {
         Level::Token => {
+            let response = b.response();
             let keep = match rng {
-                Some(rng) => probability_mask(&b.labels, &b.response, rng),
-                None => b.response.clone(),
+                Some(rng) => probability_mask(&b.labels, &response, rng),
+                None => response,
             };
             let valid: Vec<f32> = keep.iter().map(|&k| if k { 1.0 } else { 0.0 }).collect();
-            let valid = Tensor::<2>::from_data(TensorData::new(valid, [rows, b.n]), device);
-            let logits = model.logits_tail(&b.seqs, b.n, device);
-            let labels = tensors(b, &b.labels, b.n, device);
+            let valid = Tensor::<2>::from_data(TensorData::new(valid, [rows, r]), device);
+            let logits = model.logits_tail(&b.tail.seqs, r, device);
+            let labels = classes(b, &b.labels, r, device);
             let sentence = Tensor::<1>::from_floats(b.sentence.as_slice(), device);
             total_loss(
                 local_loss(logits.clone(), labels, valid.clone(), cfg.class_weights),
@@ -79,9 +84,9 @@ pub fn batch_loss(
             )
         }
         Level::Sentence => {
-            let logits = model.logits_tail(&b.seqs, 1, device);
+            let logits = model.logits_tail(&b.tail.seqs, 1, device);
             let labels: Vec<u8> = b.sentence.iter().map(|&s| s as u8).collect();
-            let labels = tensors(b, &labels, 1, device);
+            let labels = classes(b, &labels, 1, device);
             local_loss(
                 logits,
                 labels,
@@ -104,8 +109,8 @@ pub struct RmEval {
     pub sentence_accuracy: f64,
 }
 
-/// Metrics over `examples`, without gradients (native: blocks on [`evaluate_async`]).
-#[cfg(not(target_arch = "wasm32"))]
+/// Metrics over `examples`, without gradients (blocks on [`evaluate_async`]; on the
+/// CPU backend its reads are ready at once).
 pub fn evaluate(
     model: &RewardModel,
     examples: &[RmExample],
@@ -135,14 +140,15 @@ pub async fn evaluate_async(
         let loss = crate::backend::read_scalar(batch_loss(model, &b, cfg, None, device)).await;
         loss_sum += f64::from(loss);
         batches += 1;
-        let p = crate::backend::read(softmax(model.logits_tail(&b.seqs, b.n, device), 2))
+        let n = b.tail.r;
+        let p = crate::backend::read(softmax(model.logits_tail(&b.tail.seqs, n, device), 2))
             .await
             .unwrap_or_default();
         for (row, e) in refs.iter().enumerate() {
-            let start = b.n - e.response.len();
+            let start = n - e.response.len();
             let mut sum = 0.0f32;
             for k in 0..e.response.len() {
-                let i = (row * b.n + start + k) * 3;
+                let i = (row * n + start + k) * 3;
                 let (p0, p1, p2) = (p[i], p[i + 1], p[i + 2]);
                 let class = e.classes[k];
                 if class != 0 {
@@ -159,7 +165,7 @@ pub async fn evaluate_async(
                 tok_true.push(class);
                 sum += p2 - p1;
             }
-            let last = (row * b.n + b.n - 1) * 3;
+            let last = (row * n + n - 1) * 3;
             let score = match cfg.level {
                 Level::Token => sum / e.response.len() as f32,
                 Level::Sentence => p[last + 2] - p[last + 1],
@@ -187,59 +193,219 @@ pub struct RmPoint {
     pub eval: Option<RmEval>,
 }
 
-/// Train with Adam (gradient-norm clipping 1.0); evaluates every `eval_every` steps and at the end.
-#[cfg(not(target_arch = "wasm32"))]
-pub fn train(
-    mut model: RewardModel,
+/// A reward model in training, one step at a time: the command line loops over it
+/// (`tppo train-rm`), the page calls it between frames. Each epoch visits the
+/// training examples in a fresh seeded order; each step is one batch through the
+/// shared training step ([`crate::optim::Stepper`]: Adam, global-norm clipping at
+/// 1.0, non-finite steps skipped).
+pub struct RmTrainer {
+    /// The model, on an autodiff device.
+    pub model: RewardModel,
+    pub cfg: RmTrainConfig,
+    stepper: Stepper,
+    rng: rand_chacha::ChaCha8Rng,
+    order: Vec<usize>,
+    pos: usize,
+    /// Steps taken so far (skipped ones included).
+    pub step: usize,
+}
+
+impl RmTrainer {
+    pub fn new(model: RewardModel, cfg: RmTrainConfig) -> Self {
+        use rand::SeedableRng;
+        Self {
+            model,
+            cfg,
+            stepper: Stepper::new(1.0),
+            rng: rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed),
+            order: Vec::new(),
+            pos: 0,
+            step: 0,
+        }
+    }
+
+    /// Steps in one pass over `n` training examples.
+    pub fn steps_per_epoch(&self, n: usize) -> usize {
+        n.div_ceil(self.cfg.batch_size.max(1))
+    }
+
+    /// One batch of `train` (the next of this epoch's order): the training loss (NaN
+    /// when the step was skipped for a non-finite loss or gradient).
+    pub async fn step(&mut self, train: &[RmExample], pad: u32, device: &Device) -> Result<f32> {
+        use rand::seq::SliceRandom;
+        if train.is_empty() {
+            return Err(crate::Error::Invalid(
+                "reward model: no training examples".into(),
+            ));
+        }
+        if self.pos >= self.order.len() {
+            self.order = (0..train.len()).collect();
+            self.order.shuffle(&mut self.rng);
+            self.pos = 0;
+        }
+        let end = (self.pos + self.cfg.batch_size.max(1)).min(self.order.len());
+        let refs: Vec<&RmExample> = self.order[self.pos..end]
+            .iter()
+            .map(|&i| &train[i])
+            .collect();
+        self.pos = end;
+        let b = batch(&refs, pad);
+        let loss = batch_loss(&self.model, &b, &self.cfg, Some(&mut self.rng), device);
+        let value = loss.clone().detach().inner();
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        let (model, stepped) = self
+            .stepper
+            .step(self.model.clone(), grads, self.cfg.lr, vec![value])
+            .await?;
+        self.model = model;
+        self.step += 1;
+        Ok(if stepped.applied {
+            stepped.values[0]
+        } else {
+            f32::NAN
+        })
+    }
+}
+
+/// Train for `cfg.epochs`, evaluating every `eval_every` steps and at the end.
+pub async fn train_async(
+    model: RewardModel,
     train: &[RmExample],
     eval: &[RmExample],
     cfg: &RmTrainConfig,
     pad: u32,
     device: &Device,
     mut on_point: impl FnMut(&RmPoint),
-) -> (RewardModel, Vec<RmPoint>) {
-    use burn::module::Module;
-    use burn::optim::{AdamConfig, GradientsParams};
-    use rand::SeedableRng;
-    use rand::seq::SliceRandom;
-    let mut optim = AdamConfig::new()
-        .with_grad_clipping(Some(
-            burn::optim::grad_clipping::GradientClippingConfig::Norm(1.0),
-        ))
-        .init();
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
+) -> Result<(RewardModel, Vec<RmPoint>)> {
+    let mut t = RmTrainer::new(model, *cfg);
     let plain = device.clone().inner();
-    let mut points = Vec::new();
-    let mut step = 0;
-    let total = cfg.epochs * train.len().div_ceil(cfg.batch_size.max(1));
-    for _ in 0..cfg.epochs {
-        let mut order: Vec<usize> = (0..train.len()).collect();
-        order.shuffle(&mut rng);
-        for chunk in order.chunks(cfg.batch_size.max(1)) {
-            let t0 = std::time::Instant::now();
-            let refs: Vec<&RmExample> = chunk.iter().map(|&i| &train[i]).collect();
-            let b = batch(&refs, pad);
-            let loss = batch_loss(&model, &b, cfg, Some(&mut rng), device);
-            let value = loss.clone().into_scalar::<f32>();
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(cfg.lr, model, grads);
-            step += 1;
-            let eval = (step % cfg.eval_every.max(1) == 0 || step == total)
-                .then(|| evaluate(&model.valid(), eval, cfg, pad, &plain));
-            let p = RmPoint {
-                step,
-                train_loss: value,
-                seconds: t0.elapsed().as_secs_f64(),
-                eval,
-            };
-            on_point(&p);
-            points.push(p);
-        }
+    let total = cfg.epochs * t.steps_per_epoch(train.len());
+    let mut points = Vec::with_capacity(total);
+    for _ in 0..total {
+        let t0 = web_time::Instant::now();
+        let train_loss = t.step(train, pad, device).await?;
+        let eval = if t.step.is_multiple_of(cfg.eval_every.max(1)) || t.step == total {
+            Some(evaluate_async(&t.model.valid(), eval, cfg, pad, &plain).await)
+        } else {
+            None
+        };
+        let p = RmPoint {
+            step: t.step,
+            train_loss,
+            seconds: t0.elapsed().as_secs_f64(),
+            eval,
+        };
+        on_point(&p);
+        points.push(p);
     }
-    (model, points)
+    Ok((t.model, points))
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+/// [`train_async`], blocking (the CPU backend's reads are ready at once).
+pub fn train(
+    model: RewardModel,
+    train: &[RmExample],
+    eval: &[RmExample],
+    cfg: &RmTrainConfig,
+    pad: u32,
+    device: &Device,
+    on_point: impl FnMut(&RmPoint),
+) -> Result<(RewardModel, Vec<RmPoint>)> {
+    crate::backend::block_on(train_async(model, train, eval, cfg, pad, device, on_point))
+}
+
+/// How a reward model starts: on the SFT policy's trunk (the paper's way), or fresh.
+pub enum Start<'a> {
+    /// A policy checkpoint (path without extension).
+    Sft(&'a std::path::Path),
+    Fresh(crate::model::trunk::TrunkConfig),
+}
+
+/// What `tppo train-rm` writes beside the checkpoint (`OUT.metrics.json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct RmReport {
+    pub config: RmTrainConfig,
+    pub model: super::model::RewardModelConfig,
+    pub train_examples: usize,
+    pub eval_examples: usize,
+    pub seconds: f64,
+    /// The last evaluation.
+    #[serde(rename = "final")]
+    pub last: Option<RmEval>,
+    pub points: Vec<RmPoint>,
+}
+
+/// The examples of a users file and its labels file; records left out for length
+/// are counted in one line for `note`.
+pub fn load_examples(
+    tok: &crate::tokenize::Tok,
+    users: &std::path::Path,
+    labels: &std::path::Path,
+    mut note: impl FnMut(String),
+) -> Result<Vec<RmExample>> {
+    use crate::model::prompt::{MAX_PROMPT, MAX_RESPONSE, Special};
+    let us = crate::data::jsonl::read_users(users)?;
+    let ls = crate::labeler::labels::read(labels)?;
+    let ex = super::data::examples(tok, Special::of(tok)?, &us, &ls, MAX_PROMPT, MAX_RESPONSE)?;
+    if let Some(n) = ex.note(&labels.display().to_string(), MAX_RESPONSE) {
+        note(n);
+    }
+    Ok(ex.examples)
+}
+
+/// Train one reward model on the CPU from `start`; with `out`, write its checkpoint
+/// (`.safetensors`, `.json`) and the report (`.metrics.json`).
+pub fn run(
+    tok: &crate::tokenize::Tok,
+    start: &Start,
+    train_set: &[RmExample],
+    eval_set: &[RmExample],
+    cfg: &RmTrainConfig,
+    out: Option<&std::path::Path>,
+    on_point: impl FnMut(&RmPoint),
+) -> Result<RmReport> {
+    use super::model::RewardModelConfig;
+    let device = crate::backend::cpu().autodiff();
+    let fp = tok.fingerprint();
+    let (model, mcfg) = match start {
+        Start::Sft(path) => {
+            let file = path.with_extension("safetensors");
+            let bytes = crate::io::read_file(&file)?;
+            super::model::from_sft(&file.display().to_string(), &bytes, cfg.level, &fp, &device)?
+        }
+        Start::Fresh(trunk) => {
+            let c = RewardModelConfig {
+                trunk: *trunk,
+                level: cfg.level,
+            };
+            (c.init(&device), c)
+        }
+    };
+    let pad = crate::model::prompt::Special::of(tok)?.pad;
+    let t0 = web_time::Instant::now();
+    let (model, points) = train(model, train_set, eval_set, cfg, pad, &device, on_point)?;
+    let report = RmReport {
+        config: *cfg,
+        model: mcfg,
+        train_examples: train_set.len(),
+        eval_examples: eval_set.len(),
+        seconds: t0.elapsed().as_secs_f64(),
+        last: points.iter().rev().find_map(|p| p.eval.clone()),
+        points,
+    };
+    if let Some(out) = out {
+        let info = crate::model::checkpoint::CheckpointInfo {
+            kind: cfg.level.kind().into(),
+            config: mcfg,
+            tokenizer: fp,
+        };
+        crate::model::checkpoint::save(&model, &info, out)?;
+        crate::io::write_json(&out.with_extension("metrics.json"), &report)?;
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::backend::cpu;
@@ -308,7 +474,8 @@ mod tests {
             };
             let model = RewardModelConfig { trunk, level }.init(&device);
             let before = evaluate(&model.valid(), &eval_set, &cfg, 0, &cpu());
-            let (_, points) = train(model, &train_set, &eval_set, &cfg, 0, &device, |_| {});
+            let (_, points) =
+                train(model, &train_set, &eval_set, &cfg, 0, &device, |_| {}).unwrap();
             let after = points.last().and_then(|p| p.eval.clone()).unwrap();
             assert!(
                 after.loss < before.loss,

@@ -1,7 +1,7 @@
 //! PPO / TPPO settings in one place, with the defaults of TRL's PPO trainer
 //! (DESIGN §1) where it has one, and the paper's reward shaping (§3.4).
 
-use crate::config::LwpConfig;
+use crate::reward::lwp::LwpConfig;
 use serde::{Deserialize, Serialize};
 
 /// Where the reward comes from: the two modes share every other line of code.

@@ -42,7 +42,7 @@ pub fn whiten(rows: &mut [Vec<f32>]) {
     }
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
 mod tests {
     use super::*;
 

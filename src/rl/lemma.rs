@@ -183,7 +183,7 @@ pub fn run(cfg: &LemmaConfig) -> LemmaReport {
     }
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
 mod tests {
     use super::*;
 

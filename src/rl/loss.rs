@@ -74,10 +74,10 @@ pub fn value_loss(
 
 /// Mean entropy of softmax(logits) [B, R, V] over valid tokens (no gradient).
 pub fn entropy(logits: Tensor<3>, mask: Tensor<2>) -> Tensor<1> {
-    masked_mean(crate::model::fused::entropy(logits), mask)
+    masked_mean(crate::model::ops::entropy(logits), mask)
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::backend::cpu;

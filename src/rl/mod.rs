@@ -6,19 +6,18 @@
 //! - [`rewards`]: per-token rewards (KL term, score placement, lwp, span-end).
 //! - [`gae`]: advantages, returns, whitening.
 //! - [`loss`]: the clipped surrogate (eq. 6–7) and the clipped value loss.
-//! - [`adam`]: Adam with a one-pass step per parameter on the CPU.
-//! - [`grads`]: a minibatch's gradient from its pieces, clipped by the global norm.
-//! - [`ppo`]: rollouts and updates.
+//! - [`ppo`]: rollouts and updates (the optimiser step is [`crate::optim`]'s).
+//! - [`run`]: a run as the shells drive it: prompt schedule, iterations, judged rollouts.
 //! - [`lemma`]: Lemma 3.1 on a one-step problem, with π* in closed form.
 
-pub mod adam;
 pub mod config;
 pub mod gae;
-pub mod grads;
+
 pub mod lemma;
 pub mod loss;
 pub mod ppo;
 pub mod rewards;
+pub mod run;
 
 pub use config::{Placement, PpoConfig, RewardMode};
 pub use ppo::{Metrics, Ppo, Rollout};

@@ -13,21 +13,21 @@
 //! Sequences are left-padded, so every response sits at the end of its row:
 //! response tensors are [B, R] "tail-aligned", real tokens on the right.
 
-use super::adam::FusedAdam;
 use super::config::{Placement, PpoConfig, RewardMode};
 use super::gae::{gae, whiten};
-use super::grads;
 use super::loss::{entropy, policy_loss, value_loss};
 use super::rewards::{Score, assemble, span_end, token_rewards};
 use crate::backend::read;
+use crate::cpu::par;
 use crate::error::{Error, Result};
-use crate::model::fused;
-use crate::model::policy::{Padded, Policy, SampleConfig};
-use crate::par;
+use crate::model::batch::TailBatch;
+use crate::model::ops;
+use crate::model::policy::{Policy, SampleConfig};
+use crate::optim::{Stepper, grads};
 use crate::reward::model::RewardModel;
 use burn::module::Module;
-use burn::optim::{GradientsParams, ModuleOptimizer};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Tensor};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
@@ -35,70 +35,97 @@ use serde::{Deserialize, Serialize};
 /// The word of each token of a response (for `--placement span-end`).
 pub type WordOf = Box<dyn Fn(&[u32]) -> Vec<Option<usize>>>;
 
-/// Response tokens of a batch, tail-aligned.
-struct Tail {
-    seqs: Padded,
-    tokens: Vec<u32>,
-    mask: Vec<f32>,
-    r: usize,
+/// The statistics of one minibatch update (means over its response tokens), as TRL
+/// logs them: the two losses, the clip fractions, approximate KL and entropy.
+struct Stats {
+    policy_loss: Tensor<1>,
+    value_loss: Tensor<1>,
+    clipfrac: Tensor<1>,
+    approxkl: Tensor<1>,
+    value_clipfrac: Tensor<1>,
+    entropy: Tensor<1>,
 }
 
-fn tail(prompts: &[&[u32]], responses: &[&[u32]], pad: u32) -> Tail {
-    let r = responses.iter().map(|x| x.len()).max().unwrap_or(0).max(1);
-    let seqs: Vec<Vec<u32>> = prompts
-        .iter()
-        .zip(responses)
-        .map(|(p, x)| p.iter().chain(x.iter()).copied().collect())
-        .collect();
-    let mut tokens = Vec::with_capacity(seqs.len() * r);
-    let mut mask = Vec::with_capacity(seqs.len() * r);
-    for x in responses {
-        tokens.extend(std::iter::repeat_n(pad, r - x.len()).chain(x.iter().copied()));
-        mask.extend(std::iter::repeat_n(0.0, r - x.len()).chain(std::iter::repeat_n(1.0, x.len())));
+/// [`Stats`] as read back, summed over the steps taken.
+#[derive(Debug, Clone, Copy, Default)]
+struct StatSums {
+    policy_loss: f64,
+    value_loss: f64,
+    clipfrac: f64,
+    approxkl: f64,
+    value_clipfrac: f64,
+    entropy: f64,
+}
+
+impl Stats {
+    const N: usize = 6;
+
+    /// Each statistic times `w` (a piece's share of the minibatch's tokens), detached.
+    fn scaled(self, w: f32) -> Self {
+        let f = |t: Tensor<1>| t.detach() * w;
+        Self {
+            policy_loss: f(self.policy_loss),
+            value_loss: f(self.value_loss),
+            clipfrac: f(self.clipfrac),
+            approxkl: f(self.approxkl),
+            value_clipfrac: f(self.value_clipfrac),
+            entropy: f(self.entropy),
+        }
     }
-    Tail {
-        seqs: Padded::left(&seqs, pad),
-        tokens,
-        mask,
-        r,
+
+    /// The pieces' statistics summed into one [`Stats::N`]-vector (plain device).
+    fn sum(pieces: Vec<Self>) -> Tensor<1> {
+        let flat: Vec<Tensor<2>> = pieces
+            .into_iter()
+            .map(|s| {
+                Tensor::cat(
+                    vec![
+                        s.policy_loss,
+                        s.value_loss,
+                        s.clipfrac,
+                        s.approxkl,
+                        s.value_clipfrac,
+                        s.entropy,
+                    ],
+                    0,
+                )
+                .inner()
+                .reshape([1, Self::N])
+            })
+            .collect();
+        Tensor::cat(flat, 0).sum_dim(0).reshape([Self::N])
     }
 }
 
-/// Ragged rows → a tail-aligned [rows.len(), r] buffer (zeros on the left).
-fn tail_rows(rows: &[&[f32]], r: usize) -> Vec<f32> {
-    let mut out = Vec::with_capacity(rows.len() * r);
-    for x in rows {
-        out.extend(std::iter::repeat_n(0.0, r - x.len()).chain(x.iter().copied()));
+impl StatSums {
+    fn add(&mut self, v: &[f32]) {
+        let v: Vec<f64> = v.iter().map(|&x| f64::from(x)).collect();
+        self.policy_loss += v[0];
+        self.value_loss += v[1];
+        self.clipfrac += v[2];
+        self.approxkl += v[3];
+        self.value_clipfrac += v[4];
+        self.entropy += v[5];
     }
-    out
-}
-
-/// A tail-aligned buffer → ragged rows of the given lengths.
-fn untail(flat: &[f32], r: usize, lens: &[usize]) -> Vec<Vec<f32>> {
-    lens.iter()
-        .enumerate()
-        .map(|(i, &n)| flat[i * r + r - n..(i + 1) * r].to_vec())
-        .collect()
 }
 
 /// Logits [B, R, V] (at `temperature`), the chosen tokens' log-probs [B, R] and the
 /// values V(s_t) [B, R]: the logits at position p predict the token at p + 1.
 fn score_tokens(
     policy: &Policy,
-    t: &Tail,
+    t: &TailBatch,
     temperature: f32,
     device: &Device,
 ) -> (Tensor<3>, Tensor<2>, Tensor<2>) {
     let out = policy.forward_tail(&t.seqs, t.r + 1, device);
     let logits = out.logits.narrow(1, 0, t.r) / (temperature + 1e-7);
-    let chosen = fused::token_logprobs(logits.clone(), &t.tokens);
+    let chosen = ops::token_logprobs(logits.clone(), &t.tokens);
     (logits, chosen, out.values.narrow(1, 0, t.r))
 }
 
 /// Eq. 6–9 on the responses `idx` of a rollout: the gradient of
-/// (policy loss + vf_coef · value loss) · n/total, and the six statistics
-/// [policy loss, value loss, clipfrac, approxkl, value clipfrac, entropy] · n/total
-/// ([1, 6]), where n counts the piece's response tokens and `total` the minibatch's.
+/// (policy loss + vf_coef · value loss) · n/total and the statistics · n/total,
+/// where n counts the piece's response tokens and `total` the minibatch's.
 fn piece_grads(
     policy: Policy,
     ro: &Rollout,
@@ -107,34 +134,31 @@ fn piece_grads(
     cfg: &PpoConfig,
     pad: u32,
     device: &Device,
-) -> (GradientsParams, Tensor<2>) {
+) -> (GradientsParams, Stats) {
     let p: Vec<&[u32]> = idx.iter().map(|&i| ro.prompts[i].as_slice()).collect();
     let x: Vec<&[u32]> = idx.iter().map(|&i| ro.responses[i].as_slice()).collect();
-    let t = tail(&p, &x, pad);
-    let rows = |v: &[Vec<f32>]| -> Vec<f32> {
+    let t = TailBatch::new(&p, &x, pad);
+    let rows = |v: &[Vec<f32>]| {
         let r: Vec<&[f32]> = idx.iter().map(|&i| v[i].as_slice()).collect();
-        tail_rows(&r, t.r)
+        t.tensor(t.rows(&r), device)
     };
-    let shape = [idx.len(), t.r];
-    let tensor = |v: Vec<f32>| Tensor::<2>::from_data(TensorData::new(v, shape), device);
-    let mask = tensor(t.mask.clone());
-    let old_lp = tensor(rows(&ro.logprobs));
-    let old_v = tensor(rows(&ro.values));
-    let adv = tensor(rows(&ro.advantages));
-    let ret = tensor(rows(&ro.returns));
+    let mask = t.tensor(t.mask.clone(), device);
+    let (old_lp, old_v) = (rows(&ro.logprobs), rows(&ro.values));
+    let (adv, ret) = (rows(&ro.advantages), rows(&ro.returns));
     let (logits, new_lp, new_v) = score_tokens(&policy, &t, cfg.temperature, device);
     let pg = policy_loss(new_lp, old_lp, adv, mask.clone(), cfg.cliprange);
     let vf = value_loss(new_v, old_v, ret, mask.clone(), cfg.cliprange_value);
-    let h = entropy(logits, mask);
     let share = t.mask.iter().sum::<f32>() / total.max(1) as f32;
     let loss = (pg.loss.clone() + vf.loss.clone() * cfg.vf_coef) * share;
-    let stats = Tensor::cat(
-        vec![pg.loss, vf.loss, pg.clipfrac, pg.approxkl, vf.clipfrac, h],
-        0,
-    )
-    .detach()
-    .reshape([1, 6])
-        * share;
+    let stats = Stats {
+        policy_loss: pg.loss,
+        value_loss: vf.loss,
+        clipfrac: pg.clipfrac,
+        approxkl: pg.approxkl,
+        value_clipfrac: vf.clipfrac,
+        entropy: entropy(logits, mask),
+    }
+    .scaled(share);
     let grads = GradientsParams::from_grads(loss.backward(), &policy);
     (grads, stats)
 }
@@ -220,7 +244,7 @@ pub struct Ppo {
     policy: Policy,
     reference: Policy,
     rm: RewardModel,
-    optim: ModuleOptimizer,
+    stepper: Stepper,
     eos: u32,
     pad: u32,
     device: Device,
@@ -258,14 +282,12 @@ impl Ppo {
                 "placement span-end needs the tokenizer's word boundaries".into(),
             ));
         }
-        // Gradients are clipped by their global norm before the step (rl::grads).
-        let optim = FusedAdam::default().init();
         Ok(Self {
             cfg,
             policy,
             reference,
             rm,
-            optim,
+            stepper: Stepper::new(cfg.max_grad_norm),
             eos,
             pad,
             device,
@@ -277,6 +299,14 @@ impl Ppo {
     /// The current policy without autodiff (for sampling, evaluation, saving).
     pub fn policy(&self) -> Policy {
         self.policy.valid()
+    }
+
+    /// The gradient of one minibatch of a rollout (the responses `idx`), as an update
+    /// would take it before clipping: for diagnostics and the backend parity tests.
+    pub fn minibatch_grads(&self, ro: &Rollout, idx: &[usize]) -> GradientsParams {
+        let total: usize = idx.iter().map(|&i| ro.responses[i].len()).sum();
+        let policy = self.policy.valid().train();
+        piece_grads(policy, ro, idx, total, &self.cfg, self.pad, &self.device).0
     }
 
     pub fn iteration_count(&self) -> usize {
@@ -310,10 +340,9 @@ impl Ppo {
                 actor.max_len()
             )));
         }
-        let lens: Vec<usize> = responses.iter().map(Vec::len).collect();
         let p: Vec<&[u32]> = prompts.iter().map(Vec::as_slice).collect();
         let x: Vec<&[u32]> = responses.iter().map(Vec::as_slice).collect();
-        let t = tail(&p, &x, self.pad);
+        let t = TailBatch::new(&p, &x, self.pad);
         let [b, r] = [t.seqs.batch, t.r];
         let (reference, rm, temperature) = (&self.reference, &self.rm, cfg.temperature);
         let (ref_lp, margin) = par::join(
@@ -322,8 +351,8 @@ impl Ppo {
         );
         let (lp, values) = (generated.logprobs, generated.values);
         let (ref_lp, margin) = (
-            untail(&read(ref_lp).await?, t.r, &lens),
-            untail(&read(margin).await?, t.r, &lens),
+            t.untail(&read(ref_lp).await?),
+            t.untail(&read(margin).await?),
         );
         let mut out = Rollout {
             prompts: prompts.to_vec(),
@@ -374,14 +403,13 @@ impl Ppo {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(
             cfg.seed ^ (self.iter as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
         );
-        let mut sums = [0.0f64; 6];
-        let mut steps = 0usize;
-        let mut skipped = 0usize;
+        let mut sums = StatSums::default();
+        let (steps_before, skipped_before) = (self.stepper.steps, self.stepper.skipped);
         for _ in 0..cfg.ppo_epochs {
             let mut order: Vec<usize> = (0..n).collect();
             order.shuffle(&mut rng);
             for idx in order.chunks(mb) {
-                // The minibatch's gradient in `grad_shards` pieces, side by side (crate::par);
+                // The minibatch's gradient in `grad_shards` pieces, side by side (crate::cpu::par);
                 // each piece's means are scaled by its share of the minibatch's tokens, so the
                 // pieces sum to the gradient and statistics of the whole minibatch.
                 let total: usize = idx.iter().map(|&i| ro.responses[i].len()).sum();
@@ -395,35 +423,21 @@ impl Ppo {
                 .into_iter()
                 .unzip();
                 let grads = grads::sum(&self.policy, grads);
-                let norm = grads::global_norm(&self.policy, &grads);
-                // One read: the six statistics and the gradient's global norm. A
-                // non-finite loss or gradient skips the step.
-                let stats = Tensor::cat(stats, 0).sum_dim(0).reshape([6]).inner();
-                let checked = read(Tensor::cat(
-                    norm.iter().cloned().chain([stats]).collect(),
-                    0,
-                ));
-                let checked = checked.await?;
-                if checked.iter().all(|s| s.is_finite()) {
-                    let stats = &checked[checked.len() - 6..];
-                    let grads = match norm {
-                        Some(norm) => {
-                            grads::clip_to_norm(&self.policy, grads, norm, cfg.max_grad_norm)
-                        }
-                        None => grads,
-                    };
-                    self.policy = self.optim.step(cfg.lr, self.policy.clone(), grads);
-                    for (s, v) in sums.iter_mut().zip(stats) {
-                        *s += f64::from(*v);
-                    }
-                    steps += 1;
-                } else {
-                    skipped += 1;
+                // One read: the statistics with the gradient norm; a non-finite one skips.
+                let (policy, stepped) = self
+                    .stepper
+                    .step(self.policy.clone(), grads, cfg.lr, vec![Stats::sum(stats)])
+                    .await?;
+                self.policy = policy;
+                if stepped.applied {
+                    sums.add(&stepped.values);
                 }
             }
         }
+        let steps = self.stepper.steps - steps_before;
+        let skipped = self.stepper.skipped - skipped_before;
         self.iter += 1;
-        let avg = |k: usize| (sums[k] / steps.max(1) as f64) as f32;
+        let avg = |x: f64| (x / steps.max(1) as f64) as f32;
         let per_seq =
             |v: &Vec<Vec<f32>>| v.iter().map(|r| r.iter().sum::<f32>()).collect::<Vec<_>>();
         let (scores, scores_std) = mean_std(&ro.scores);
@@ -437,12 +451,12 @@ impl Ppo {
             entropy: mean_std(&neg_lp).0,
             non_score_reward: -cfg.kl_coef * kl,
             rlhf_reward: scores - cfg.kl_coef * kl,
-            approxkl: avg(3),
-            clipfrac: avg(2),
-            entropy_avg: avg(5),
-            policy_loss: avg(0),
-            value_loss: avg(1),
-            value_clipfrac: avg(4),
+            approxkl: avg(sums.approxkl),
+            clipfrac: avg(sums.clipfrac),
+            entropy_avg: avg(sums.entropy),
+            policy_loss: avg(sums.policy_loss),
+            value_loss: avg(sums.value_loss),
+            value_clipfrac: avg(sums.value_clipfrac),
             num_eos: ro
                 .responses
                 .iter()
@@ -469,10 +483,11 @@ impl Ppo {
     }
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::backend::{block_on, cpu};
+    use crate::model::batch::Padded;
     use crate::model::policy::PolicyConfig;
     use crate::model::trunk::TrunkConfig;
     use crate::reward::model::{Level, RewardModelConfig};
@@ -481,18 +496,18 @@ mod tests {
     const PAD: u32 = 0;
 
     fn tiny() -> PolicyConfig {
-        PolicyConfig {
+        PolicyConfig::of(TrunkConfig {
             vocab: 24,
             d_model: 32,
             n_layers: 1,
             n_heads: 2,
             d_ff: 64,
             max_len: 24,
-        }
+        })
     }
 
     fn tiny_trunk() -> TrunkConfig {
-        tiny().trunk()
+        tiny().trunk
     }
 
     /// Train on one fixed prompt from a random policy and a random (frozen) reward model.
@@ -521,7 +536,7 @@ mod tests {
             batch_size: 16,
             max_new: 8,
             lr: 3e-3,
-            lwp: crate::config::LwpConfig {
+            lwp: crate::reward::lwp::LwpConfig {
                 alpha: 1.0,
                 sl: 8.0,
             },
@@ -738,21 +753,6 @@ mod tests {
         assert!(
             worst < 1e-5 * scale,
             "largest gradient {scale}, pieces differ by {worst}"
-        );
-    }
-
-    #[test]
-    fn tail_alignment_round_trips() {
-        let t = tail(&[&[1, 2, 3], &[4]], &[&[7, 8], &[9, 10, 2]], PAD);
-        assert_eq!(t.r, 3);
-        assert_eq!(t.tokens, vec![0, 7, 8, 9, 10, 2]);
-        assert_eq!(t.mask, vec![0.0, 1.0, 1.0, 1.0, 1.0, 1.0]);
-        let rows: [&[f32]; 2] = [&[0.5, 0.25], &[1.0, 2.0, 3.0]];
-        let flat = tail_rows(&rows, 3);
-        assert_eq!(flat, vec![0.0, 0.5, 0.25, 1.0, 2.0, 3.0]);
-        assert_eq!(
-            untail(&flat, 3, &[2, 3]),
-            vec![vec![0.5, 0.25], vec![1.0, 2.0, 3.0]]
         );
     }
 }

@@ -11,8 +11,8 @@
 //! position after EOS when there is one (its issues #1893, #3750). Here the
 //! score goes on the last generated token itself; a test pins it.
 
-use crate::config::LwpConfig;
 use crate::reward::lwp;
+use crate::reward::lwp::LwpConfig;
 
 /// The environment's reward of one response.
 #[derive(Debug, Clone, Copy)]
@@ -86,7 +86,7 @@ pub fn span_end(rewards: &[f32], word_of: &[Option<usize>]) -> Vec<f32> {
     out
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -1,70 +1,51 @@
-//! `Lab`: everything the browser lab does, as one object a Web Worker owns.
-//! A thin shell: every method calls the library (the same code as the CLI).
+//! `Lab`: the browser lab's state, owned by a Web Worker. It converts types at the
+//! JS boundary and awaits device reads; the work is the library's, the same code as
+//! the command line's:
 //!
 //! - `create`: WebGPU (or the CPU backend when asked or when WebGPU fails), the
-//!   tokenizer, the judge, the users, and the shipped SFT policy and reward models.
-//! - `score`: token rewards of a response (margin P(2) − P(1) per token; the page
-//!   applies lwp with [`super::lwp_curve`] so the sliders recolour without a call),
-//!   the sentence reward model's score, the judge's word labels with evidence.
-//! - `start` / `step`: PPO (`sentence`) and TPPO (`token`) runs from the same SFT
-//!   start and seed; each step is one iteration and returns its metrics.
-//! - `compare`: SFT / PPO / TPPO outputs for the first users, judged, with
-//!   win / tie / lose and bootstrap intervals.
-//! - `import_jsonl`: validate an outputs or compare JSONL from `tppo eval` / `tppo compare`.
-//!
-//! Weights reach the device from bytes (uploads only); every read from the device is
-//! async (`into_data_async`): burn's synchronous reads panic on WebGPU.
+//!   [`Kit`] (tokenizer, judge, training users), the eval users, and the shipped SFT
+//!   policy and reward models (kind and tokenizer checked);
+//! - `score` / `shade`: token rewards of a response (eq. 5 with the page's α and sl),
+//!   the sentence reward model's score, the judge's word labels with evidence;
+//! - `start` / `step`: PPO (`sentence`) and TPPO (`token`) runs ([`Run`]) from the
+//!   same SFT start and seed;
+//! - `compare`: SFT / PPO / TPPO outputs for the first users ([`eval::outputs`] with
+//!   each run's own α and sl), judged, with win / tie / lose ([`eval::compare_models`]);
+//! - `rm_start` / `rm_step`: a token and a sentence reward model training live
+//!   ([`RmTrainer`]) on the judge's labels of target responses;
+//! - `import_jsonl`: validate an outputs or compare JSONL ([`eval::import_jsonl`]).
 
-use super::{init_once, js_err, maybe_gunzip, to_js};
+use super::{js_err, to_js};
 use crate::backend::BackendInfo;
 use crate::data::User;
 use crate::eval::{self, OutputRecord};
-use crate::labeler::Labeler;
-use crate::labeler::labels::LabelRecord;
+use crate::kit::Kit;
 use crate::model::checkpoint::{self, CheckpointInfo};
 use crate::model::policy::{Policy, PolicyConfig, SampleConfig};
-use crate::model::prompt::{Prompter, Special};
+use crate::model::prompt::{MAX_PROMPT, MAX_RESPONSE};
 use crate::reward::data::RmExample;
-use crate::reward::model::{Level, RewardModel, RewardModelConfig};
-use crate::reward::train::{RmTrainConfig, batch_loss, evaluate_async};
-use crate::rl::{Metrics, Ppo, PpoConfig, RewardMode};
-use crate::tokenize::Tok;
+use crate::reward::lwp::LwpConfig;
+use crate::reward::model::{self as rm, Level, RewardModel};
+use crate::reward::train::{RmTrainConfig, RmTrainer, evaluate_async};
+use crate::rl::run::Run;
+use crate::rl::{Metrics, PpoConfig, RewardMode};
 use burn::module::Module;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
-/// The largest file the lab imports.
-pub const MAX_IMPORT_BYTES: usize = 16 << 20;
-const MAX_PROMPT: usize = 192;
-
 #[wasm_bindgen]
 pub struct Lab {
     device: Device,
     info: BackendInfo,
-    tok: Tok,
-    sp: Special,
-    labeler: Labeler,
+    kit: Kit,
     users: Vec<User>,
-    train: Vec<User>,
     sft_bytes: Vec<u8>,
-    sft_cfg: PolicyConfig,
     sft: Policy,
     rm_token: RewardModel,
     rm_sentence: RewardModel,
-    runs: Vec<(RewardMode, Ppo)>,
-    rm_runs: Vec<RmRun>,
-}
-
-/// A reward model training live in the page (view 3).
-struct RmRun {
-    model: RewardModel,
-    optim: burn::optim::ModuleOptimizer,
-    cfg: RmTrainConfig,
-    train: Vec<RmExample>,
-    eval: Vec<RmExample>,
-    rng: rand_chacha::ChaCha8Rng,
-    step: usize,
+    runs: Vec<Run>,
+    rm_runs: Vec<(RmTrainer, Vec<RmExample>, Vec<RmExample>)>,
 }
 
 /// Settings of the page's reward-model run.
@@ -93,26 +74,19 @@ pub struct RunSettings {
 }
 
 #[derive(Serialize)]
-struct Step {
+struct StepOut {
     metrics: Metrics,
-    /// The first rollouts of the batch, decoded.
+    /// The first rollouts of the batch, as text.
     samples: Vec<String>,
 }
 
-fn load_policy(
-    name: &str,
-    bytes: &[u8],
-    device: &Device,
-) -> Result<(Policy, PolicyConfig), JsError> {
-    let info: CheckpointInfo<PolicyConfig> = checkpoint::read_info(name, bytes).map_err(js_err)?;
-    let p = checkpoint::load_into(name, bytes, info.config.init(device)).map_err(js_err)?;
-    Ok((p, info.config))
-}
-
-fn load_rm(name: &str, bytes: &[u8], device: &Device) -> Result<RewardModel, JsError> {
-    let info: CheckpointInfo<RewardModelConfig> =
-        checkpoint::read_info(name, bytes).map_err(js_err)?;
-    checkpoint::load_into(name, bytes, info.config.init(device)).map_err(js_err)
+/// A mode name from the page: "sentence" (PPO) or "token" (TPPO).
+fn mode(name: &str) -> Result<RewardMode, JsError> {
+    match name {
+        "sentence" => Ok(RewardMode::Sentence),
+        "token" => Ok(RewardMode::Token),
+        other => Err(js_err(format!("unknown mode {other:?}: sentence or token"))),
+    }
 }
 
 #[wasm_bindgen]
@@ -131,58 +105,32 @@ impl Lab {
         rm_token: Vec<u8>,
         rm_sentence: Vec<u8>,
     ) -> Result<Lab, JsError> {
-        init_once();
+        super::init_once();
         let (device, info) = if backend == "cpu" {
-            (
-                crate::backend::cpu(),
-                BackendInfo {
-                    backend: "cpu".into(),
-                    name: "Flex (pure-Rust CPU)".into(),
-                    fallback_reason: Some("the CPU backend was asked for (?backend=cpu)".into()),
-                    check: 12.0,
-                },
-            )
+            crate::backend::cpu_by_request()
         } else {
             crate::backend::detect().await
         };
-        let tok = Tok::from_bytes(&tokenizer).map_err(js_err)?;
-        let sp = Special::of(&tok).map_err(js_err)?;
-        let vectors = crate::vectors::WordVectors::from_bytes(&vectors, &vocab).map_err(js_err)?;
-        let train =
-            crate::data::jsonl::read_users_bytes("data/train.jsonl.gz", &maybe_gunzip(&train)?)
-                .map_err(js_err)?;
-        let file: crate::labeler::calibrate::LabelerFile = serde_json::from_str(&labeler_json)
-            .map_err(|e| js_err(format!("data/labeler.json: {e}")))?;
-        let users = crate::data::jsonl::read_users_bytes("data/eval.jsonl", &maybe_gunzip(&users)?)
-            .map_err(js_err)?;
-        let (sft_model, sft_cfg) = load_policy("sft.safetensors", &sft, &device)?;
-        let fp = tok.fingerprint();
-        for (name, bytes) in [
-            ("sft.safetensors", &sft),
-            ("rm-token.safetensors", &rm_token),
-            ("rm-sentence.safetensors", &rm_sentence),
-        ] {
-            let info: CheckpointInfo<serde_json::Value> =
-                checkpoint::read_info(name, bytes).map_err(js_err)?;
-            if info.tokenizer != fp {
-                return Err(js_err(format!(
-                    "{name}: trained with tokenizer {}, but data/tokenizer.json is {fp}",
-                    info.tokenizer
-                )));
-            }
-        }
+        let kit =
+            Kit::from_bytes(&tokenizer, &vectors, &vocab, &train, &labeler_json).map_err(js_err)?;
+        let users = crate::data::jsonl::read_users_bytes(
+            "data/eval.jsonl",
+            &crate::io::maybe_gunzip(&users).map_err(js_err)?,
+        )
+        .map_err(js_err)?;
+        let fp = kit.fingerprint();
+        let (sft_model, _) =
+            checkpoint::policy_from_bytes("sft.safetensors", &sft, &fp, &device).map_err(js_err)?;
         Ok(Lab {
-            rm_token: load_rm("rm-token.safetensors", &rm_token, &device)?,
-            rm_sentence: load_rm("rm-sentence.safetensors", &rm_sentence, &device)?,
-            labeler: Labeler::new(file.config, vectors, &train),
+            rm_token: rm::from_bytes("rm-token.safetensors", &rm_token, &fp, &device)
+                .map_err(js_err)?,
+            rm_sentence: rm::from_bytes("rm-sentence.safetensors", &rm_sentence, &fp, &device)
+                .map_err(js_err)?,
             device,
             info,
-            tok,
-            sp,
+            kit,
             users,
-            train,
             sft_bytes: sft,
-            sft_cfg,
             sft: sft_model,
             runs: Vec::new(),
             rm_runs: Vec::new(),
@@ -211,26 +159,21 @@ impl Lab {
         })
     }
 
-    fn prompter(&self) -> Prompter<'_> {
-        Prompter {
-            tok: &self.tok,
-            sp: self.sp,
-            max_prompt: MAX_PROMPT,
-        }
+    fn run(&self, reward: RewardMode) -> Option<&Run> {
+        self.runs.iter().find(|r| r.cfg().reward == reward)
     }
 
-    /// The policy of a model: "sft", "ppo" or "tppo" (the latter two once started).
-    fn policy_of(&self, model: &str) -> Result<Policy, JsError> {
-        let mode = match model {
-            "sft" => return Ok(self.sft.clone()),
+    /// The policy of a model ("sft", "ppo" or "tppo", the latter two once started)
+    /// and the lwp its token rewards are shown with (a run's own α and sl).
+    fn policy_of(&self, model: &str) -> Result<(Policy, LwpConfig), JsError> {
+        let reward = match model {
+            "sft" => return Ok((self.sft.clone(), LwpConfig::default())),
             "ppo" => RewardMode::Sentence,
             "tppo" => RewardMode::Token,
             other => return Err(js_err(format!("unknown model {other:?}: sft, ppo or tppo"))),
         };
-        self.runs
-            .iter()
-            .find(|r| r.0 == mode)
-            .map(|r| r.1.policy())
+        self.run(reward)
+            .map(|r| (r.policy(), r.cfg().lwp))
             .ok_or_else(|| js_err(format!("{model} has not been trained yet: press play")))
     }
 
@@ -242,17 +185,16 @@ impl Lab {
         temperature: f32,
         seed: u64,
     ) -> Result<String, JsError> {
-        let policy = self.policy_of(&model)?;
+        let (policy, _) = self.policy_of(&model)?;
         let user = self.user_ref(index)?.clone();
         let cfg = SampleConfig {
             temperature,
-            top_k: 0,
-            max_new: PpoConfig::default().max_new,
             seed,
+            ..SampleConfig::greedy()
         };
         let out = crate::model::respond::respond(
             &policy,
-            &self.prompter(),
+            &self.kit.prompter(),
             &[user],
             &cfg,
             1,
@@ -263,22 +205,31 @@ impl Lab {
         Ok(out.into_iter().next().unwrap_or_default())
     }
 
-    /// Token rewards (margins), the sentence RM's score and the judge's words for a response.
-    pub async fn score(&self, index: usize, response: String) -> Result<JsValue, JsError> {
+    /// Token rewards (margins P(2) − P(1), and eq. 5 with `alpha` and `sl`), the
+    /// sentence RM's score and the judge's words for a response.
+    pub async fn score(
+        &self,
+        index: usize,
+        response: String,
+        alpha: f32,
+        sl: f32,
+    ) -> Result<JsValue, JsError> {
         let user = self.user_ref(index)?.clone();
+        let lwp = LwpConfig { alpha, sl };
         let rec = self
             .judged(
                 "page",
                 std::slice::from_ref(&user),
                 std::slice::from_ref(&response),
+                lwp,
             )
             .await?;
-        let (p, _) = self.prompter().prompt(&user.history).map_err(js_err)?;
-        let mut ids = self.tok.encode(&response).map_err(js_err)?.ids;
-        ids.push(self.sp.eos);
+        let (p, _) = self.kit.prompter().prompt(&user.history).map_err(js_err)?;
+        let mut ids = self.kit.tok.encode(&response).map_err(js_err)?.ids;
+        ids.push(self.kit.sp.eos);
         let sentence = self
             .rm_sentence
-            .margins(&[&p], &[&ids], self.sp.pad, &self.device)
+            .margins(&[&p], &[&ids], self.kit.sp.pad, &self.device)
             .await
             .map_err(js_err)?;
         let r = &rec[0];
@@ -290,6 +241,7 @@ impl Lab {
             .collect();
         to_js(&serde_json::json!({
             "tokens": r.tokens,
+            "colours": r.tokens.iter().map(|t| crate::reward::lwp::colour(t.reward)).collect::<Vec<_>>(),
             "sentence_score": sentence[0].last().copied().unwrap_or(0.0),
             "words": words,
             "queries": r.judgement.queries,
@@ -304,15 +256,16 @@ impl Lab {
         model: &str,
         users: &[User],
         texts: &[String],
+        lwp: LwpConfig,
     ) -> Result<Vec<OutputRecord>, JsError> {
         eval::records(
             model,
             users,
             texts,
-            &self.labeler,
-            &self.prompter(),
+            &self.kit.labeler,
+            &self.kit.prompter(),
             Some(&self.rm_token),
-            crate::config::LwpConfig::default(),
+            lwp,
             &self.device,
         )
         .await
@@ -320,90 +273,53 @@ impl Lab {
     }
 
     /// Start (or restart) a PPO ("sentence") or TPPO ("token") run from the SFT policy.
-    pub fn start(&mut self, mode: String, settings: JsValue) -> Result<(), JsError> {
+    pub fn start(&mut self, mode_name: String, settings: JsValue) -> Result<(), JsError> {
         let s: RunSettings = serde_wasm_bindgen::from_value(settings).map_err(js_err)?;
-        let reward = match mode.as_str() {
-            "sentence" => RewardMode::Sentence,
-            "token" => RewardMode::Token,
-            other => return Err(js_err(format!("unknown mode {other:?}: sentence or token"))),
-        };
+        let reward = mode(&mode_name)?;
         let mut cfg = PpoConfig {
             reward,
             seed: s.seed,
-            batch_size: s.batch_size.clamp(1, 64),
-            max_new: s.max_new.clamp(2, 48),
+            batch_size: s.batch_size,
+            max_new: s.max_new,
             lr: s.lr,
             kl_coef: s.kl_coef,
-            // One piece per minibatch: the wasm module has no threads, and WebGPU
-            // prefers one large batch.
-            grad_shards: 1,
+            grad_shards: crate::cpu::par::PIECES,
             ..PpoConfig::default()
         };
-        cfg.lwp.alpha = s.alpha;
-        cfg.lwp.sl = s.sl;
-        let ad = self.device.clone().autodiff();
-        let policy =
-            checkpoint::load_into("sft.safetensors", &self.sft_bytes, self.sft_cfg.init(&ad))
-                .map_err(js_err)?;
+        cfg.lwp = LwpConfig {
+            alpha: s.alpha,
+            sl: s.sl,
+        };
         let rm = match reward {
             RewardMode::Token => self.rm_token.clone(),
             RewardMode::Sentence => self.rm_sentence.clone(),
         };
-        let ppo = Ppo::new(
+        let run = Run::new(
+            &self.kit,
             cfg,
-            policy,
-            self.sft.clone(),
+            ("sft.safetensors", &self.sft_bytes),
             rm,
-            self.sp.eos,
-            self.sp.pad,
-            ad,
-            None,
+            &self.device,
         )
         .map_err(js_err)?;
-        self.runs.retain(|r| r.0 != reward);
-        self.runs.push((reward, ppo));
+        self.runs.retain(|r| r.cfg().reward != reward);
+        self.runs.push(run);
         Ok(())
     }
 
-    /// One iteration of a started run; the prompts are the next train users of its seed.
-    pub async fn step(&mut self, mode: String) -> Result<JsValue, JsError> {
-        let reward = if mode == "sentence" {
-            RewardMode::Sentence
-        } else {
-            RewardMode::Token
-        };
-        let prompter = Prompter {
-            tok: &self.tok,
-            sp: self.sp,
-            max_prompt: MAX_PROMPT,
-        };
-        let (_, ppo) = self
+    /// One iteration of a started run, on the next training users of its seed.
+    pub async fn step(&mut self, mode_name: String) -> Result<JsValue, JsError> {
+        let reward = mode(&mode_name)?;
+        let run = self
             .runs
             .iter_mut()
-            .find(|r| r.0 == reward)
-            .ok_or_else(|| js_err(format!("{mode}: start the run first")))?;
-        let n = self.train.len().max(1);
-        let b = ppo.cfg.batch_size;
-        let start = (ppo.iteration_count() * b + (ppo.cfg.seed as usize * 7919)) % n;
-        let users: Vec<&User> = (0..b).map(|k| &self.train[(start + k) % n]).collect();
-        let prompts = users
-            .iter()
-            .map(|u| prompter.prompt(&u.history).map(|p| p.0))
-            .collect::<crate::Result<Vec<_>>>()
-            .map_err(js_err)?;
-        let (mut metrics, ro) = ppo.iteration(&prompts).await.map_err(js_err)?;
-        let mut samples = Vec::new();
-        let mut relevant = 0;
-        for (u, r) in users.iter().zip(&ro.responses) {
-            let body: Vec<u32> = r.iter().copied().filter(|&t| t != self.sp.eos).collect();
-            let text = crate::model::respond::clean(&self.tok.decode(&body).map_err(js_err)?);
-            relevant += usize::from(self.labeler.judge(&u.history, &text).sentence == 2);
-            if samples.len() < 3 {
-                samples.push(text);
-            }
-        }
-        metrics.judge_relevance = Some(relevant as f32 / users.len().max(1) as f32);
-        to_js(&Step { metrics, samples })
+            .find(|r| r.cfg().reward == reward)
+            .ok_or_else(|| js_err(format!("{mode_name}: start the run first")))?;
+        let step = run.step(&self.kit).await.map_err(js_err)?;
+        to_js(&StepOut {
+            metrics: step.metrics,
+            samples: step.texts.into_iter().take(3).collect(),
+        })
     }
 
     /// SFT / PPO / TPPO outputs (greedy) for the first `n` users, judged and compared.
@@ -411,45 +327,27 @@ impl Lab {
         let users: Vec<User> = self.users.iter().take(n.max(1)).cloned().collect();
         let mut outputs: Vec<(String, Vec<OutputRecord>)> = Vec::new();
         for model in ["sft", "ppo", "tppo"] {
-            let Ok(policy) = self.policy_of(model) else {
+            let Ok((policy, lwp)) = self.policy_of(model) else {
                 continue;
             };
-            let cfg = SampleConfig {
-                temperature: 0.0,
-                top_k: 0,
-                max_new: PpoConfig::default().max_new,
-                seed: 0,
-            };
-            let texts = crate::model::respond::respond(
+            let recs = eval::outputs(
+                model,
                 &policy,
-                &self.prompter(),
+                &self.kit,
                 &users,
-                &cfg,
-                16,
+                Some(&self.rm_token),
+                lwp,
+                &SampleConfig::greedy(),
                 &self.device,
             )
             .await
             .map_err(js_err)?;
-            let recs = self.judged(model, &users, &texts).await?;
             outputs.push((model.to_string(), recs));
         }
-        let mut pairs = Vec::new();
-        for (a, b) in [("tppo", "ppo"), ("tppo", "sft"), ("ppo", "sft")] {
-            let (Some(x), Some(y)) = (
-                outputs.iter().find(|o| o.0 == a),
-                outputs.iter().find(|o| o.0 == b),
-            ) else {
-                continue;
-            };
-            let recs = eval::compare(&x.1, &y.1, eval::pairwise::DEFAULT_MARGIN).map_err(js_err)?;
-            let summary = eval::win_tie_lose(&recs, 1000, 1);
-            pairs.push(serde_json::json!({"pair": format!("{a}-vs-{b}"), "summary": summary, "records": recs}));
-        }
+        let pairs = eval::compare_models(&outputs, &eval::PAIRS, 1000, 1).map_err(js_err)?;
         let relevance: Vec<serde_json::Value> = outputs
             .iter()
-            .map(|(m, r)| {
-                serde_json::json!({"model": m, "relevance": eval::relevance(&r.iter().map(|x| &x.judgement).collect::<Vec<_>>())})
-            })
+            .map(|(m, r)| serde_json::json!({"model": m, "relevance": eval::relevance_of(r)}))
             .collect();
         to_js(&serde_json::json!({"relevance": relevance, "pairs": pairs}))
     }
@@ -458,28 +356,40 @@ impl Lab {
     /// trunk, on the judge's labels of the targets of the first train users (the CLI
     /// also labels the policy's own samples; the page keeps to the targets to start at once).
     pub fn rm_start(&mut self, settings: JsValue) -> Result<JsValue, JsError> {
-        use rand::SeedableRng;
         let s: RmSettings = serde_wasm_bindgen::from_value(settings).map_err(js_err)?;
+        let kit = &self.kit;
         let label = |users: &[User]| -> Result<Vec<RmExample>, JsError> {
-            let labels: Vec<LabelRecord> = users
-                .iter()
-                .map(|u| {
-                    let j = self.labeler.judge(&u.history, &u.target_response());
-                    LabelRecord::from_judgement(&u.user_id, &j, "tppo-judge/target")
-                })
-                .collect();
-            crate::reward::data::examples(&self.tok, self.sp, users, &labels, MAX_PROMPT, 64)
-                .map(|ex| ex.examples)
-                .map_err(js_err)
+            let labeled = crate::reward::rlaif::label(
+                kit,
+                users,
+                &crate::reward::rlaif::targets(users),
+                MAX_RESPONSE,
+            )
+            .map_err(js_err)?;
+            crate::reward::data::examples(
+                &kit.tok,
+                kit.sp,
+                users,
+                &labeled.records,
+                MAX_PROMPT,
+                MAX_RESPONSE,
+            )
+            .map(|ex| ex.examples)
+            .map_err(js_err)
         };
-        let train = label(&self.train[..s.users.clamp(8, self.train.len())])?;
+        let train = label(&kit.train[..s.users.clamp(8, kit.train.len())])?;
         let eval = label(&self.users[..s.eval_users.clamp(8, self.users.len())])?;
         let ad = self.device.clone().autodiff();
         self.rm_runs.clear();
         for level in [Level::Token, Level::Sentence] {
-            let sft =
-                checkpoint::load_into("sft.safetensors", &self.sft_bytes, self.sft_cfg.init(&ad))
-                    .map_err(js_err)?;
+            let (model, _) = rm::from_sft(
+                "sft.safetensors",
+                &self.sft_bytes,
+                level,
+                &kit.fingerprint(),
+                &ad,
+            )
+            .map_err(js_err)?;
             let cfg = RmTrainConfig {
                 level,
                 w: s.w,
@@ -488,19 +398,8 @@ impl Lab {
                 seed: s.seed,
                 ..RmTrainConfig::default()
             };
-            self.rm_runs.push(RmRun {
-                model: RewardModel::from_trunk(sft.into_trunk(), self.sft_cfg.d_model, &ad),
-                optim: burn::optim::AdamConfig::new()
-                    .with_grad_clipping(Some(
-                        burn::optim::grad_clipping::GradientClippingConfig::Norm(1.0),
-                    ))
-                    .init(),
-                cfg,
-                train: train.clone(),
-                eval: eval.clone(),
-                rng: rand_chacha::ChaCha8Rng::seed_from_u64(s.seed),
-                step: 0,
-            });
+            self.rm_runs
+                .push((RmTrainer::new(model, cfg), train.clone(), eval.clone()));
         }
         let relevant = train.iter().filter(|e| e.sentence == 2).count();
         to_js(
@@ -508,47 +407,43 @@ impl Lab {
         )
     }
 
-    /// `steps` training steps of both reward models, then their evaluation.
+    /// Evaluate both reward models on the held-out users (step 0 included).
+    pub async fn rm_eval(&self) -> Result<JsValue, JsError> {
+        let mut out = Vec::new();
+        for (t, _, eval) in &self.rm_runs {
+            let e = evaluate_async(
+                &t.model.valid(),
+                eval,
+                &t.cfg,
+                self.kit.sp.pad,
+                &self.device,
+            )
+            .await;
+            out.push(serde_json::json!({"level": t.cfg.level, "step": t.step, "eval": e}));
+        }
+        to_js(&out)
+    }
+
+    /// `steps` training steps of both reward models; their last training losses.
     pub async fn rm_step(&mut self, steps: usize) -> Result<JsValue, JsError> {
-        use burn::optim::GradientsParams;
-        use rand::Rng;
         if self.rm_runs.is_empty() {
             return Err(js_err("start the reward-model run first"));
         }
-        let plain = self.device.clone();
+        let ad = self.device.clone().autodiff();
         let mut out = Vec::new();
-        for run in &mut self.rm_runs {
-            let mut last_loss = f32::NAN;
+        for (t, train, _) in &mut self.rm_runs {
+            let mut loss = f32::NAN;
             for _ in 0..steps.max(1) {
-                let n = run.train.len();
-                let refs: Vec<&RmExample> = (0..run.cfg.batch_size)
-                    .map(|_| &run.train[run.rng.random_range(0..n)])
-                    .collect();
-                let b = crate::reward::data::batch(&refs, self.sp.pad);
-                let loss = batch_loss(
-                    &run.model,
-                    &b,
-                    &run.cfg,
-                    Some(&mut run.rng),
-                    &self.device.clone().autodiff(),
-                );
-                last_loss = crate::backend::read_scalar(loss.clone()).await;
-                if last_loss.is_finite() {
-                    let grads = GradientsParams::from_grads(loss.backward(), &run.model);
-                    run.model = run.optim.step(run.cfg.lr, run.model.clone(), grads);
-                }
-                run.step += 1;
+                loss = t.step(train, self.kit.sp.pad, &ad).await.map_err(js_err)?;
             }
-            let eval =
-                evaluate_async(&run.model.valid(), &run.eval, &run.cfg, self.sp.pad, &plain).await;
-            out.push(serde_json::json!({"level": run.cfg.level, "step": run.step, "train_loss": last_loss, "eval": eval}));
+            out.push(serde_json::json!({"level": t.cfg.level, "step": t.step, "train_loss": loss}));
         }
         to_js(&out)
     }
 
     /// Validate an imported JSONL (outputs from `tppo eval` or records from `tppo compare`).
     pub fn import_jsonl(&self, name: String, bytes: Vec<u8>) -> Result<JsValue, JsError> {
-        eval::import_jsonl(&name, &bytes, MAX_IMPORT_BYTES)
+        eval::import_jsonl(&name, &bytes)
             .map_err(js_err)
             .and_then(|v| to_js(&v))
     }
@@ -560,12 +455,19 @@ impl Lab {
                 "checkpoint export reads the weights synchronously, which WebGPU does not allow: reload with ?backend=cpu to export",
             ));
         }
-        let policy = self.policy_of(&model)?;
-        let info = CheckpointInfo {
-            kind: "policy".into(),
-            config: self.sft_cfg,
-            tokenizer: self.tok.fingerprint(),
+        let reward = match model.as_str() {
+            "ppo" => RewardMode::Sentence,
+            "tppo" => RewardMode::Token,
+            other => return Err(js_err(format!("unknown model {other:?}: ppo or tppo"))),
         };
-        checkpoint::to_bytes(&policy, &info).map_err(js_err)
+        let run = self
+            .run(reward)
+            .ok_or_else(|| js_err(format!("{model} has not been trained yet: press play")))?;
+        let info: CheckpointInfo<PolicyConfig> = CheckpointInfo {
+            kind: "policy".into(),
+            config: run.policy_config,
+            tokenizer: self.kit.fingerprint(),
+        };
+        checkpoint::to_bytes(&run.policy(), &info).map_err(js_err)
     }
 }

@@ -1,6 +1,7 @@
 //! The wasm-bindgen layer: a thin shell over the library for the browser lab.
-//! [`Lab`] (in a Web Worker) does the work; [`Judge`] is the judge alone;
-//! [`lwp_curve`] lets the page recolour token rewards without a round trip.
+//! [`Lab`] (in a Web Worker) holds the models and runs; [`lwp_curve`], [`shade`] and
+//! [`limits`] give the page the library's formulas and numbers, so it computes none
+//! itself; [`bench`] is `tppo bench` in the page.
 
 mod lab;
 
@@ -22,19 +23,6 @@ pub fn init_once() {
         unsafe { __wasm_call_ctors() };
         console_error_panic_hook::set_once();
     });
-}
-
-/// Initialise a backend and report it: WebGPU first, the CPU backend (Flex) otherwise.
-#[wasm_bindgen]
-pub async fn detect_backend() -> Result<JsValue, JsError> {
-    init_once();
-    let (_device, info) = crate::backend::detect().await;
-    serde_wasm_bindgen::to_value(&info).map_err(|e| JsError::new(&e.to_string()))
-}
-
-#[wasm_bindgen]
-pub fn version() -> String {
-    env!("CARGO_PKG_VERSION").to_string()
 }
 
 fn js_err(e: impl std::fmt::Display) -> JsError {
@@ -60,20 +48,11 @@ pub async fn bench(
 ) -> Result<JsValue, JsError> {
     init_once();
     let (device, info) = if backend == "cpu" {
-        let d = crate::backend::cpu();
-        (d, None)
+        crate::backend::cpu_by_request()
     } else {
-        let (d, i) = crate::backend::detect().await;
-        (d, Some(i))
+        crate::backend::detect().await
     };
-    let name = match &info {
-        Some(i) if i.backend != "cpu" => format!("{} ({})", i.backend, i.name),
-        Some(i) => format!(
-            "cpu (fallback: {})",
-            i.fallback_reason.clone().unwrap_or_default()
-        ),
-        None => "cpu".to_string(),
-    };
+    let name = info.label();
     let cfg = crate::bench::BenchConfig {
         batch,
         prompt_len,
@@ -91,86 +70,37 @@ pub async fn bench(
 /// lwp(l) for l = 1..=n (paper eq. 4), the library's own formula.
 #[wasm_bindgen]
 pub fn lwp_curve(alpha: f32, sl: f32, n: usize) -> Vec<f32> {
-    let cfg = crate::config::LwpConfig { alpha, sl };
+    let cfg = crate::reward::lwp::LwpConfig { alpha, sl };
     (1..=n).map(|l| crate::reward::lwp::lwp(l, cfg)).collect()
 }
 
-/// The AI-feedback judge in the browser: the same code as `tppo judge`.
+/// Eq. 5 on a response's margins P(2) − P(1) with the page's α and sl: each token's
+/// reward r_t = lwp(t)·margin_t and the colour the heatmap paints it.
 #[wasm_bindgen]
-pub struct Judge {
-    labeler: crate::labeler::Labeler,
-    users: Vec<crate::data::User>,
+pub fn shade(margins: Vec<f32>, alpha: f32, sl: f32) -> Result<JsValue, JsError> {
+    let rewards = crate::reward::lwp::apply(&margins, crate::reward::lwp::LwpConfig { alpha, sl });
+    let colours: Vec<String> = rewards
+        .iter()
+        .map(|&r| crate::reward::lwp::colour(r))
+        .collect();
+    to_js(&serde_json::json!({"rewards": rewards, "colours": colours}))
 }
 
+/// The heatmap colours of token rewards (already shaped by eq. 5).
 #[wasm_bindgen]
-impl Judge {
-    /// Build from the bundled files: word vectors (safetensors), their vocabulary,
-    /// the training users (JSONL, gzip allowed) for the co-occurrence statistics,
-    /// `labeler.json`, and the users to judge (JSONL).
-    #[wasm_bindgen(constructor)]
-    pub fn new(
-        vectors: &[u8],
-        vocab: &str,
-        train: &[u8],
-        labeler_json: &str,
-        users: &[u8],
-    ) -> Result<Judge, JsError> {
-        init_once();
-        let vectors = crate::vectors::WordVectors::from_bytes(vectors, vocab).map_err(js_err)?;
-        let train = maybe_gunzip(train)?;
-        let train =
-            crate::data::jsonl::read_users_bytes("train.jsonl.gz", &train).map_err(js_err)?;
-        let file: crate::labeler::calibrate::LabelerFile =
-            serde_json::from_str(labeler_json).map_err(|e| js_err(format!("labeler.json: {e}")))?;
-        let users = crate::data::jsonl::read_users_bytes("users.jsonl", &maybe_gunzip(users)?)
-            .map_err(js_err)?;
-        Ok(Judge {
-            labeler: crate::labeler::Labeler::new(file.config, vectors, &train),
-            users,
-        })
-    }
-
-    /// Number of users loaded.
-    pub fn len(&self) -> usize {
-        self.users.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.users.is_empty()
-    }
-
-    /// The user at `index` (history, targets) as a JS object.
-    pub fn user(&self, index: usize) -> Result<JsValue, JsError> {
-        let u = self
-            .users
-            .get(index)
-            .ok_or_else(|| js_err(format!("no user at index {index}")))?;
-        serde_wasm_bindgen::to_value(u).map_err(js_err)
-    }
-
-    /// Judge `response` (queries separated by ';') for the user at `index`:
-    /// words with class and evidence, per-query verdicts, the sentence label.
-    pub fn judge(&self, index: usize, response: &str) -> Result<JsValue, JsError> {
-        let u = self
-            .users
-            .get(index)
-            .ok_or_else(|| js_err(format!("no user at index {index}")))?;
-        let j = self.labeler.judge(&u.history, response);
-        let words: Vec<serde_json::Value> = j
-            .words
-            .iter()
-            .map(|w| serde_json::json!({"text": w.text, "class": w.class, "evidence": w.evidence.to_string()}))
-            .collect();
-        let out = serde_json::json!({"words": words, "queries": j.queries, "sentence": j.sentence, "relevant_fraction": j.relevant_fraction});
-        out.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-            .map_err(js_err)
-    }
+pub fn colours(rewards: Vec<f32>) -> Vec<String> {
+    rewards
+        .iter()
+        .map(|&r| crate::reward::lwp::colour(r))
+        .collect()
 }
 
-fn maybe_gunzip(bytes: &[u8]) -> Result<Vec<u8>, JsError> {
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        crate::io::gunzip(bytes).map_err(js_err)
-    } else {
-        Ok(bytes.to_vec())
-    }
+/// The limits the page enforces, from the library (one place for each number).
+#[wasm_bindgen]
+pub fn limits() -> Result<JsValue, JsError> {
+    to_js(&serde_json::json!({
+        "max_import_bytes": crate::eval::MAX_IMPORT_BYTES,
+        "max_prompt": crate::model::prompt::MAX_PROMPT,
+        "max_response": crate::model::prompt::MAX_RESPONSE,
+    }))
 }

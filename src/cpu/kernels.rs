@@ -74,31 +74,11 @@ pub fn erf(x: f32) -> f32 {
 
 const L: usize = 8;
 
-/// `fn` compiled twice, for the baseline and for AVX-512, picking one at run time:
-/// the loops here are written for the compiler to vectorise, and the default x86-64
-/// target lets it use only 4-wide SSE2. (A closure would not be inlined into the
-/// AVX-512 copy, so the body is a plain function.)
-macro_rules! widest {
-    ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
-        $(#[$m])*
-        $vis fn $name($($arg: $ty),*) $(-> $ret)? {
-            #[inline(always)]
-            fn body($($arg: $ty),*) $(-> $ret)? $body
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f")]
-                unsafe fn avx512($($arg: $ty),*) $(-> $ret)? {
-                    body($($arg),*)
-                }
-                if std::arch::is_x86_feature_detected!("avx512f") {
-                    // SAFETY: the CPU has the feature the copy is compiled for.
-                    return unsafe { avx512($($arg),*) };
-                }
-            }
-            body($($arg),*)
-        }
-    };
-}
+// The loops below are written for the compiler to vectorise, and the default x86-64
+// target lets it use only 4-wide SSE2: `multiversion` compiles each hot kernel for
+// AVX-512 and AVX2 too and picks the widest the CPU has at run time. In the browser
+// the one build is wasm32 with simd128 (.cargo/config.toml).
+use multiversion::multiversion;
 
 #[inline(always)]
 fn max(row: &[f32]) -> f32 {
@@ -115,51 +95,41 @@ fn max(row: &[f32]) -> f32 {
         .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m })
 }
 
-widest! {
-    /// (Σ e^(x−m), Σ e^(x−m)·x) over a row.
-    fn exp_sums(row: &[f32], m: f32) -> (f32, f32) {
-        let (mut s, mut t) = ([0.0f32; L], [0.0f32; L]);
-        let chunks = row.chunks_exact(L);
-        let rest = chunks.remainder();
-        for c in chunks {
-            for i in 0..L {
-                let e = exp(c[i] - m);
-                s[i] += e;
-                t[i] += e * c[i];
-            }
+/// (Σ e^(x−m), Σ e^(x−m)·x) over a row.
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
+fn exp_sums(row: &[f32], m: f32) -> (f32, f32) {
+    let (mut s, mut t) = ([0.0f32; L], [0.0f32; L]);
+    let chunks = row.chunks_exact(L);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for i in 0..L {
+            let e = exp(c[i] - m);
+            s[i] += e;
+            t[i] += e * c[i];
         }
-        for &x in rest {
-            let e = exp(x - m);
-            s[0] += e;
-            t[0] += e * x;
-        }
-        (s.iter().sum(), t.iter().sum())
     }
+    for &x in rest {
+        let e = exp(x - m);
+        s[0] += e;
+        t[0] += e * x;
+    }
+    (s.iter().sum(), t.iter().sum())
 }
 
-/// Rows of `width` in `data`, with `out` chunks of `out_width` each, in parallel natively.
+/// Rows of `width` in `data`, with `out` chunks of `out_width` each, in parallel natively
+/// ([`super::par::map_chunks`]).
 fn rows<F>(data: &[f32], width: usize, out: &mut [f32], out_width: usize, f: F)
 where
     F: Fn(usize, &[f32], &mut [f32]) + Sync + Send,
 {
-    #[cfg(not(target_arch = "wasm32"))]
-    if !crate::par::in_piece() {
-        use rayon::prelude::*;
-        // Enough rows per task that a task is worth a thread hop (~32k elements).
-        let per = (32_768 / width.max(1)).max(1);
-        out.par_chunks_mut(out_width * per)
-            .enumerate()
-            .for_each(|(j, o)| {
-                for (i, o) in o.chunks_mut(out_width).enumerate() {
-                    let r = j * per + i;
-                    f(r, &data[r * width..(r + 1) * width], o);
-                }
-            });
-        return;
-    }
-    for (r, o) in out.chunks_mut(out_width).enumerate() {
-        f(r, &data[r * width..(r + 1) * width], o);
-    }
+    // Enough rows per task that a task is worth a thread hop (~32k elements).
+    let per = (32_768 / width.max(1)).max(1);
+    super::par::map_chunks(out, out_width * per, |j, o| {
+        for (i, o) in o.chunks_mut(out_width).enumerate() {
+            let r = j * per + i;
+            f(r, &data[r * width..(r + 1) * width], o);
+        }
+    });
 }
 
 /// log softmax(x)[token] per row of `x` [n, v], and each row's log-sum-exp.
@@ -191,12 +161,11 @@ pub fn token_logprobs_backward(
     dx
 }
 
-widest! {
-    /// d ← c · e^(x − lse), a softmax row times c.
-    fn softmax_times(x: &[f32], lse: f32, c: f32, d: &mut [f32]) {
-        for (d, &x) in d.iter_mut().zip(x) {
-            *d = c * exp(x - lse);
-        }
+/// d ← c · e^(x − lse), a softmax row times c.
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
+fn softmax_times(x: &[f32], lse: f32, c: f32, d: &mut [f32]) {
+    for (d, &x) in d.iter_mut().zip(x) {
+        *d = c * exp(x - lse);
     }
 }
 
@@ -228,35 +197,33 @@ pub fn softmax(
     y
 }
 
-widest! {
-    /// [`softmax`] of `x` [rows, k] in place, on this thread: row r with the k biases
-    /// at `bias[r · bias_stride..]` (so a block of a wider bias matrix can be passed).
-    pub fn softmax_in_place(x: &mut [f32], k: usize, scale: f32, bias: &[f32], bias_stride: usize) {
-        for (r, row) in x.chunks_mut(k).enumerate() {
-            softmax_row(row, scale, &bias[r * bias_stride..][..k]);
-        }
+/// [`softmax`] of `x` [rows, k] in place, on this thread: row r with the k biases
+/// at `bias[r · bias_stride..]` (so a block of a wider bias matrix can be passed).
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
+pub fn softmax_in_place(x: &mut [f32], k: usize, scale: f32, bias: &[f32], bias_stride: usize) {
+    for (r, row) in x.chunks_mut(k).enumerate() {
+        softmax_row(row, scale, &bias[r * bias_stride..][..k]);
     }
 }
 
-widest! {
-    /// [`softmax_backward`] on this thread, in place: dy ← scale · y ⊙ (dy − Σ dy⊙y).
-    pub fn softmax_backward_in_place(y: &[f32], dy: &mut [f32], k: usize, scale: f32) {
-        for (y, dy) in y.chunks(k).zip(dy.chunks_mut(k)) {
-            let mut acc = [0.0f32; L];
-            let chunks = y.chunks_exact(L).zip(dy.chunks_exact(L));
-            let mut dot = 0.0;
-            for (a, b) in y[k - k % L..].iter().zip(&dy[k - k % L..]) {
-                dot += a * b;
+/// [`softmax_backward`] on this thread, in place: dy ← scale · y ⊙ (dy − Σ dy⊙y).
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
+pub fn softmax_backward_in_place(y: &[f32], dy: &mut [f32], k: usize, scale: f32) {
+    for (y, dy) in y.chunks(k).zip(dy.chunks_mut(k)) {
+        let mut acc = [0.0f32; L];
+        let chunks = y.chunks_exact(L).zip(dy.chunks_exact(L));
+        let mut dot = 0.0;
+        for (a, b) in y[k - k % L..].iter().zip(&dy[k - k % L..]) {
+            dot += a * b;
+        }
+        for (a, b) in chunks {
+            for i in 0..L {
+                acc[i] += a[i] * b[i];
             }
-            for (a, b) in chunks {
-                for i in 0..L {
-                    acc[i] += a[i] * b[i];
-                }
-            }
-            let dot = dot + acc.iter().sum::<f32>();
-            for (d, &y) in dy.iter_mut().zip(y) {
-                *d = scale * y * (*d - dot);
-            }
+        }
+        let dot = dot + acc.iter().sum::<f32>();
+        for (d, &y) in dy.iter_mut().zip(y) {
+            *d = scale * y * (*d - dot);
         }
     }
 }
@@ -300,11 +267,10 @@ pub fn gelu(x: &[f32], width: usize) -> Vec<f32> {
     y
 }
 
-widest! {
-    fn gelu_row(x: &[f32], y: &mut [f32]) {
-        for (y, &x) in y.iter_mut().zip(x) {
-            *y = 0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
-        }
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
+fn gelu_row(x: &[f32], y: &mut [f32]) {
+    for (y, &x) in y.iter_mut().zip(x) {
+        *y = 0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
     }
 }
 
@@ -317,13 +283,12 @@ pub fn gelu_backward(x: &[f32], dy: &[f32], width: usize) -> Vec<f32> {
     dx
 }
 
-widest! {
-    fn gelu_backward_row(x: &[f32], dy: &[f32], d: &mut [f32]) {
-        const INV_SQRT_2PI: f32 = 0.398_942_3;
-        for ((d, &x), &g) in d.iter_mut().zip(x).zip(dy) {
-            let cdf = 0.5 * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
-            *d = g * (cdf + x * INV_SQRT_2PI * exp(-0.5 * x * x));
-        }
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
+fn gelu_backward_row(x: &[f32], dy: &[f32], d: &mut [f32]) {
+    const INV_SQRT_2PI: f32 = 0.398_942_3;
+    for ((d, &x), &g) in d.iter_mut().zip(x).zip(dy) {
+        let cdf = 0.5 * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
+        *d = g * (cdf + x * INV_SQRT_2PI * exp(-0.5 * x * x));
     }
 }
 
@@ -380,32 +345,31 @@ fn moments(x: &[f32], eps: f32) -> (f32, f32) {
     (mean, 1.0 / (var + eps).sqrt())
 }
 
-widest! {
-    /// One row of [`layer_norm_backward`]: its dx, added to dγ and dβ (`g` is scratch).
-    #[allow(clippy::too_many_arguments)]
-    fn layer_norm_backward_row(
-        x: &[f32],
-        dy: &[f32],
-        gamma: &[f32],
-        eps: f32,
-        g: &mut [f32],
-        dx: &mut [f32],
-        dgamma: &mut [f32],
-        dbeta: &mut [f32],
-    ) {
-        let (mean, rstd) = moments(x, eps);
-        // x̂ (in dx for now) and g = dy ⊙ γ; dγ += dy ⊙ x̂, dβ += dy.
-        for k in 0..x.len() {
-            dx[k] = (x[k] - mean) * rstd;
-            g[k] = dy[k] * gamma[k];
-            dgamma[k] += dy[k] * dx[k];
-            dbeta[k] += dy[k];
-        }
-        let n = x.len() as f32;
-        let (mg, mgx) = (sum(g) / n, dot(g, dx) / n);
-        for (dx, &g) in dx.iter_mut().zip(g.iter()) {
-            *dx = rstd * (g - mg - *dx * mgx);
-        }
+/// One row of [`layer_norm_backward`]: its dx, added to dγ and dβ (`g` is scratch).
+#[allow(clippy::too_many_arguments)]
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
+fn layer_norm_backward_row(
+    x: &[f32],
+    dy: &[f32],
+    gamma: &[f32],
+    eps: f32,
+    g: &mut [f32],
+    dx: &mut [f32],
+    dgamma: &mut [f32],
+    dbeta: &mut [f32],
+) {
+    let (mean, rstd) = moments(x, eps);
+    // x̂ (in dx for now) and g = dy ⊙ γ; dγ += dy ⊙ x̂, dβ += dy.
+    for k in 0..x.len() {
+        dx[k] = (x[k] - mean) * rstd;
+        g[k] = dy[k] * gamma[k];
+        dgamma[k] += dy[k] * dx[k];
+        dbeta[k] += dy[k];
+    }
+    let n = x.len() as f32;
+    let (mg, mgx) = (sum(g) / n, dot(g, dx) / n);
+    for (dx, &g) in dx.iter_mut().zip(g.iter()) {
+        *dx = rstd * (g - mg - *dx * mgx);
     }
 }
 
@@ -419,12 +383,11 @@ pub fn layer_norm(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32) -> Vec<f32> 
     y
 }
 
-widest! {
-    fn layer_norm_row(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32, y: &mut [f32]) {
-        let (mean, rstd) = moments(x, eps);
-        for (((y, &x), &g), &b) in y.iter_mut().zip(x).zip(gamma).zip(beta) {
-            *y = (x - mean) * rstd * g + b;
-        }
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
+fn layer_norm_row(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32, y: &mut [f32]) {
+    let (mean, rstd) = moments(x, eps);
+    for (((y, &x), &g), &b) in y.iter_mut().zip(x).zip(gamma).zip(beta) {
+        *y = (x - mean) * rstd * g + b;
     }
 }
 
@@ -456,24 +419,7 @@ pub fn layer_norm_backward(
         }
         part
     };
-    let on_this_thread = |dx: &mut [f32]| -> Vec<Vec<f32>> {
-        dx.chunks_mut(per * d)
-            .enumerate()
-            .map(|(j, dx)| block(j, dx))
-            .collect()
-    };
-    #[cfg(not(target_arch = "wasm32"))]
-    let parts = if crate::par::in_piece() {
-        on_this_thread(&mut dx)
-    } else {
-        use rayon::prelude::*;
-        dx.par_chunks_mut(per * d)
-            .enumerate()
-            .map(|(j, dx)| block(j, dx))
-            .collect()
-    };
-    #[cfg(target_arch = "wasm32")]
-    let parts = on_this_thread(&mut dx);
+    let parts = super::par::map_chunks(&mut dx, per * d, block);
     let mut total = vec![0.0f32; 2 * d];
     for part in &parts {
         total.iter_mut().zip(part).for_each(|(t, p)| *t += p);
@@ -493,39 +439,46 @@ pub struct AdamStep {
     pub eps: f32,
 }
 
-widest! {
-    /// One Adam step on a parameter's values p with gradient g and moments m, v (None
-    /// at the first step, i.e. zeros): returns the new (p, m, v),
-    ///   m ← β1·m + (1 − β1)·g,  v ← β2·v + (1 − β2)·g²,  p ← p − rate·m / (√v + eps).
-    pub fn adam(
-        p: &[f32],
-        g: &[f32],
-        m: Option<&[f32]>,
-        v: Option<&[f32]>,
-        k: AdamStep,
-    ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-        let n = p.len();
-        assert!(g.len() == n && m.is_none_or(|m| m.len() == n) && v.is_none_or(|v| v.len() == n));
-        let (b1, b2) = (k.beta_1, k.beta_2);
-        let m: Vec<f32> = match m {
-            Some(m) => m.iter().zip(g).map(|(m, g)| m * b1 + g * (1.0 - b1)).collect(),
-            None => g.iter().map(|g| g * (1.0 - b1)).collect(),
-        };
-        let v: Vec<f32> = match v {
-            Some(v) => v.iter().zip(g).map(|(v, g)| v * b2 + g * g * (1.0 - b2)).collect(),
-            None => g.iter().map(|g| g * g * (1.0 - b2)).collect(),
-        };
-        let p = p
+/// One Adam step on a parameter's values p with gradient g and moments m, v (None
+/// at the first step, i.e. zeros): returns the new (p, m, v),
+///   m ← β1·m + (1 − β1)·g,  v ← β2·v + (1 − β2)·g²,  p ← p − rate·m / (√v + eps).
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
+pub fn adam(
+    p: &[f32],
+    g: &[f32],
+    m: Option<&[f32]>,
+    v: Option<&[f32]>,
+    k: AdamStep,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let n = p.len();
+    assert!(g.len() == n && m.is_none_or(|m| m.len() == n) && v.is_none_or(|v| v.len() == n));
+    let (b1, b2) = (k.beta_1, k.beta_2);
+    let m: Vec<f32> = match m {
+        Some(m) => m
             .iter()
-            .zip(&m)
-            .zip(&v)
-            .map(|((p, m), v)| p - k.rate * m / (v.sqrt() + k.eps))
-            .collect();
-        (p, m, v)
-    }
+            .zip(g)
+            .map(|(m, g)| m * b1 + g * (1.0 - b1))
+            .collect(),
+        None => g.iter().map(|g| g * (1.0 - b1)).collect(),
+    };
+    let v: Vec<f32> = match v {
+        Some(v) => v
+            .iter()
+            .zip(g)
+            .map(|(v, g)| v * b2 + g * g * (1.0 - b2))
+            .collect(),
+        None => g.iter().map(|g| g * g * (1.0 - b2)).collect(),
+    };
+    let p = p
+        .iter()
+        .zip(&m)
+        .zip(&v)
+        .map(|((p, m), v)| p - k.rate * m / (v.sqrt() + k.eps))
+        .collect();
+    (p, m, v)
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
 mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};

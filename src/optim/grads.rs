@@ -76,7 +76,7 @@ pub fn clip_to_norm<M: Module>(
     grads
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::backend::cpu;

@@ -1,0 +1,87 @@
+//! What every driver of the method needs besides the models: the tokenizer with its
+//! special tokens, the judge, and the training users (the RL prompts; their
+//! histories also give the judge its co-occurrence statistics). The command line
+//! reads it from files ([`Kit::load`]), the page from the bytes it fetched
+//! ([`Kit::from_bytes`]).
+
+use crate::data::User;
+use crate::error::{Error, Result};
+use crate::labeler::Labeler;
+use crate::model::prompt::{MAX_PROMPT, Prompter, Special};
+use crate::tokenize::Tok;
+
+pub struct Kit {
+    pub tok: Tok,
+    pub sp: Special,
+    pub labeler: Labeler,
+    pub train: Vec<User>,
+}
+
+impl Kit {
+    pub fn new(tok: Tok, labeler: Labeler, train: Vec<User>) -> Result<Self> {
+        let sp = Special::of(&tok)?;
+        Ok(Self {
+            tok,
+            sp,
+            labeler,
+            train,
+        })
+    }
+
+    /// From files: the assets folder (word vectors, `labeler.json`), the training
+    /// users and the tokenizer.
+    pub fn load(
+        assets: &std::path::Path,
+        train: &std::path::Path,
+        tokenizer: &std::path::Path,
+    ) -> Result<Self> {
+        let tok = Tok::load(tokenizer)?;
+        let train = crate::data::jsonl::read_users(train)?;
+        let (labeler, _) = crate::labeler::file::load_with_users(assets, &train)?;
+        Self::new(tok, labeler, train)
+    }
+
+    /// From the bundled files' bytes (a gzip-compressed users file is unpacked).
+    pub fn from_bytes(
+        tokenizer: &[u8],
+        vectors: &[u8],
+        vocab: &str,
+        train: &[u8],
+        labeler_json: &str,
+    ) -> Result<Self> {
+        let tok = Tok::from_bytes(tokenizer)?;
+        let vectors = crate::vectors::WordVectors::from_bytes(vectors, vocab)?;
+        let train = crate::data::jsonl::read_users_bytes(
+            "data/train.jsonl.gz",
+            &crate::io::maybe_gunzip(train)?,
+        )?;
+        let file: crate::labeler::file::LabelerFile = serde_json::from_str(labeler_json)
+            .map_err(|e| Error::Invalid(format!("data/labeler.json: {e}")))?;
+        let labeler = Labeler::new(file.config, vectors, &train);
+        Self::new(tok, labeler, train)
+    }
+
+    /// Prompts within the shipped policy's budget.
+    pub fn prompter(&self) -> Prompter<'_> {
+        Prompter {
+            tok: &self.tok,
+            sp: self.sp,
+            max_prompt: MAX_PROMPT,
+        }
+    }
+
+    /// A generated response's text: its tokens without EOS, decoded and cleaned.
+    pub fn text(&self, response: &[u32]) -> Result<String> {
+        let body: Vec<u32> = response
+            .iter()
+            .copied()
+            .filter(|&t| t != self.sp.eos)
+            .collect();
+        Ok(crate::model::respond::clean(&self.tok.decode(&body)?))
+    }
+
+    /// The tokenizer's fingerprint, which every checkpoint must carry.
+    pub fn fingerprint(&self) -> String {
+        self.tok.fingerprint()
+    }
+}

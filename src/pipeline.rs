@@ -1,0 +1,505 @@
+//! The method end to end as a plan of ordinary `tppo` command lines: evaluate the
+//! SFT policy; per seed, train PPO and TPPO from the same SFT start (and TPPO at
+//! α = 0.5 for the length ablation) and evaluate each on held-out users; then
+//! [`collect`] the outputs into pairwise comparisons and `report.json` / `report.html`.
+//!
+//! A plan ([`Plan`]) is written as `plan.json` (the jobs with their outputs),
+//! `jobs.txt` (one shell line per job, for `xargs -P` or GNU parallel) and
+//! `slurm.sh` (a job array for `sbatch`). [`run_local`] runs the jobs on this
+//! machine, a few at a time, each as a child process with its log and exit status
+//! under `logs/`; any scheduler that runs the lines does the same job. Every job is
+//! deterministic on its own, so the report does not depend on where or in which
+//! order the jobs ran.
+
+use crate::error::{Error, Result};
+use crate::eval::report::{Diversity, Preset, Report, RmCurve, Run};
+use crate::eval::{self, OutputRecord};
+use crate::rl::{Metrics, PpoConfig};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// What the pipeline runs on: the preset, the seeds and every input file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    /// `quick` or `default` ([`Preset`]).
+    pub preset: String,
+    /// PPO and TPPO runs per mode, seeds 1..=seeds.
+    pub seeds: u64,
+    pub sft: PathBuf,
+    pub rm_token: PathBuf,
+    pub rm_sentence: PathBuf,
+    /// Held-out users.
+    pub eval: PathBuf,
+    pub tokenizer: PathBuf,
+    /// The judge's assets folder and training users.
+    pub assets: PathBuf,
+    pub train: PathBuf,
+    /// Bootstrap resamples of the comparisons' intervals.
+    pub resamples: usize,
+}
+
+/// One job: `tppo` command lines run one after another, and the files they write
+/// (relative to the plan's folder). Its id names its files (no dots, so that a
+/// checkpoint path keeps its name when an extension is put on it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Job {
+    pub id: String,
+    /// The model's name in the report (`sft`, `ppo`, `tppo`, `tppo-alpha0.5`) and the seed
+    /// of its run (0 for the SFT policy).
+    pub model: String,
+    pub seed: u64,
+    pub commands: Vec<Vec<String>>,
+    pub outputs: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Plan {
+    pub settings: Settings,
+    pub preset: Preset,
+    /// Where every job writes.
+    pub out: PathBuf,
+    pub jobs: Vec<Job>,
+}
+
+fn s(x: impl ToString) -> String {
+    x.to_string()
+}
+
+fn p(x: &Path) -> String {
+    x.display().to_string()
+}
+
+impl Settings {
+    /// Every input there and readable (checkpoints by their `.safetensors`), so that a
+    /// plan never starts jobs that cannot run.
+    pub fn check(&self) -> Result<()> {
+        let files = [
+            self.sft.with_extension("safetensors"),
+            self.rm_token.with_extension("safetensors"),
+            self.rm_sentence.with_extension("safetensors"),
+            self.eval.clone(),
+            self.tokenizer.clone(),
+            self.train.clone(),
+        ];
+        for f in files.iter().chain(std::iter::once(&self.assets)) {
+            std::fs::metadata(f).map_err(|reason| Error::Io {
+                path: p(f),
+                reason,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl Plan {
+    pub fn new(settings: Settings, out: &Path) -> Result<Self> {
+        let preset = Preset::of(&settings.preset).ok_or_else(|| {
+            Error::Invalid(format!(
+                "unknown preset {:?}: expected quick or default",
+                settings.preset
+            ))
+        })?;
+        let st = &settings;
+        let common = |args: &mut Vec<String>| {
+            args.extend([
+                s("--tokenizer"),
+                p(&st.tokenizer),
+                s("--assets"),
+                p(&st.assets),
+                s("--train"),
+                p(&st.train),
+            ]);
+        };
+        let eval = |policy: &Path, name: &str| {
+            let mut a = vec![
+                s("eval"),
+                s("--policy"),
+                p(policy),
+                s("--name"),
+                s(name),
+                s("--data"),
+                p(&st.eval),
+                s("--users"),
+                s(preset.eval_users),
+                s("--rm"),
+                p(&st.rm_token),
+                s("--out"),
+                p(&out.join(format!("eval-{name}.jsonl"))),
+            ];
+            common(&mut a);
+            a
+        };
+        let mut jobs = vec![Job {
+            id: "sft".into(),
+            model: "sft".into(),
+            seed: 0,
+            commands: vec![eval(&st.sft, "sft")],
+            outputs: vec!["eval-sft.jsonl".into()],
+        }];
+        for seed in 1..=st.seeds {
+            let runs = [
+                ("ppo", "sentence", &st.rm_sentence, None, true),
+                ("tppo", "token", &st.rm_token, None, true),
+                ("tppo-alpha0.5", "token", &st.rm_token, Some(0.5), false),
+            ];
+            for (name, reward, rm, alpha, evaluate) in runs {
+                if alpha.is_some() && seed > 1 && !preset.alpha_all_seeds {
+                    continue;
+                }
+                let id = format!("{}-seed{seed}", name.replace('.', "_"));
+                let mut train = vec![
+                    s("ppo"),
+                    s("--reward"),
+                    s(reward),
+                    s("--seed"),
+                    s(seed),
+                    s("--iters"),
+                    s(preset.iters),
+                    s("--batch-size"),
+                    s(preset.batch_size),
+                    s("--sft"),
+                    p(&st.sft),
+                    s("--rm"),
+                    p(rm),
+                    s("--out"),
+                    p(&out.join(&id)),
+                ];
+                if let Some(a) = alpha {
+                    train.extend([s("--alpha"), s(a)]);
+                }
+                common(&mut train);
+                let mut commands = vec![train];
+                let mut outputs = vec![format!("{id}.safetensors"), format!("{id}.metrics.jsonl")];
+                if evaluate {
+                    commands.push(eval(&out.join(&id), &id));
+                    outputs.push(format!("eval-{id}.jsonl"));
+                }
+                jobs.push(Job {
+                    id,
+                    model: name.into(),
+                    seed,
+                    commands,
+                    outputs,
+                });
+            }
+        }
+        Ok(Self {
+            settings,
+            preset,
+            out: out.to_path_buf(),
+            jobs,
+        })
+    }
+
+    /// A job as one shell line (`&&` between its commands), `tppo` being `exe`.
+    pub fn shell_line(job: &Job, exe: &str) -> String {
+        job.commands
+            .iter()
+            .map(|c| {
+                std::iter::once(exe.to_string())
+                    .chain(c.iter().cloned())
+                    .map(|a| shell_quote(&a))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect::<Vec<_>>()
+            .join(" && ")
+    }
+
+    /// `plan.json`, `jobs.txt` and `slurm.sh` in the plan's folder.
+    pub fn write(&self, exe: &str) -> Result<()> {
+        crate::io::write_json(&self.out.join("plan.json"), self)?;
+        let lines: Vec<String> = self.jobs.iter().map(|j| Self::shell_line(j, exe)).collect();
+        crate::io::write_file_atomic(
+            &self.out.join("jobs.txt"),
+            (lines.join("\n") + "\n").as_bytes(),
+        )?;
+        let slurm = format!(
+            "#!/bin/bash\n\
+             # The pipeline's jobs as a Slurm job array: sbatch {dir}/slurm.sh\n\
+             # (from the folder `tppo pipeline --plan` ran in), then\n\
+             # tppo pipeline --collect {dir}\n\
+             #SBATCH --array=1-{n}\n\
+             #SBATCH --cpus-per-task=2\n\
+             #SBATCH --output={dir}/logs/%a.log\n\
+             set -euo pipefail\n\
+             cd \"${{SLURM_SUBMIT_DIR:-.}}\"\n\
+             line=$(sed -n \"${{SLURM_ARRAY_TASK_ID}}p\" {jobs})\n\
+             exec bash -c \"$line\"\n",
+            dir = shell_quote(&p(&self.out)),
+            n = self.jobs.len(),
+            jobs = shell_quote(&p(&self.out.join("jobs.txt"))),
+        );
+        crate::io::write_file_atomic(&self.out.join("slurm.sh"), slurm.as_bytes())
+    }
+
+    pub fn read(dir: &Path) -> Result<Self> {
+        let path = dir.join("plan.json");
+        let bytes = crate::io::read_file(&path)?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Invalid(format!("{}: not a pipeline plan: {e}", path.display())))
+    }
+}
+
+/// A word for a POSIX shell: as it is when it is plain, else in single quotes.
+fn shell_quote(a: &str) -> String {
+    let plain = !a.is_empty()
+        && a.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    if plain {
+        a.to_string()
+    } else {
+        format!("'{}'", a.replace('\'', "'\\''"))
+    }
+}
+
+/// How a job ended when [`run_local`] ran it (`logs/ID.status`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Status {
+    pub id: String,
+    /// The exit code of the first command that failed, or 0.
+    pub code: i32,
+    pub seconds: f64,
+}
+
+/// Run the plan's jobs with the `tppo` binary `exe`, `jobs` at a time, each
+/// command's output in `logs/ID.log` and its status in `logs/ID.status`.
+/// `on_done` hears about each job as it ends.
+pub fn run_local(
+    plan: &Plan,
+    exe: &Path,
+    jobs: Option<usize>,
+    on_done: impl Fn(&Status) + Sync,
+) -> Result<Vec<Status>> {
+    let logs = plan.out.join("logs");
+    std::fs::create_dir_all(&logs).map_err(|reason| Error::Io {
+        path: p(&logs),
+        reason,
+    })?;
+    crate::cpu::par::map_jobs(&plan.jobs, jobs, |job| {
+        let t0 = web_time::Instant::now();
+        let log_path = logs.join(format!("{}.log", job.id));
+        let io = |reason| Error::Io {
+            path: p(&log_path),
+            reason,
+        };
+        let log = std::fs::File::create(&log_path).map_err(io)?;
+        let mut code = 0;
+        for c in &job.commands {
+            let status = std::process::Command::new(exe)
+                .args(c)
+                .stdout(log.try_clone().map_err(io)?)
+                .stderr(log.try_clone().map_err(io)?)
+                .status()
+                .map_err(|reason| Error::Io {
+                    path: p(exe),
+                    reason,
+                })?;
+            if !status.success() {
+                code = status.code().unwrap_or(-1);
+                break;
+            }
+        }
+        let st = Status {
+            id: job.id.clone(),
+            code,
+            seconds: t0.elapsed().as_secs_f64(),
+        };
+        crate::io::write_json(&logs.join(format!("{}.status", job.id)), &st)?;
+        on_done(&st);
+        Ok(st)
+    })
+}
+
+/// What [`collect`] found.
+pub struct Collected {
+    pub report: Report,
+    /// The SFT policy's outputs (the report shows the first few).
+    pub sft: Vec<OutputRecord>,
+    /// Jobs whose outputs are missing, and jobs whose status says they failed.
+    pub missing: Vec<String>,
+    pub failed: Vec<String>,
+}
+
+fn read_metrics(path: &Path) -> Result<Vec<Metrics>> {
+    let bytes = crate::io::read_file(path)?;
+    crate::data::jsonl::lines(&bytes)
+        .map(|(line, text)| {
+            serde_json::from_slice(text).map_err(|e| {
+                Error::Invalid(format!(
+                    "{}:{line}: not a metrics line: {e}",
+                    path.display()
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Build the report from the outputs of a plan's jobs in `dir` (however they ran):
+/// the pairwise comparisons (written as `compare-PAIR-seedS.jsonl`), `report.json`
+/// and, with the `pipeline` feature's HTML, `report.html`. A job with missing
+/// outputs is listed and left out; the report covers what is there. `total` is the
+/// wall time of the whole run, when known.
+pub fn collect(dir: &Path, total: Option<f64>) -> Result<Collected> {
+    let plan = Plan::read(dir)?;
+    let (mut missing, mut failed) = (Vec::new(), Vec::new());
+    let mut timings = Vec::new();
+    for job in &plan.jobs {
+        if let Ok(bytes) =
+            crate::io::read_file(&dir.join("logs").join(format!("{}.status", job.id)))
+            && let Ok(st) = serde_json::from_slice::<Status>(&bytes)
+        {
+            timings.push((job.id.clone(), st.seconds));
+            if st.code != 0 {
+                failed.push(job.id.clone());
+            }
+        }
+        if job.outputs.iter().any(|o| !dir.join(o).exists()) {
+            missing.push(job.id.clone());
+        }
+    }
+    let done = |id: &str| !missing.iter().any(|m| m == id);
+    if !done("sft") {
+        return Err(Error::Invalid(format!(
+            "{}: the SFT evaluation (job sft) has no output yet",
+            dir.display()
+        )));
+    }
+    let sft = eval::read_outputs_file(&dir.join("eval-sft.jsonl"))?;
+    let mut diversity = vec![Diversity::of("sft", &sft)];
+    let mut runs = Vec::new();
+    let mut evals = std::collections::BTreeMap::new();
+    for job in plan.jobs.iter().filter(|j| j.id != "sft" && done(&j.id)) {
+        let (name, seed) = (job.model.clone(), job.seed);
+        let config: PpoConfig =
+            crate::rl::run::saved_config(&dir.join(&job.id)).ok_or_else(|| {
+                Error::Invalid(format!("job {}: no readable {}.ppo.json", job.id, job.id))
+            })?;
+        let metrics = read_metrics(&dir.join(format!("{}.metrics.jsonl", job.id)))?;
+        let out_path = dir.join(format!("eval-{}.jsonl", job.id));
+        let relevance = if out_path.exists() {
+            let out = eval::read_outputs_file(&out_path)?;
+            diversity.push(Diversity::of(&job.id, &out));
+            let r = eval::relevance_of(&out);
+            evals.insert((seed, name.clone()), out);
+            Some(r)
+        } else {
+            None
+        };
+        runs.push(Run {
+            name,
+            seed,
+            config,
+            relevance,
+            metrics,
+        });
+    }
+    let mut compares = Vec::new();
+    for seed in 1..=plan.settings.seeds {
+        let get = |n: &str| evals.get(&(seed, n.to_string()));
+        let (Some(ppo), Some(tppo)) = (get("ppo"), get("tppo")) else {
+            continue;
+        };
+        for (pair, x, y) in [
+            ("tppo-vs-ppo", tppo, ppo),
+            ("tppo-vs-sft", tppo, &sft),
+            ("ppo-vs-sft", ppo, &sft),
+        ] {
+            let records = eval::compare(x, y, eval::pairwise::DEFAULT_MARGIN)?;
+            crate::io::write_jsonl(
+                &dir.join(format!("compare-{pair}-seed{seed}.jsonl")),
+                &records,
+            )?;
+            compares.push((pair.to_string(), seed, records));
+        }
+    }
+    let st = &plan.settings;
+    let rm_curves = [("token", &st.rm_token), ("sentence", &st.rm_sentence)]
+        .iter()
+        .filter_map(|(level, p)| RmCurve::read(level, &p.with_extension("metrics.json")))
+        .collect();
+    if let Some(t) = total {
+        // Job times overlap when jobs run side by side: the total says how long it took.
+        timings.push(("total".into(), t));
+    }
+    let report = Report::build(
+        &st.preset,
+        plan.preset,
+        st.seeds,
+        eval::relevance_of(&sft),
+        runs,
+        &compares,
+        rm_curves,
+        timings,
+        st.resamples,
+        diversity,
+    );
+    crate::io::write_json(&dir.join("report.json"), &report)?;
+    #[cfg(feature = "html")]
+    crate::io::write_file_atomic(
+        &dir.join("report.html"),
+        crate::eval::report::html::render(&report, &sft)?.as_bytes(),
+    )?;
+    Ok(Collected {
+        report,
+        sft,
+        missing,
+        failed,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(shell_quote("data/models/sft"), "data/models/sft");
+        assert_eq!(shell_quote("my runs/x"), "'my runs/x'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+
+    #[test]
+    fn the_quick_plan_has_the_jobs_of_the_quick_pipeline() {
+        let settings = Settings {
+            preset: "quick".into(),
+            seeds: 2,
+            sft: "data/models/sft".into(),
+            rm_token: "data/models/rm-token".into(),
+            rm_sentence: "data/models/rm-sentence".into(),
+            eval: "data/eval.jsonl".into(),
+            tokenizer: "data/tokenizer.json".into(),
+            assets: "data".into(),
+            train: "data/train.jsonl.gz".into(),
+            resamples: 2000,
+        };
+        let plan = Plan::new(settings, Path::new("out")).unwrap();
+        let ids: Vec<&str> = plan.jobs.iter().map(|j| j.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "sft",
+                "ppo-seed1",
+                "tppo-seed1",
+                "tppo-alpha0_5-seed1",
+                "ppo-seed2",
+                "tppo-seed2"
+            ]
+        );
+        let line = Plan::shell_line(&plan.jobs[1], "tppo");
+        assert!(
+            line.starts_with("tppo ppo --reward sentence --seed 1 --iters 10 --batch-size 16"),
+            "{line}"
+        );
+        assert!(
+            line.contains(" && tppo eval --policy out/ppo-seed1 --name ppo-seed1"),
+            "{line}"
+        );
+        assert_eq!(
+            plan.jobs[3].commands.len(),
+            1,
+            "the α ablation is not evaluated"
+        );
+    }
+}

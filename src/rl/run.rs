@@ -1,0 +1,227 @@
+//! A PPO or TPPO run as both shells drive it: the command line loops over
+//! [`Run::step`] (`tppo ppo`, the pipeline), the page calls it once per frame.
+//!
+//! Each iteration takes the next `batch_size` training users in a fixed order (the
+//! users shuffled by the run's seed), runs one PPO iteration on their prompts
+//! ([`super::Ppo`]), decodes the rollouts, and lets the judge rate them: the
+//! `objective/judge_relevance` of the metrics. Wall time per iteration is measured
+//! here too (`time/iteration_s`).
+
+use super::{Metrics, Placement, Ppo, PpoConfig, Rollout};
+use crate::data::User;
+use crate::error::Result;
+use crate::kit::Kit;
+use crate::model::checkpoint::{self, CheckpointInfo};
+use crate::model::policy::{Policy, PolicyConfig};
+use crate::reward::model::RewardModel;
+use burn::tensor::Device;
+
+/// Which training users each iteration prompts with: all of them, in an order fixed
+/// by the seed, `batch_size` at a time, wrapping around.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    order: Vec<usize>,
+}
+
+impl Schedule {
+    pub fn new(users: usize, seed: u64) -> Self {
+        use rand::SeedableRng;
+        use rand::seq::SliceRandom;
+        let mut order: Vec<usize> = (0..users).collect();
+        order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
+        Self { order }
+    }
+
+    /// The users of iteration `it` (0-based).
+    pub fn batch(&self, it: usize, batch_size: usize) -> Vec<usize> {
+        let n = self.order.len().max(1);
+        (0..batch_size)
+            .map(|k| self.order[(it * batch_size + k) % n])
+            .collect()
+    }
+}
+
+/// What one iteration produced.
+pub struct Step {
+    pub metrics: Metrics,
+    pub rollout: Rollout,
+    /// The training users prompted (indices into [`Kit::train`]).
+    pub users: Vec<usize>,
+    /// The rollouts as text.
+    pub texts: Vec<String>,
+}
+
+/// One PPO (`sentence`) or TPPO (`token`) run.
+pub struct Run {
+    ppo: Ppo,
+    schedule: Schedule,
+    pub policy_config: PolicyConfig,
+}
+
+impl Run {
+    /// A run from the SFT policy's checkpoint bytes (the start, and the frozen π_ref)
+    /// and a reward model; `device` is the plain device (training runs on its
+    /// autodiff version).
+    pub fn new(
+        kit: &Kit,
+        cfg: PpoConfig,
+        sft: (&str, &[u8]),
+        rm: RewardModel,
+        device: &Device,
+    ) -> Result<Self> {
+        let fp = kit.fingerprint();
+        let ad = device.clone().autodiff();
+        let (reference, policy_config) = checkpoint::policy_from_bytes(sft.0, sft.1, &fp, device)?;
+        let policy = checkpoint::load_into(sft.0, sft.1, policy_config.init(&ad))?;
+        let word_of: Option<super::ppo::WordOf> =
+            (cfg.placement == Placement::SpanEnd).then(|| {
+                let tok = kit.tok.clone();
+                Box::new(move |ids: &[u32]| tok.word_of_tokens(ids).unwrap_or_default())
+                    as super::ppo::WordOf
+            });
+        let ppo = Ppo::new(
+            cfg, policy, reference, rm, kit.sp.eos, kit.sp.pad, ad, word_of,
+        )?;
+        Ok(Self {
+            ppo,
+            schedule: Schedule::new(kit.train.len(), cfg.seed),
+            policy_config,
+        })
+    }
+
+    /// [`Run::new`] from checkpoint files (paths without extension), on the CPU.
+    pub fn from_files(
+        kit: &Kit,
+        cfg: PpoConfig,
+        sft: &std::path::Path,
+        rm: &std::path::Path,
+    ) -> Result<Self> {
+        let device = crate::backend::cpu();
+        let file = sft.with_extension("safetensors");
+        let bytes = crate::io::read_file(&file)?;
+        let rm = crate::reward::model::load(rm, &kit.fingerprint(), &device)?;
+        Self::new(kit, cfg, (&file.display().to_string(), &bytes), rm, &device)
+    }
+
+    pub fn cfg(&self) -> &PpoConfig {
+        &self.ppo.cfg
+    }
+
+    /// Iterations done.
+    pub fn iterations(&self) -> usize {
+        self.ppo.iteration_count()
+    }
+
+    /// The current policy (no autodiff).
+    pub fn policy(&self) -> Policy {
+        self.ppo.policy()
+    }
+
+    /// One iteration on the next users of the schedule.
+    pub async fn step(&mut self, kit: &Kit) -> Result<Step> {
+        let t0 = web_time::Instant::now();
+        let cfg = self.ppo.cfg;
+        let users = self
+            .schedule
+            .batch(self.ppo.iteration_count(), cfg.batch_size);
+        let prompter = kit.prompter();
+        let prompts = users
+            .iter()
+            .map(|&i| prompter.prompt(&kit.train[i].history).map(|p| p.0))
+            .collect::<Result<Vec<_>>>()?;
+        let (mut metrics, rollout) = self.ppo.iteration(&prompts).await?;
+        let texts = rollout
+            .responses
+            .iter()
+            .map(|r| kit.text(r))
+            .collect::<Result<Vec<_>>>()?;
+        let judged: Vec<&User> = users.iter().map(|&i| &kit.train[i]).collect();
+        metrics.judge_relevance = Some(judge_rate(kit, &judged, &texts));
+        metrics.seconds = t0.elapsed().as_secs_f64();
+        Ok(Step {
+            metrics,
+            rollout,
+            users,
+            texts,
+        })
+    }
+
+    /// Write the policy checkpoint (`OUT.safetensors`, `OUT.json`), its metrics (one
+    /// JSON line per iteration, `OUT.metrics.jsonl`) and the run's settings
+    /// (`OUT.ppo.json`, which `tppo eval` reads for the run's α and sl).
+    pub fn save(
+        &self,
+        out: &std::path::Path,
+        fingerprint: &str,
+        metrics: &[Metrics],
+    ) -> Result<()> {
+        save(
+            out,
+            &self.policy(),
+            self.policy_config,
+            fingerprint,
+            self.cfg(),
+            metrics,
+        )
+    }
+}
+
+/// Share of responses the judge calls relevant (sentence label 2).
+pub fn judge_rate(kit: &Kit, users: &[&User], texts: &[String]) -> f32 {
+    let k = users
+        .iter()
+        .zip(texts)
+        .filter(|(u, t)| kit.labeler.judge(&u.history, t).sentence == 2)
+        .count();
+    k as f32 / users.len().max(1) as f32
+}
+
+/// See [`Run::save`].
+pub fn save(
+    out: &std::path::Path,
+    policy: &Policy,
+    policy_config: PolicyConfig,
+    fingerprint: &str,
+    cfg: &PpoConfig,
+    metrics: &[Metrics],
+) -> Result<()> {
+    let info = CheckpointInfo {
+        kind: "policy".into(),
+        config: policy_config,
+        tokenizer: fingerprint.to_string(),
+    };
+    checkpoint::save(policy, &info, out)?;
+    let mut lines = String::new();
+    for m in metrics {
+        lines
+            .push_str(&serde_json::to_string(m).map_err(|e| crate::Error::Invalid(e.to_string()))?);
+        lines.push('\n');
+    }
+    crate::io::write_file_atomic(&out.with_extension("metrics.jsonl"), lines.as_bytes())?;
+    let json =
+        serde_json::to_string_pretty(cfg).map_err(|e| crate::Error::Invalid(e.to_string()))?;
+    crate::io::write_file_atomic(&out.with_extension("ppo.json"), json.as_bytes())
+}
+
+/// The settings a saved run was trained with (`OUT.ppo.json`), when it has them.
+pub fn saved_config(out: &std::path::Path) -> Option<PpoConfig> {
+    let bytes = crate::io::read_file(&out.with_extension("ppo.json")).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Schedule;
+
+    #[test]
+    fn the_schedule_visits_every_user_once_per_pass_in_a_seeded_order() {
+        let s = Schedule::new(10, 3);
+        let mut seen: Vec<usize> = (0..5).flat_map(|it| s.batch(it, 2)).collect();
+        assert_eq!(s.batch(0, 2), Schedule::new(10, 3).batch(0, 2));
+        assert_ne!(s.batch(0, 10), Schedule::new(10, 4).batch(0, 10));
+        seen.sort_unstable();
+        assert_eq!(seen, (0..10).collect::<Vec<_>>());
+        // The sixth batch wraps around to the start of the order.
+        assert_eq!(s.batch(5, 2), s.batch(0, 2));
+    }
+}
