@@ -195,13 +195,13 @@ pub async fn run(
     let ad = device.clone().autodiff();
     let trunk = cfg.policy.trunk;
     if cfg.only.rm_step {
-        use burn::optim::{AdamConfig, GradientsParams};
+        use burn::optim::GradientsParams;
         let mut rm = RewardModelConfig {
             trunk,
             level: Level::Token,
         }
         .init(&ad);
-        let mut optim = AdamConfig::new().init();
+        let mut stepper = crate::optim::Stepper::new(1.0);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
         let examples: Vec<RmExample> = ps
             .iter()
@@ -212,6 +212,7 @@ pub async fn run(
                     prompt: p.clone(),
                     response,
                     classes,
+                    repeated: vec![false; 20],
                     sentence: 1 + rng.random_range(0..2u8),
                 }
             })
@@ -222,11 +223,12 @@ pub async fn run(
         let mut times = Vec::new();
         for i in 0..=reps {
             let t0 = now();
+            // The trainers' own step (crate::optim): its one read of the loss and the
+            // gradient norm waits for everything queued before it.
             let loss = batch_loss(&rm, &b, &tcfg, Some(&mut rng), &ad);
-            let grads = GradientsParams::from_grads(loss.clone().backward(), &rm);
-            rm = optim.step(tcfg.lr, rm, grads);
-            // A read after the step waits for everything queued before it (GPU streams run in order).
-            let _ = loss.into_data_async().await;
+            let value = loss.clone().detach().inner();
+            let grads = GradientsParams::from_grads(loss.backward(), &rm);
+            rm = stepper.step(rm, grads, tcfg.lr, vec![value]).await?.0;
             if i > 0 {
                 times.push(now() - t0);
             }

@@ -15,6 +15,9 @@ pub struct Kit {
     pub sp: Special,
     pub labeler: Labeler,
     pub train: Vec<User>,
+    /// The generator's topics, for the hidden-interest metric (`data/topics.json`),
+    /// when the assets have them.
+    pub topics: Option<crate::data::topics::TopicFile>,
 }
 
 impl Kit {
@@ -25,6 +28,7 @@ impl Kit {
             sp,
             labeler,
             train,
+            topics: None,
         })
     }
 
@@ -38,7 +42,16 @@ impl Kit {
         let tok = Tok::load(tokenizer)?;
         let train = crate::data::jsonl::read_users(train)?;
         let (labeler, _) = crate::labeler::file::load_with_users(assets, &train)?;
-        Self::new(tok, labeler, train)
+        let topics = assets.join("topics.json");
+        let topics = if topics.exists() {
+            Some(crate::data::topics::TopicFile::read(&topics)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            topics,
+            ..Self::new(tok, labeler, train)?
+        })
     }
 
     /// From the bundled files' bytes (a gzip-compressed users file is unpacked).
@@ -48,6 +61,7 @@ impl Kit {
         vocab: &str,
         train: &[u8],
         labeler_json: &str,
+        topics_json: &str,
     ) -> Result<Self> {
         let tok = Tok::from_bytes(tokenizer)?;
         let vectors = crate::vectors::WordVectors::from_bytes(vectors, vocab)?;
@@ -58,7 +72,12 @@ impl Kit {
         let file: crate::labeler::file::LabelerFile = serde_json::from_str(labeler_json)
             .map_err(|e| Error::Invalid(format!("data/labeler.json: {e}")))?;
         let labeler = Labeler::new(file.config, vectors, &train);
-        Self::new(tok, labeler, train)
+        let topics = serde_json::from_str(topics_json)
+            .map_err(|e| Error::Invalid(format!("data/topics.json: {e}")))?;
+        Ok(Self {
+            topics: Some(topics),
+            ..Self::new(tok, labeler, train)?
+        })
     }
 
     /// Prompts within the shipped policy's budget.

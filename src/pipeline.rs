@@ -12,7 +12,10 @@
 //! order the jobs ran.
 
 use crate::error::{Error, Result};
-use crate::eval::report::{Diversity, Preset, Report, RmCurve, Run};
+use crate::eval::report::{
+    Diversity, GRID_KL_TARGET, GRID_LR, Inputs, KL_BUDGET, Preset, Report, RmCurve, Run, TuneCell,
+    Tuning,
+};
 use crate::eval::{self, OutputRecord};
 use crate::rl::{Metrics, PpoConfig};
 use serde::{Deserialize, Serialize};
@@ -28,8 +31,10 @@ pub struct Settings {
     pub sft: PathBuf,
     pub rm_token: PathBuf,
     pub rm_sentence: PathBuf,
-    /// Held-out users.
+    /// Held-out users for the final numbers, used for nothing else.
     pub eval: PathBuf,
+    /// Validation users: tuning and checkpoint choice.
+    pub val: PathBuf,
     pub tokenizer: PathBuf,
     /// The judge's assets folder and training users.
     pub assets: PathBuf,
@@ -52,13 +57,48 @@ pub struct Job {
     pub outputs: Vec<String>,
 }
 
+/// The pipeline's two stages: the tuning grid (seed 1, validation users only), then
+/// the final runs (every seed, with each mode's chosen config) and their evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    Tune,
+    Final,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan {
     pub settings: Settings,
     pub preset: Preset,
+    pub stage: Stage,
     /// Where every job writes.
     pub out: PathBuf,
     pub jobs: Vec<Job>,
+}
+
+/// A mode's config: the learning rate and the KL target.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ModeConfig {
+    pub lr: f64,
+    pub kl_target: f32,
+}
+
+impl Default for ModeConfig {
+    fn default() -> Self {
+        let d = PpoConfig::default();
+        Self {
+            lr: d.lr,
+            kl_target: d.kl_target.unwrap_or(4.0),
+        }
+    }
+}
+
+/// What the plan's file is called for a stage.
+fn plan_file(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Tune => "plan-tune.json",
+        Stage::Final => "plan.json",
+    }
 }
 
 fn s(x: impl ToString) -> String {
@@ -78,21 +118,26 @@ impl Settings {
             self.rm_token.with_extension("safetensors"),
             self.rm_sentence.with_extension("safetensors"),
             self.eval.clone(),
+            self.val.clone(),
             self.tokenizer.clone(),
             self.train.clone(),
         ];
         for f in files.iter().chain(std::iter::once(&self.assets)) {
-            std::fs::metadata(f).map_err(|reason| Error::Io {
-                path: p(f),
-                reason,
-            })?;
+            std::fs::metadata(f).map_err(|reason| Error::Io { path: p(f), reason })?;
         }
         Ok(())
     }
 }
 
 impl Plan {
-    pub fn new(settings: Settings, out: &Path) -> Result<Self> {
+    /// The jobs of `stage`: for the final stage, `chosen` gives each mode's config
+    /// (PPO, TPPO; the defaults when the preset does not tune).
+    pub fn new(
+        settings: Settings,
+        out: &Path,
+        stage: Stage,
+        chosen: [ModeConfig; 2],
+    ) -> Result<Self> {
         let preset = Preset::of(&settings.preset).ok_or_else(|| {
             Error::Invalid(format!(
                 "unknown preset {:?}: expected quick or default",
@@ -129,63 +174,129 @@ impl Plan {
             common(&mut a);
             a
         };
-        let mut jobs = vec![Job {
-            id: "sft".into(),
-            model: "sft".into(),
-            seed: 0,
-            commands: vec![eval(&st.sft, "sft")],
-            outputs: vec!["eval-sft.jsonl".into()],
-        }];
-        for seed in 1..=st.seeds {
-            let runs = [
-                ("ppo", "sentence", &st.rm_sentence, None, true),
-                ("tppo", "token", &st.rm_token, None, true),
-                ("tppo-alpha0.5", "token", &st.rm_token, Some(0.5), false),
+        // One PPO / TPPO training command; with validation, it also writes OUT-best.
+        let train = |reward: &str,
+                     seed: u64,
+                     cfg: ModeConfig,
+                     alpha: Option<f32>,
+                     validate: bool,
+                     dest: &Path| {
+            let rm = if reward == "token" {
+                &st.rm_token
+            } else {
+                &st.rm_sentence
+            };
+            let mut a = vec![
+                s("ppo"),
+                s("--reward"),
+                s(reward),
+                s("--seed"),
+                s(seed),
+                s("--iters"),
+                s(preset.iters),
+                s("--batch-size"),
+                s(preset.batch_size),
+                s("--lr"),
+                s(cfg.lr),
+                s("--kl-target"),
+                s(cfg.kl_target),
+                s("--sft"),
+                p(&st.sft),
+                s("--rm"),
+                p(rm),
+                s("--out"),
+                p(dest),
             ];
-            for (name, reward, rm, alpha, evaluate) in runs {
-                if alpha.is_some() && seed > 1 && !preset.alpha_all_seeds {
-                    continue;
+            if let Some(x) = alpha {
+                a.extend([s("--alpha"), s(x)]);
+            }
+            if validate {
+                a.extend([
+                    s("--val-data"),
+                    p(&st.val),
+                    s("--val-users"),
+                    s(preset.val_users),
+                    s("--val-every"),
+                    s(preset.val_every),
+                    s("--kl-budget"),
+                    s(KL_BUDGET),
+                ]);
+            }
+            common(&mut a);
+            a
+        };
+        let modes = [("ppo", "sentence", chosen[0]), ("tppo", "token", chosen[1])];
+        let mut jobs = Vec::new();
+        match stage {
+            Stage::Tune => {
+                for (name, reward, _) in modes {
+                    for (i, &lr) in GRID_LR.iter().enumerate() {
+                        for (j, &kl) in GRID_KL_TARGET.iter().enumerate() {
+                            let id = format!("tune-{name}-lr{i}-kl{j}");
+                            let cfg = ModeConfig { lr, kl_target: kl };
+                            jobs.push(Job {
+                                model: name.into(),
+                                seed: 1,
+                                commands: vec![train(reward, 1, cfg, None, true, &out.join(&id))],
+                                outputs: vec![format!("{id}-best.point.json")],
+                                id,
+                            });
+                        }
+                    }
                 }
-                let id = format!("{}-seed{seed}", name.replace('.', "_"));
-                let mut train = vec![
-                    s("ppo"),
-                    s("--reward"),
-                    s(reward),
-                    s("--seed"),
-                    s(seed),
-                    s("--iters"),
-                    s(preset.iters),
-                    s("--batch-size"),
-                    s(preset.batch_size),
-                    s("--sft"),
-                    p(&st.sft),
-                    s("--rm"),
-                    p(rm),
-                    s("--out"),
-                    p(&out.join(&id)),
-                ];
-                if let Some(a) = alpha {
-                    train.extend([s("--alpha"), s(a)]);
-                }
-                common(&mut train);
-                let mut commands = vec![train];
-                let mut outputs = vec![format!("{id}.safetensors"), format!("{id}.metrics.jsonl")];
-                if evaluate {
-                    commands.push(eval(&out.join(&id), &id));
-                    outputs.push(format!("eval-{id}.jsonl"));
-                }
+            }
+            Stage::Final => {
                 jobs.push(Job {
-                    id,
-                    model: name.into(),
-                    seed,
-                    commands,
-                    outputs,
+                    id: "sft".into(),
+                    model: "sft".into(),
+                    seed: 0,
+                    commands: vec![eval(&st.sft, "sft")],
+                    outputs: vec!["eval-sft.jsonl".into()],
                 });
+                for seed in 1..=st.seeds {
+                    for (name, reward, cfg) in modes {
+                        let id = format!("{name}-seed{seed}");
+                        let dest = out.join(&id);
+                        jobs.push(Job {
+                            model: name.into(),
+                            seed,
+                            commands: vec![
+                                train(reward, seed, cfg, None, true, &dest),
+                                eval(&crate::rl::run::best_path(&dest), &id),
+                            ],
+                            outputs: vec![
+                                format!("{id}.metrics.jsonl"),
+                                format!("{id}.frontier.jsonl"),
+                                format!("eval-{id}.jsonl"),
+                            ],
+                            id,
+                        });
+                    }
+                    if seed == 1 || preset.alpha_all_seeds {
+                        // The length ablation (Fig. 12): TPPO at α = 0.5, trained only.
+                        let id = format!("tppo-alpha0_5-seed{seed}");
+                        jobs.push(Job {
+                            model: "tppo-alpha0.5".into(),
+                            seed,
+                            commands: vec![train(
+                                "token",
+                                seed,
+                                chosen[1],
+                                Some(0.5),
+                                false,
+                                &out.join(&id),
+                            )],
+                            outputs: vec![format!("{id}.metrics.jsonl")],
+                            id,
+                        });
+                    }
+                }
             }
         }
         Ok(Self {
             settings,
             preset,
+            stage,
             out: out.to_path_buf(),
             jobs,
         })
@@ -206,9 +317,10 @@ impl Plan {
             .join(" && ")
     }
 
-    /// `plan.json`, `jobs.txt` and `slurm.sh` in the plan's folder.
+    /// The plan (`plan.json`, or `plan-tune.json` for the tuning stage), `jobs.txt`
+    /// and `slurm.sh` in the plan's folder.
     pub fn write(&self, exe: &str) -> Result<()> {
-        crate::io::write_json(&self.out.join("plan.json"), self)?;
+        crate::io::write_json(&self.out.join(plan_file(self.stage)), self)?;
         let lines: Vec<String> = self.jobs.iter().map(|j| Self::shell_line(j, exe)).collect();
         crate::io::write_file_atomic(
             &self.out.join("jobs.txt"),
@@ -233,8 +345,8 @@ impl Plan {
         crate::io::write_file_atomic(&self.out.join("slurm.sh"), slurm.as_bytes())
     }
 
-    pub fn read(dir: &Path) -> Result<Self> {
-        let path = dir.join("plan.json");
+    pub fn read(dir: &Path, stage: Stage) -> Result<Self> {
+        let path = dir.join(plan_file(stage));
         let bytes = crate::io::read_file(&path)?;
         serde_json::from_slice(&bytes)
             .map_err(|e| Error::Invalid(format!("{}: not a pipeline plan: {e}", path.display())))
@@ -311,6 +423,79 @@ pub fn run_local(
     })
 }
 
+/// Jobs of `plan` whose outputs are not all in `dir`.
+pub fn missing(plan: &Plan, dir: &Path) -> Vec<String> {
+    plan.jobs
+        .iter()
+        .filter(|j| j.outputs.iter().any(|o| !dir.join(o).exists()))
+        .map(|j| j.id.clone())
+        .collect()
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let bytes = crate::io::read_file(path)?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| Error::Invalid(format!("{}: unreadable: {e}", path.display())))
+}
+
+/// The tuning stage's choice (`tuning.json`): each mode's grid cells and the chosen
+/// cell, from the tuning runs' best validation points within the budget. A mode with
+/// no cell within the budget keeps the defaults (and the report flags it).
+pub fn choose(dir: &Path) -> Result<Vec<Tuning>> {
+    let plan = Plan::read(dir, Stage::Tune)?;
+    let mut out = Vec::new();
+    for mode in ["ppo", "tppo"] {
+        let cells: Vec<TuneCell> = plan
+            .jobs
+            .iter()
+            .filter(|j| j.model == mode)
+            .map(|j| {
+                let arg = |flag: &str| {
+                    let c = &j.commands[0];
+                    c.iter()
+                        .position(|a| a == flag)
+                        .and_then(|i| c.get(i + 1))
+                        .cloned()
+                        .unwrap_or_default()
+                };
+                let best = read_json(&dir.join(format!("{}-best.point.json", j.id))).ok();
+                TuneCell {
+                    lr: arg("--lr").parse().unwrap_or(f64::NAN),
+                    kl_target: arg("--kl-target").parse().unwrap_or(f32::NAN),
+                    best,
+                }
+            })
+            .collect();
+        let d = ModeConfig::default();
+        out.push(Tuning::choose(mode, cells.clone()).unwrap_or(Tuning {
+            mode: mode.into(),
+            cells,
+            lr: d.lr,
+            kl_target: d.kl_target,
+        }));
+    }
+    crate::io::write_json(&dir.join("tuning.json"), &out)?;
+    Ok(out)
+}
+
+/// The configs the tuning chose ([PPO, TPPO]), or the defaults without a tuning.
+pub fn chosen(dir: &Path) -> Result<[ModeConfig; 2]> {
+    let path = dir.join("tuning.json");
+    if !path.exists() {
+        return Ok([ModeConfig::default(); 2]);
+    }
+    let t: Vec<Tuning> = read_json(&path)?;
+    let get = |m: &str| {
+        t.iter()
+            .find(|x| x.mode == m)
+            .map_or_else(ModeConfig::default, |x| ModeConfig {
+                lr: x.lr,
+                kl_target: x.kl_target,
+            })
+    };
+    Ok([get("ppo"), get("tppo")])
+}
+
 /// What [`collect`] found.
 pub struct Collected {
     pub report: Report,
@@ -322,40 +507,38 @@ pub struct Collected {
 }
 
 fn read_metrics(path: &Path) -> Result<Vec<Metrics>> {
+    read_lines(path, "metrics")
+}
+
+fn read_lines<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<Vec<T>> {
     let bytes = crate::io::read_file(path)?;
     crate::data::jsonl::lines(&bytes)
         .map(|(line, text)| {
             serde_json::from_slice(text).map_err(|e| {
-                Error::Invalid(format!(
-                    "{}:{line}: not a metrics line: {e}",
-                    path.display()
-                ))
+                Error::Invalid(format!("{}:{line}: not a {what} line: {e}", path.display()))
             })
         })
         .collect()
 }
 
-/// Build the report from the outputs of a plan's jobs in `dir` (however they ran):
-/// the pairwise comparisons (written as `compare-PAIR-seedS.jsonl`), `report.json`
-/// and, with the `pipeline` feature's HTML, `report.html`. A job with missing
+/// Build the report from the outputs of a plan's final jobs in `dir` (however they
+/// ran): the pairwise comparisons (written as `compare-PAIR-seedS.jsonl`),
+/// `report.json` and, with the `html` feature, `report.html`. A job with missing
 /// outputs is listed and left out; the report covers what is there. `total` is the
 /// wall time of the whole run, when known.
 pub fn collect(dir: &Path, total: Option<f64>) -> Result<Collected> {
-    let plan = Plan::read(dir)?;
-    let (mut missing, mut failed) = (Vec::new(), Vec::new());
+    let plan = Plan::read(dir, Stage::Final)?;
+    let missing = missing(&plan, dir);
+    let mut failed = Vec::new();
     let mut timings = Vec::new();
-    for job in &plan.jobs {
-        if let Ok(bytes) =
-            crate::io::read_file(&dir.join("logs").join(format!("{}.status", job.id)))
-            && let Ok(st) = serde_json::from_slice::<Status>(&bytes)
-        {
+    let stages = [Plan::read(dir, Stage::Tune).ok(), Some(plan.clone())];
+    for job in stages.iter().flatten().flat_map(|p| &p.jobs) {
+        let status = dir.join("logs").join(format!("{}.status", job.id));
+        if let Ok(st) = read_json::<Status>(&status) {
             timings.push((job.id.clone(), st.seconds));
             if st.code != 0 {
                 failed.push(job.id.clone());
             }
-        }
-        if job.outputs.iter().any(|o| !dir.join(o).exists()) {
-            missing.push(job.id.clone());
         }
     }
     let done = |id: &str| !missing.iter().any(|m| m == id);
@@ -368,35 +551,41 @@ pub fn collect(dir: &Path, total: Option<f64>) -> Result<Collected> {
     let sft = eval::read_outputs_file(&dir.join("eval-sft.jsonl"))?;
     let mut diversity = vec![Diversity::of("sft", &sft)];
     let mut runs = Vec::new();
-    let mut evals = std::collections::BTreeMap::new();
+    let mut evals: std::collections::BTreeMap<(String, u64), Vec<OutputRecord>> =
+        Default::default();
     for job in plan.jobs.iter().filter(|j| j.id != "sft" && done(&j.id)) {
-        let (name, seed) = (job.model.clone(), job.seed);
-        let config: PpoConfig =
-            crate::rl::run::saved_config(&dir.join(&job.id)).ok_or_else(|| {
-                Error::Invalid(format!("job {}: no readable {}.ppo.json", job.id, job.id))
-            })?;
-        let metrics = read_metrics(&dir.join(format!("{}.metrics.jsonl", job.id)))?;
+        let stem = dir.join(&job.id);
+        let config: PpoConfig = crate::rl::run::saved_config(&stem).ok_or_else(|| {
+            Error::Invalid(format!("job {}: no readable {}.ppo.json", job.id, job.id))
+        })?;
+        let metrics = read_metrics(&stem.with_extension("metrics.jsonl"))?;
+        let frontier =
+            read_lines(&stem.with_extension("frontier.jsonl"), "frontier").unwrap_or_default();
+        let best = read_json(&crate::rl::run::best_path(&stem).with_extension("point.json")).ok();
         let out_path = dir.join(format!("eval-{}.jsonl", job.id));
-        let relevance = if out_path.exists() {
+        let (relevance, eval_metrics) = if out_path.exists() {
             let out = eval::read_outputs_file(&out_path)?;
             diversity.push(Diversity::of(&job.id, &out));
-            let r = eval::relevance_of(&out);
-            evals.insert((seed, name.clone()), out);
-            Some(r)
+            let r = (Some(eval::relevance_of(&out)), Some(eval::metrics_of(&out)));
+            evals.insert((job.model.clone(), job.seed), out);
+            r
         } else {
-            None
+            (None, None)
         };
         runs.push(Run {
-            name,
-            seed,
+            name: job.model.clone(),
+            seed: job.seed,
             config,
             relevance,
+            eval_metrics,
             metrics,
+            frontier,
+            best,
         });
     }
     let mut compares = Vec::new();
     for seed in 1..=plan.settings.seeds {
-        let get = |n: &str| evals.get(&(seed, n.to_string()));
+        let get = |n: &str| evals.get(&(n.to_string(), seed));
         let (Some(ppo), Some(tppo)) = (get("ppo"), get("tppo")) else {
             continue;
         };
@@ -422,18 +611,28 @@ pub fn collect(dir: &Path, total: Option<f64>) -> Result<Collected> {
         // Job times overlap when jobs run side by side: the total says how long it took.
         timings.push(("total".into(), t));
     }
-    let report = Report::build(
-        &st.preset,
-        plan.preset,
-        st.seeds,
-        eval::relevance_of(&sft),
+    let tuning: Vec<Tuning> = read_json(&dir.join("tuning.json")).unwrap_or_default();
+    let outputs = |model: &str| -> Vec<(u64, &[OutputRecord])> {
+        evals
+            .iter()
+            .filter(|((m, _), _)| m == model)
+            .map(|((_, s), o)| (*s, o.as_slice()))
+            .collect()
+    };
+    let report = Report::build(Inputs {
+        preset_name: &st.preset,
+        sizes: plan.preset,
+        seeds: st.seeds,
+        sft: &sft,
+        outputs: vec![("ppo", outputs("ppo")), ("tppo", outputs("tppo"))],
         runs,
-        &compares,
+        compares: &compares,
+        tuning,
         rm_curves,
         timings,
-        st.resamples,
+        resamples: st.resamples,
         diversity,
-    );
+    });
     crate::io::write_json(&dir.join("report.json"), &report)?;
     #[cfg(feature = "html")]
     crate::io::write_file_atomic(
@@ -462,6 +661,7 @@ mod tests {
 
     #[test]
     fn the_quick_plan_has_the_jobs_of_the_quick_pipeline() {
+        // (see below: the default preset's tuning stage too)
         let settings = Settings {
             preset: "quick".into(),
             seeds: 2,
@@ -469,12 +669,19 @@ mod tests {
             rm_token: "data/models/rm-token".into(),
             rm_sentence: "data/models/rm-sentence".into(),
             eval: "data/eval.jsonl".into(),
+            val: "data/val.jsonl".into(),
             tokenizer: "data/tokenizer.json".into(),
             assets: "data".into(),
             train: "data/train.jsonl.gz".into(),
             resamples: 2000,
         };
-        let plan = Plan::new(settings, Path::new("out")).unwrap();
+        let plan = Plan::new(
+            settings.clone(),
+            Path::new("out"),
+            Stage::Final,
+            [ModeConfig::default(); 2],
+        )
+        .unwrap();
         let ids: Vec<&str> = plan.jobs.iter().map(|j| j.id.as_str()).collect();
         assert_eq!(
             ids,
@@ -493,7 +700,7 @@ mod tests {
             "{line}"
         );
         assert!(
-            line.contains(" && tppo eval --policy out/ppo-seed1 --name ppo-seed1"),
+            line.contains(" && tppo eval --policy out/ppo-seed1-best --name ppo-seed1"),
             "{line}"
         );
         assert_eq!(

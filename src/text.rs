@@ -67,6 +67,21 @@ pub fn split_response(response: &str) -> Vec<&str> {
         .collect()
 }
 
+/// The byte spans of a response's non-empty queries (between separators), in order:
+/// the spans of [`split_response`]'s queries.
+pub fn query_spans(response: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for part in response.split(SEP) {
+        let (start, end) = (offset, offset + part.len());
+        offset = end + SEP.len_utf8();
+        if !part.trim().is_empty() {
+            out.push((start, end));
+        }
+    }
+    out
+}
+
 /// Join queries into one response string with the separator.
 pub fn join_response<S: AsRef<str>>(queries: &[S]) -> String {
     let parts: Vec<&str> = queries.iter().map(AsRef::as_ref).collect();
@@ -276,6 +291,44 @@ pub fn content_words(s: &str) -> Vec<String> {
         .collect()
 }
 
+/// The Snowball (English) stem of a lower-case word.
+pub fn stem(w: &str) -> String {
+    use std::sync::OnceLock;
+    static STEMMER: OnceLock<rust_stemmers::Stemmer> = OnceLock::new();
+    STEMMER
+        .get_or_init(|| rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English))
+        .stem(w)
+        .into_owned()
+}
+
+/// A query as what it asks for: the stems of its content words (lower case, stop
+/// words and single characters dropped).
+pub fn query_stems(q: &str) -> std::collections::BTreeSet<String> {
+    content_words(q)
+        .into_iter()
+        .filter(|w| w.chars().count() > 1)
+        .map(|w| stem(&w))
+        .collect()
+}
+
+/// For each query in order, the 1-based number of an earlier query it repeats: its
+/// stems (see [`query_stems`]) are all among that query's (equal to it, or
+/// contained in it: "flights" after "cheap flights"). `None` for a new query, and
+/// for a query with no content word.
+pub fn repeats<S: AsRef<str>>(queries: &[S]) -> Vec<Option<usize>> {
+    let stems: Vec<_> = queries.iter().map(|q| query_stems(q.as_ref())).collect();
+    stems
+        .iter()
+        .enumerate()
+        .map(|(k, s)| {
+            if s.is_empty() {
+                return None;
+            }
+            (0..k).find(|&j| s.is_subset(&stems[j])).map(|j| j + 1)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod stop_tests {
     #[test]
@@ -284,5 +337,26 @@ mod stop_tests {
         sorted.sort_unstable();
         assert_eq!(sorted, super::STOP_WORDS);
         assert!(super::is_stop_word("the") && !super::is_stop_word("chicken"));
+    }
+
+    #[test]
+    fn repeats_by_hand() {
+        use super::repeats;
+        assert_eq!(
+            repeats(&["cheap flights", "Cheap Flights", "orlando hotels"]),
+            vec![None, Some(1), None]
+        );
+        // Contained in an earlier query, after stemming; the reverse is a refinement.
+        assert_eq!(
+            repeats(&["cheap flights", "flight", "flights to orlando"]),
+            vec![None, Some(1), None]
+        );
+        assert_eq!(repeats(&["flights", "cheap flights"]), vec![None, None]);
+        // The first earlier query that contains it; stop words do not count.
+        assert_eq!(
+            repeats(&["state of texas", "state of", "the state"]),
+            vec![None, Some(1), Some(1)]
+        );
+        assert_eq!(repeats(&["the", "of the"]), vec![None, None]);
     }
 }

@@ -100,3 +100,33 @@ fn tokenizer_json_is_reproduced_by_training() {
         std::fs::read_to_string("data/tokenizer.json").unwrap()
     );
 }
+
+#[test]
+fn the_topics_file_assigns_targets_to_the_generators_topics() {
+    // The hidden-interest metric assigns a query to the nearest topic centroid; on the
+    // targets (real corpus queries) that must agree with the topic the generator drew
+    // them from (meta.target_topics), which it mostly does (k-means assignments move
+    // a little in the last round).
+    let topics =
+        tppo::data::topics::TopicFile::read(std::path::Path::new("data/topics.json")).unwrap();
+    let wv = tppo::vectors::WordVectors::load_dir(std::path::Path::new("data")).unwrap();
+    let users = tppo::data::jsonl::read_users(std::path::Path::new("data/eval.jsonl")).unwrap();
+    let (mut same, mut n) = (0, 0);
+    for u in &users {
+        let meta = u.meta.as_ref().unwrap();
+        for (t, want) in u
+            .targets
+            .iter()
+            .zip(meta["target_topics"].as_array().unwrap())
+        {
+            n += 1;
+            same += usize::from(topics.assign(t, &wv) == want.as_str());
+        }
+    }
+    let agree = same as f64 / n as f64;
+    eprintln!("{same} of {n} targets in their generator topic ({agree:.3})");
+    assert!(
+        agree > 0.9,
+        "{same} of {n} targets in their generator topic ({agree:.3})"
+    );
+}

@@ -202,3 +202,41 @@ fn an_over_long_user_is_skipped_counted_and_warned_about_not_fatal() {
     assert_eq!(v["train_users"], 5);
     assert_eq!(v["left_out"]["train_too_long"], 1);
 }
+
+#[test]
+fn the_judge_marks_a_repeated_query_and_counts_distinct_queries() {
+    // eval-000322 searched for flights and Cancun.
+    let o = tppo(&[
+        "judge",
+        "--user",
+        "eval-000322",
+        "--response",
+        "cheap flights; cheap flights; orlando hotels",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let words = j["words"].as_array().unwrap();
+    // cheap flights ; cheap flights ; orlando hotels: words 3 and 4 are the repeat.
+    assert_eq!(words[1]["class"], 2, "{}", words[1]);
+    for w in &words[3..5] {
+        assert_eq!(w["class"], 1, "{w}");
+        assert_eq!(w["evidence"]["kind"], "repeats");
+        assert_eq!(w["evidence"]["query"], 1);
+    }
+    assert_eq!(j["distinct_queries"], 2);
+    assert_eq!(j["queries"][1]["repeats"], 1);
+    assert_eq!(j["queries"][1]["relevant"], false);
+    let o = tppo(&[
+        "judge",
+        "--user",
+        "eval-000322",
+        "--response",
+        "cheap flights; cheap flights; orlando hotels",
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("repeats query 1") && text.contains("2 distinct queries of 3"),
+        "{text}"
+    );
+}

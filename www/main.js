@@ -39,7 +39,7 @@ const el = (tag, props = {}, ...children) => {
 };
 
 // ---- the URL holds the config ------------------------------------------------
-const fields = { seed: "seed", batch: "batch", lr: "lr", beta: "beta", maxnew: "maxnew", alpha: "alpha", sl: "sl", user: "user" };
+const fields = { seed: "seed", batch: "batch", lr: "lr", beta: "beta", kl: "kltarget", maxnew: "maxnew", alpha: "alpha", sl: "sl", user: "user" };
 for (const [key, id] of Object.entries(fields)) if (params.has(key)) $(id).value = params.get(key);
 const saveUrl = () => {
   for (const [key, id] of Object.entries(fields)) params.set(key, $(id).value);
@@ -145,7 +145,15 @@ $("generate").addEventListener("click", async () => {
 const history_ = { sentence: [], token: [] };
 let charts = null;
 function makeCharts() {
+  // Relevance against KL, one point per iteration (Gao et al.'s reward–KL frontier).
+  const frontier = new uPlot({
+    title: "frontier: rollout relevance against KL", width: 420, height: 220, mode: 2,
+    scales: { x: { time: false } }, axes: [{ label: "KL to SFT (nats)" }, { label: "judge relevance" }],
+    series: [{}, { label: "PPO", stroke: COLORS.sentence, paths: () => null, points: { show: true, size: 6, fill: COLORS.sentence } },
+      { label: "TPPO", stroke: COLORS.token, paths: () => null, points: { show: true, size: 6, fill: COLORS.token } }],
+  }, [null, [[], []], [[], []]], $("chart-frontier"));
   charts = {
+    frontier,
     score: chart($("chart-score"), "score mean ± std (objective/scores)", [
       { label: "PPO", stroke: COLORS.sentence, width: 2 }, { label: "PPO −std", stroke: COLORS.sentence, dash: [4, 4] }, { label: "PPO +std", stroke: COLORS.sentence, dash: [4, 4] },
       { label: "TPPO", stroke: COLORS.token, width: 2 }, { label: "TPPO −std", stroke: COLORS.token, dash: [4, 4] }, { label: "TPPO +std", stroke: COLORS.token, dash: [4, 4] },
@@ -169,6 +177,8 @@ function redraw() {
   charts.kl.setData(pair((m) => m["objective/kl"]));
   charts.len.setData(pair((m) => m["response/length"]));
   charts.clip.setData(pair((m) => m["policy/clipfrac_avg"]));
+  const fr = (h) => [h.map((m) => m["objective/kl"]), h.map((m) => m["objective/judge_relevance"])];
+  charts.frontier.setData([null, fr(s), fr(t)]);
   $("view-train").dataset.points = `${s.length},${t.length}`;
 }
 listeners.push((m) => {
@@ -176,7 +186,7 @@ listeners.push((m) => {
     history_[m.mode].push(m.value.metrics);
     $(`samples-${m.mode}`).replaceChildren(...m.value.samples.map((s) => el("li", { text: s || "(empty)" })));
     const it = m.value.metrics;
-    $("train-status").textContent = `${m.mode === "token" ? "TPPO" : "PPO"} iteration ${it.iter}: ${it["time/iteration_s"] ? "" : ""}score ${it["objective/scores"].toFixed(3)}, KL ${it["objective/kl"].toFixed(3)}`;
+    $("train-status").textContent = `${m.mode === "token" ? "TPPO" : "PPO"} iteration ${it.iter}: score ${it["objective/scores"].toFixed(3)}, KL ${it["objective/kl"].toFixed(3)} (β ${it["objective/kl_coef"].toFixed(3)}), ${it["time/iteration_s"].toFixed(1)} s`;
     redraw();
   } else if (m.event === "paused") {
     $("play").disabled = false; $("pause").disabled = true;
@@ -184,7 +194,8 @@ listeners.push((m) => {
 });
 let started = false;
 const settings = () => ({ seed: Number($("seed").value) || 0, batch_size: Number($("batch").value) || 4, max_new: Number($("maxnew").value) || 24,
-  lr: Number($("lr").value) || 3e-5, kl_coef: Number($("beta").value), alpha: Number($("alpha").value), sl: Number($("sl").value) });
+  lr: Number($("lr").value) || 3e-5, kl_coef: Number($("beta").value), kl_target: Number($("kltarget").value) > 0 ? Number($("kltarget").value) : null,
+  alpha: Number($("alpha").value), sl: Number($("sl").value) });
 async function ensureStarted() {
   if (started) return;
   await call("start", { settings: settings() });
@@ -293,6 +304,13 @@ function renderCompare() {
     const s = p.summary;
     return el("tr", { "data-pair": p.pair }, ...[p.pair, s.n, (100 * s.win_rate).toFixed(1), (100 * s.tie_rate).toFixed(1), (100 * s.lose_rate).toFixed(1),
       `${(100 * s.net).toFixed(1)} [${(100 * s.net_ci.lo).toFixed(1)}, ${(100 * s.net_ci.hi).toFixed(1)}]`, s.sign_test_p.toExponential(2)].map((v) => el("td", { text: String(v) })));
+  }));
+  const fmt = (x) => (x === null || x === undefined ? "–" : x.toFixed(3));
+  const mhead = el("tr", {}, ...["model", "judge relevance", "hit@3", "word F1", "stem F1", "hidden-interest precision", "distinct-query rate", "κ judge–reference", "κ judge–interest"].map((h) => el("th", { text: h })));
+  $("metrics-table").replaceChildren(mhead, ...(comparison.relevance ?? []).filter((r) => r.metrics).map((r) => {
+    const m = r.metrics;
+    return el("tr", {}, ...[r.model, fmt(r.relevance.rate), fmt(m.hit_at_3), fmt(m.word_f1), fmt(m.stem_f1), fmt(m.hidden_interest_precision),
+      fmt(m.distinct_query_rate), fmt(m.kappa_judge_reference), fmt(m.kappa_judge_interest)].map((v) => el("td", { text: String(v) })));
   }));
   const only = $("disagree").checked;
   const list = [];

@@ -61,18 +61,19 @@ const tick = () => new Promise((r) => setTimeout(r, 0));
 const commands = {
   async init({ backend }) {
     wasm = await init();
-    const [tok, vec, vocab, train, labeler, users, sft, rmt, rms] = await Promise.all([
+    const [tok, vec, vocab, train, labeler, topics, users, sft, rmt, rms] = await Promise.all([
       cached("../data/tokenizer.json"),
       cached("../data/glove-6b-50d.safetensors"),
       text("../data/glove-6b-50d-vocab.txt"),
       cached("../data/train.jsonl.gz"),
       text("../data/labeler.json"),
+      text("../data/topics.json"),
       cached("../data/eval.jsonl"),
       cached("../data/models/sft.safetensors"),
       cached("../data/models/rm-token.safetensors"),
       cached("../data/models/rm-sentence.safetensors"),
     ]);
-    lab = await Lab.create(backend, tok, vec, vocab, train, labeler, users, sft, rmt, rms);
+    lab = await Lab.create(backend, tok, vec, vocab, train, labeler, topics, users, sft, rmt, rms);
     return { backend: lab.backend(), users: lab.users() };
   },
   user: ({ index }) => lab.user(index),

@@ -27,6 +27,17 @@ pub enum DataCommand {
     FromAol(FromAolArgs),
     /// Assemble synthetic users from the bundled real queries (deterministic per seed).
     Synth(SynthArgs),
+    /// Write the generator's topics (names and centroids) for the hidden-interest metric.
+    Topics {
+        /// The real queries (TSV: source, qid, query).
+        #[arg(long, default_value = "data/trec-queries.tsv")]
+        corpus: PathBuf,
+        /// Folder with the GloVe vectors.
+        #[arg(long, default_value = "data")]
+        assets: PathBuf,
+        #[arg(long, default_value = "data/topics.json")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -51,6 +62,9 @@ pub struct SynthArgs {
     /// train: train-split queries only; eval: targets from the eval split; all: any query.
     #[arg(long, value_enum, default_value_t = synth::Split::All)]
     split: synth::Split,
+    /// User ids PREFIX-000000, … (default: the split's name).
+    #[arg(long, value_parser = args::non_empty)]
+    id_prefix: Option<String>,
     #[arg(long)]
     out: PathBuf,
     /// The real queries (TSV: source, qid, query).
@@ -141,6 +155,18 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        DataCommand::Topics {
+            corpus,
+            assets,
+            out,
+        } => {
+            let corpus = corpus::load(&corpus)?;
+            let wv = tppo::vectors::WordVectors::load_dir(&assets)?;
+            let file = tppo::data::topics::TopicFile::of(&synth::topics(&corpus, &wv));
+            write_file_atomic(&out, serde_json::to_string(&file)?.as_bytes())?;
+            println!("{} topics → {}", file.topics.len(), out.display());
+            Ok(ExitCode::SUCCESS)
+        }
         DataCommand::Synth(a) => {
             let corpus = corpus::load(&a.corpus)?;
             let wv = tppo::vectors::WordVectors::load_dir(&a.assets)?;
@@ -148,6 +174,7 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<ExitCode> {
                 users: a.users,
                 seed: a.seed,
                 split: a.split,
+                id_prefix: a.id_prefix.clone(),
                 ..Default::default()
             };
             let generator =

@@ -49,6 +49,10 @@ pub struct LabelArgs {
     /// the paper's RLAIF loop, the reward models' training data.
     #[arg(long)]
     sft: Option<PathBuf>,
+    /// Also label each target response with one query repeated (the last replaced by
+    /// an earlier one), so that the reward models learn what repetition is worth.
+    #[arg(long)]
+    repeats: bool,
     /// Responses to sample per user from --sft.
     #[arg(long, default_value_t = 2, value_parser = args::count(1, 64))]
     samples: usize,
@@ -110,17 +114,23 @@ pub fn judge(a: JudgeArgs) -> anyhow::Result<ExitCode> {
         );
     }
     for q in &j.queries {
+        let verdict = match q.repeats {
+            Some(k) => format!("repeats query {k}"),
+            None if q.relevant => "relevant".into(),
+            None => "irrelevant".into(),
+        };
+        let share = 100.0 * q.relevant_fraction;
         println!(
-            "query \"{}\": {:.0}% relevant words → {}",
-            q.text,
-            100.0 * q.relevant_fraction,
-            if q.relevant { "relevant" } else { "irrelevant" }
+            "query \"{}\": {share:.0}% relevant words → {verdict}",
+            q.text
         );
     }
     println!(
-        "sentence label: {} ({:.0}% of content words relevant)",
+        "sentence label: {} ({:.0}% of content words relevant; {} distinct queries of {})",
         j.sentence,
-        100.0 * j.relevant_fraction
+        100.0 * j.relevant_fraction,
+        j.distinct_queries,
+        j.queries.len()
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -142,6 +152,9 @@ pub fn label(a: LabelArgs) -> anyhow::Result<ExitCode> {
     if let Some(out) = &a.out {
         // The targets, then (with --sft) the policy's own samples: the RLAIF loop.
         let mut responses = tppo::reward::rlaif::targets(&users);
+        if a.repeats {
+            responses.extend(tppo::reward::rlaif::repeated_targets(&users));
+        }
         if let Some(sft) = &a.sft {
             let device = tppo::backend::cpu();
             let policy = tppo::model::checkpoint::load_policy(sft, &kit.fingerprint(), &device)?;

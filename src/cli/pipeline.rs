@@ -7,25 +7,30 @@ use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tppo::pipeline::{self, Plan, Settings};
+use tppo::pipeline::{self, ModeConfig, Plan, Settings, Stage};
 
 #[derive(Args)]
 pub struct PipelineArgs {
-    /// quick: ≤ 10 minutes on 2 cores (400 eval users, 10 iterations of 16 rollouts);
-    /// default: all 2,000 eval users, 40 iterations of 32 rollouts.
+    /// quick: a few minutes on 2 cores (2 seeds, 10 iterations of 16 rollouts, 400
+    /// eval users, no tuning); default: a tuning grid, then 5 seeds of 40 iterations of
+    /// 32 rollouts, all 2,000 eval users.
     #[arg(long, default_value = "quick", value_parser = ["quick", "default"])]
     preset: String,
-    /// PPO and TPPO runs per mode, seeds 1..=K.
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=1000))]
-    seeds: u64,
+    /// PPO and TPPO runs per mode, seeds 1..=K (default: the preset's).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    seeds: Option<u64>,
     #[arg(long, default_value = "data/models/sft")]
     sft: PathBuf,
     #[arg(long, default_value = "data/models/rm-token")]
     rm_token: PathBuf,
     #[arg(long, default_value = "data/models/rm-sentence")]
     rm_sentence: PathBuf,
+    /// Eval users: the final numbers, and nothing else.
     #[arg(long, default_value = "data/eval.jsonl")]
     eval: PathBuf,
+    /// Validation users: the tuning and the choice of each run's checkpoint.
+    #[arg(long, default_value = "data/val.jsonl")]
+    val: PathBuf,
     #[arg(long, default_value = "data/tokenizer.json")]
     tokenizer: PathBuf,
     #[command(flatten)]
@@ -39,7 +44,9 @@ pub struct PipelineArgs {
     #[arg(long, value_parser = args::count(1, 256))]
     jobs: Option<usize>,
     /// Only write the plan (plan.json, jobs.txt for xargs -P or GNU parallel,
-    /// slurm.sh for sbatch) into --out; run the jobs elsewhere, then --collect.
+    /// slurm.sh for sbatch) into --out; run the jobs elsewhere, then --collect. With a
+    /// tuning stage: the first --plan plans the grid; once its jobs are done, --plan
+    /// again chooses and plans the final stage.
     #[arg(long, conflicts_with = "collect")]
     plan: bool,
     /// Only build the report from the finished jobs' outputs in DIR.
@@ -53,52 +60,86 @@ pub fn pipeline(a: PipelineArgs) -> anyhow::Result<ExitCode> {
     let dir = match &a.collect {
         Some(dir) => dir.clone(),
         None => {
+            let preset = tppo::eval::report::Preset::of(&a.preset)
+                .with_context(|| format!("unknown preset {:?}", a.preset))?;
             let settings = Settings {
                 preset: a.preset.clone(),
-                seeds: a.seeds,
+                seeds: a.seeds.unwrap_or(preset.seeds),
                 sft: a.sft.clone(),
                 rm_token: a.rm_token.clone(),
                 rm_sentence: a.rm_sentence.clone(),
                 eval: a.eval.clone(),
+                val: a.val.clone(),
                 tokenizer: a.tokenizer.clone(),
                 assets: a.assets.assets.clone(),
                 train: a.assets.train.clone(),
                 resamples: a.resamples,
             };
             settings.check()?;
-            let plan = Plan::new(settings, &a.out)?;
             let exe = std::env::current_exe().context("the path of this tppo binary")?;
-            plan.write(&exe.display().to_string())?;
-            if a.plan {
-                println!(
-                    "{} jobs → {} (jobs.txt: one shell line each; slurm.sh: a job array); then tppo pipeline --collect {}",
-                    plan.jobs.len(),
-                    a.out.join("plan.json").display(),
-                    a.out.display()
-                );
-                return Ok(ExitCode::SUCCESS);
-            }
-            say(format!(
-                "{} jobs, logs in {}",
-                plan.jobs.len(),
-                a.out.join("logs").display()
-            ));
-            let statuses = pipeline::run_local(&plan, &exe, a.jobs, |st| {
+            let exe_name = exe.display().to_string();
+            let run = |plan: &Plan| -> anyhow::Result<()> {
                 say(format!(
-                    "{} {} ({:.0} s)",
-                    st.id,
-                    if st.code == 0 { "done" } else { "FAILED" },
-                    st.seconds
-                ))
-            })?;
-            if let Some(bad) = statuses.iter().find(|s| s.code != 0) {
-                anyhow::bail!(
-                    "job {} failed (exit {}): see {}",
-                    bad.id,
-                    bad.code,
-                    a.out.join("logs").join(format!("{}.log", bad.id)).display()
+                    "{:?} stage: {} jobs, logs in {}",
+                    plan.stage,
+                    plan.jobs.len(),
+                    a.out.join("logs").display()
+                ));
+                let statuses = pipeline::run_local(plan, &exe, a.jobs, |st| {
+                    let verdict = if st.code == 0 { "done" } else { "FAILED" };
+                    say(format!("{} {verdict} ({:.0} s)", st.id, st.seconds))
+                })?;
+                if let Some(bad) = statuses.iter().find(|s| s.code != 0) {
+                    anyhow::bail!(
+                        "job {} failed (exit {}): see {}",
+                        bad.id,
+                        bad.code,
+                        a.out.join("logs").join(format!("{}.log", bad.id)).display()
+                    );
+                }
+                Ok(())
+            };
+            let planned = |stage| -> anyhow::Result<ExitCode> {
+                println!(
+                    "{stage:?} stage planned → {} (jobs.txt: one shell line a job; slurm.sh: a job array); when they are done: tppo pipeline {}",
+                    a.out.display(),
+                    match stage {
+                        Stage::Tune =>
+                            "--plan again (it chooses each mode's config and plans the final stage)"
+                                .to_string(),
+                        Stage::Final => format!("--collect {}", a.out.display()),
+                    }
                 );
+                Ok(ExitCode::SUCCESS)
+            };
+            if preset.tune && !a.out.join("tuning.json").exists() {
+                let tune = Plan::new(
+                    settings.clone(),
+                    &a.out,
+                    Stage::Tune,
+                    [ModeConfig::default(); 2],
+                )?;
+                if !pipeline::missing(&tune, &a.out).is_empty() {
+                    tune.write(&exe_name)?;
+                    if a.plan {
+                        return planned(Stage::Tune);
+                    }
+                    run(&tune)?;
+                }
+                for t in pipeline::choose(&a.out)? {
+                    say(format!(
+                        "{}: learning rate {:e}, KL target {}",
+                        t.mode, t.lr, t.kl_target
+                    ));
+                }
             }
+            let chosen = pipeline::chosen(&a.out)?;
+            let plan = Plan::new(settings, &a.out, Stage::Final, chosen)?;
+            plan.write(&exe_name)?;
+            if a.plan {
+                return planned(Stage::Final);
+            }
+            run(&plan)?;
             a.out.clone()
         }
     };
@@ -111,6 +152,9 @@ pub fn pipeline(a: PipelineArgs) -> anyhow::Result<ExitCode> {
                 ids.join(", ")
             );
         }
+    }
+    for f in &c.report.flags {
+        println!("FLAG {f}");
     }
     for f in &c.report.findings {
         let verdict = if f.reproduced {

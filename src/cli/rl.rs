@@ -5,7 +5,7 @@ use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tppo::kit::Kit;
-use tppo::rl::run::Run;
+use tppo::rl::run::{Run, Validation};
 use tppo::rl::{Metrics, Placement, PpoConfig, RewardMode};
 
 impl Assets {
@@ -32,9 +32,33 @@ pub struct PpoArgs {
     pub batch_size: Option<usize>,
     #[arg(long, value_parser = args::positive::<f64>)]
     pub lr: Option<f64>,
-    /// β of the KL term.
+    /// β of the KL term (the starting β under adaptive KL control).
     #[arg(long, value_parser = args::non_negative::<f32>)]
     pub kl_coef: Option<f32>,
+    /// The per-response KL the adaptive controller steers β towards (default 4).
+    #[arg(long, value_parser = args::positive::<f32>, conflicts_with = "fixed_kl")]
+    pub kl_target: Option<f32>,
+    /// Keep β fixed (no adaptive KL control).
+    #[arg(long)]
+    pub fixed_kl: bool,
+    /// Penalty for a response cut at --max-new without EOS (default 1; 0: none).
+    #[arg(long, value_parser = args::non_negative::<f32>)]
+    pub missing_eos_penalty: Option<f32>,
+    /// Critic warm-up iterations before PPO (default 4; 0: none).
+    #[arg(long, value_parser = args::count(0, 1000))]
+    pub value_warmup: Option<usize>,
+    /// Validation users: every --val-every iterations the policy is evaluated on them
+    /// (OUT.frontier.jsonl), and the best within --kl-budget is saved as OUT-best.
+    #[arg(long)]
+    pub val_data: Option<PathBuf>,
+    /// The first N validation users (0: all).
+    #[arg(long, default_value_t = 0, value_parser = args::count(0, 100_000_000))]
+    pub val_users: usize,
+    #[arg(long, default_value_t = 5, value_parser = args::count(1, 1_000_000))]
+    pub val_every: usize,
+    /// The KL budget (nats per response) within which OUT-best is chosen.
+    #[arg(long, default_value_t = 4.0, value_parser = args::positive::<f32>)]
+    pub kl_budget: f32,
     /// lwp intensity α (eq. 4).
     #[arg(long, value_parser = args::non_negative::<f32>)]
     pub alpha: Option<f32>,
@@ -78,6 +102,17 @@ impl PpoArgs {
             kl_coef: self.kl_coef.unwrap_or(d.kl_coef),
             max_new: self.max_new.unwrap_or(d.max_new),
             grad_shards: self.grad_shards.unwrap_or(d.grad_shards),
+            kl_target: if self.fixed_kl {
+                None
+            } else {
+                self.kl_target.or(d.kl_target)
+            },
+            missing_eos_penalty: match self.missing_eos_penalty {
+                Some(p) if p > 0.0 => Some(p),
+                Some(_) => None,
+                None => d.missing_eos_penalty,
+            },
+            value_warmup: self.value_warmup.unwrap_or(d.value_warmup),
             ..d
         };
         c.lwp.alpha = self.alpha.unwrap_or(c.lwp.alpha);
@@ -93,17 +128,30 @@ impl PpoArgs {
     }
 }
 
-/// Train one PPO or TPPO run to the end; each iteration's metrics go to `on_iter`.
+/// Train one PPO or TPPO run to the end (critic warm-up, iterations, the last
+/// validation point); each iteration's metrics go to `on_iter`.
 pub fn train(
     kit: &Kit,
     cfg: PpoConfig,
     sft: &Path,
     rm: &Path,
+    validation: Option<Validation>,
     label: &str,
     mut on_iter: impl FnMut(&Metrics),
 ) -> anyhow::Result<(Run, Vec<Metrics>)> {
     let mut run = Run::from_files(kit, cfg, sft, rm)?;
+    if let Some(v) = validation {
+        run = run.with_validation(v);
+    }
     let pb = style::progress(cfg.iters as u64, label);
+    if cfg.value_warmup > 0 {
+        pb.set_message(format!("{label} critic warm-up"));
+        let w = tppo::backend::block_on(run.warm_up(kit))?;
+        pb.println(format!(
+            "{label}: critic warm-up value loss {:?}, explained variance {:?}",
+            w.value_loss, w.var_explained
+        ));
+    }
     let mut all = Vec::with_capacity(cfg.iters);
     for _ in 0..cfg.iters {
         let m = tppo::backend::block_on(run.step(kit))?.metrics;
@@ -117,6 +165,7 @@ pub fn train(
         on_iter(&m);
         all.push(m);
     }
+    tppo::backend::block_on(run.finish(kit))?;
     pb.finish_and_clear();
     Ok((run, all))
 }
@@ -125,7 +174,15 @@ pub fn ppo(a: PpoArgs) -> anyhow::Result<ExitCode> {
     let kit = a.assets.kit(&a.tokenizer)?;
     let cfg = a.config();
     let json = a.json;
-    let (run, metrics) = train(&kit, cfg, &a.sft, &a.rm_path(), "ppo", |m| {
+    let validation = match &a.val_data {
+        Some(path) => Some(Validation {
+            users: tppo::data::jsonl::read_first_users(path, a.val_users)?,
+            every: a.val_every,
+            kl_budget: a.kl_budget,
+        }),
+        None => None,
+    };
+    let (run, metrics) = train(&kit, cfg, &a.sft, &a.rm_path(), validation, "ppo", |m| {
         if json {
             println!("{}", serde_json::to_string(m).unwrap_or_default());
         }
@@ -152,6 +209,16 @@ pub fn ppo(a: PpoArgs) -> anyhow::Result<ExitCode> {
             first.response_length,
             last.response_length
         );
+        if let Some((p, _)) = run.best() {
+            println!(
+                "best within KL {}: iteration {} (KL {:.2}, validation relevance {:.3}) → {}",
+                a.kl_budget,
+                p.iter,
+                p.kl,
+                p.relevance,
+                tppo::rl::run::best_path(&a.out).display()
+            );
+        }
         println!("→ {}", a.out.with_extension("safetensors").display());
     }
     Ok(ExitCode::SUCCESS)

@@ -11,7 +11,8 @@ use tppo::tokenize::Tok;
 pub struct SftArgs {
     #[arg(long, default_value = "data/train.jsonl.gz")]
     data: PathBuf,
-    #[arg(long, default_value = "data/eval.jsonl")]
+    /// Validation users: the loss reported per epoch, and the epoch kept (lowest loss).
+    #[arg(long, default_value = "data/val.jsonl")]
     eval: PathBuf,
     #[arg(long, default_value = "data/tokenizer.json")]
     tokenizer: PathBuf,

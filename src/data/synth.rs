@@ -57,6 +57,8 @@ pub struct SynthConfig {
     pub p_off_interest: f64,
     pub p_click: f64,
     pub drift: f64,
+    /// User ids are `PREFIX-000000`, …; the split's name (`train`, `eval`, `user`) by default.
+    pub id_prefix: Option<String>,
 }
 
 impl Default for SynthConfig {
@@ -75,6 +77,7 @@ impl Default for SynthConfig {
             p_off_interest: 0.07,
             p_click: 0.25,
             drift: 0.25,
+            id_prefix: None,
         }
     }
 }
@@ -153,6 +156,22 @@ pub struct Generator<'a> {
     any_pool: Vec<usize>,
 }
 
+/// The generator's topics of a corpus (the same parameters and seed as [`Generator`]).
+pub fn topics(corpus: &Corpus, wv: &WordVectors) -> Topics {
+    let cfg = SynthConfig::default();
+    discover(
+        &corpus.queries,
+        wv,
+        cfg.topics,
+        cfg.kmeans_rounds,
+        cfg.min_topic_size,
+        TOPIC_SEED,
+    )
+}
+
+/// The seed of the topics' k-means: topics depend on the corpus only, so every split shares them.
+const TOPIC_SEED: u64 = 7;
+
 impl<'a> Generator<'a> {
     pub fn new(cfg: SynthConfig, corpus: &'a Corpus, wv: &WordVectors) -> crate::Result<Self> {
         // Topics depend on the corpus only (fixed seed), so both splits share them.
@@ -162,7 +181,7 @@ impl<'a> Generator<'a> {
             cfg.topics,
             cfg.kmeans_rounds,
             cfg.min_topic_size,
-            7,
+            TOPIC_SEED,
         );
         let in_split = |q: &str, s: Split| s == Split::All || split_of(q) == s;
         let hist_split = if cfg.split == Split::Train {
@@ -230,11 +249,15 @@ impl<'a> Generator<'a> {
 
     /// Generate every user, with a summary of what was made.
     pub fn generate(&self) -> (Vec<User>, SynthSummary) {
-        let prefix = match self.cfg.split {
-            Split::Train => "train",
-            Split::Eval => "eval",
-            Split::All => "user",
-        };
+        let prefix = self
+            .cfg
+            .id_prefix
+            .as_deref()
+            .unwrap_or(match self.cfg.split {
+                Split::Train => "train",
+                Split::Eval => "eval",
+                Split::All => "user",
+            });
         let mut drifting = 0;
         let users: Vec<User> = (0..self.cfg.users)
             .map(|i| {

@@ -154,6 +154,51 @@ pub fn discover(
     Topics { topics, of_query }
 }
 
+/// The topics as the evaluation needs them (`data/topics.json`): each topic's name
+/// (as in the users' `meta.interests`) and centroid.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TopicFile {
+    pub topics: Vec<TopicCentroid>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TopicCentroid {
+    pub name: String,
+    pub centroid: Vec<f32>,
+}
+
+impl TopicFile {
+    pub fn of(t: &Topics) -> Self {
+        Self {
+            topics: t
+                .topics
+                .iter()
+                .map(|t| TopicCentroid {
+                    name: t.name.clone(),
+                    // 5 decimals are plenty for a nearest-centroid choice, and a third of the bytes.
+                    centroid: t.centroid.iter().map(|x| (x * 1e5).round() / 1e5).collect(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The topic of a query: the centroid nearest (by cosine) to its embedding
+    /// ([`embed`]), as the generator's k-means assigns its queries; `None` when none
+    /// of its content words has a vector.
+    pub fn assign(&self, query: &str, wv: &WordVectors) -> Option<&str> {
+        let v = embed(query, wv)?;
+        let i = argmax(self.topics.iter().map(|t| dot(&v, &t.centroid)));
+        self.topics.get(i).map(|t| t.name.as_str())
+    }
+
+    pub fn read(path: &std::path::Path) -> crate::Result<Self> {
+        let bytes = crate::io::read_file(path)?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            crate::Error::Invalid(format!("{}: not a topics file: {e}", path.display()))
+        })
+    }
+}
+
 fn argmax(it: impl Iterator<Item = f32>) -> usize {
     let mut best = (0, f32::NEG_INFINITY);
     for (i, v) in it.enumerate() {

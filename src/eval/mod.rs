@@ -7,14 +7,14 @@
 //! `tppo compare` reads two such files and writes one [`CompareRecord`] per user.
 //! The browser lab opens both.
 
+pub mod metrics;
 pub mod pairwise;
 pub mod report;
 pub mod stats;
 
 use crate::data::{Event, User};
 use crate::error::{Error, InputError, InputErrors, Result};
-use crate::labeler::{Judgement, Labeler};
-use crate::model::prompt::Prompter;
+use crate::labeler::Judgement;
 use crate::reward::lwp::LwpConfig;
 use crate::reward::model::RewardModel;
 use burn::tensor::Device;
@@ -48,6 +48,15 @@ pub fn relevance_of(records: &[OutputRecord]) -> Relevance {
     relevance(&records.iter().map(|r| &r.judgement).collect::<Vec<_>>())
 }
 
+/// The model-level [`metrics`] of outputs (records without metrics are left out).
+pub fn metrics_of(records: &[OutputRecord]) -> metrics::ModelMetrics {
+    let (users, texts): (Vec<_>, Vec<_>) = records
+        .iter()
+        .filter_map(|r| r.metrics.as_ref().map(|m| (m, r.response.as_str())))
+        .unzip();
+    metrics::summarise(&users, &texts)
+}
+
 /// One response token with its reward-model margin P(2) − P(1) and its reward after lwp.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TokenReward {
@@ -66,6 +75,12 @@ pub struct OutputRecord {
     pub judgement: Judgement,
     #[serde(default)]
     pub tokens: Vec<TokenReward>,
+    /// The user's actual next queries (the reference).
+    #[serde(default)]
+    pub targets: Vec<String>,
+    /// The reference, hidden-interest and distinctness metrics ([`metrics`]).
+    #[serde(default)]
+    pub metrics: Option<metrics::UserMetrics>,
 }
 
 /// One user, two models, the verdicts in both orders.
@@ -83,20 +98,21 @@ pub struct CompareRecord {
     pub consistent: bool,
 }
 
-/// Judge every response and attach the token reward model's rewards of its tokens
-/// (the response re-encoded, EOS included, as the reward model was trained).
+/// Judge every response, attach the token reward model's rewards of its tokens (the
+/// response re-encoded, EOS included, as the reward model was trained) and the
+/// metrics against the user's targets and hidden interests ([`metrics`]).
 #[allow(clippy::too_many_arguments)]
 pub async fn records(
     model: &str,
     users: &[User],
     responses: &[String],
-    labeler: &Labeler,
-    prompter: &Prompter<'_>,
+    kit: &crate::kit::Kit,
     rm: Option<&RewardModel>,
     lwp: LwpConfig,
     device: &Device,
 ) -> Result<Vec<OutputRecord>> {
-    let (tok, sp) = (prompter.tok, prompter.sp);
+    let prompter = kit.prompter();
+    let (tok, sp, labeler) = (prompter.tok, prompter.sp, &kit.labeler);
     let mut out = Vec::with_capacity(users.len());
     for (chunk_u, chunk_r) in users.chunks(32).zip(responses.chunks(32)) {
         let mut prompts = Vec::new();
@@ -122,12 +138,16 @@ pub async fn records(
         };
         for (((u, r), m), t) in chunk_u.iter().zip(chunk_r).zip(margins).zip(texts) {
             let shaped = crate::reward::lwp::apply(&m, lwp);
+            let judgement = labeler.judge(&u.history, r);
+            let topics = kit.topics.as_ref().map(|t| (t, labeler.vectors()));
             out.push(OutputRecord {
                 user_id: u.user_id.clone(),
                 model: model.to_string(),
                 history: u.history.clone(),
                 response: r.clone(),
-                judgement: labeler.judge(&u.history, r),
+                metrics: Some(metrics::user_metrics(u, &judgement, topics)),
+                targets: u.targets.clone(),
+                judgement,
                 tokens: t
                     .into_iter()
                     .zip(m.iter().zip(&shaped))
@@ -157,20 +177,9 @@ pub async fn outputs(
     sample: &crate::model::policy::SampleConfig,
     device: &Device,
 ) -> Result<Vec<OutputRecord>> {
-    let prompter = kit.prompter();
     let texts =
-        crate::model::respond::respond(policy, &prompter, users, sample, 64, device).await?;
-    records(
-        model,
-        users,
-        &texts,
-        &kit.labeler,
-        &prompter,
-        rm,
-        lwp,
-        device,
-    )
-    .await
+        crate::model::respond::respond(policy, &kit.prompter(), users, sample, 64, device).await?;
+    records(model, users, &texts, kit, rm, lwp, device).await
 }
 
 /// One pair of models compared over the same users.
@@ -373,6 +382,8 @@ mod tests {
             response: String::new(),
             judgement: j,
             tokens: Vec::new(),
+            targets: Vec::new(),
+            metrics: None,
         }
     }
 

@@ -4,7 +4,7 @@
 //! an inconsistent pair counts as a tie.
 //!
 //! The built-in judge's preference ([`prefer`]): the response with more relevant
-//! queries wins; with as many, the one whose share of relevant content words is
+//! distinct queries wins (a query that repeats an earlier one is never relevant); with as many, the one whose share of relevant content words is
 //! higher by more than `margin`; otherwise a tie. It reads the two judgements only,
 //! not their order, so its position consistency is 1 by construction; the swap is
 //! there for judges that do look at order (an external LLM's verdicts).
@@ -145,6 +145,7 @@ mod tests {
                 text: String::new(),
                 relevant_fraction: 0.0,
                 relevant: r,
+                repeats: None,
             })
             .collect();
         j.relevant_fraction = fraction;
@@ -162,6 +163,36 @@ mod tests {
         let c = judged(&[false, false, false], 0.27);
         assert_eq!(prefer(&a, &b, 0.05), Verdict::First);
         assert_eq!(prefer(&a, &c, 0.05), Verdict::Tie);
+    }
+
+    #[test]
+    fn a_repeated_query_is_not_a_relevant_one() {
+        use crate::labeler::{Evidence, WordLabel};
+        // "a b; a b; c" against "a b; c d; e": the same word labels but the repeat.
+        let label = |response: &str, classes: &[u8]| {
+            let words = crate::text::words(response)
+                .into_iter()
+                .zip(classes)
+                .map(|(sp, &class)| WordLabel {
+                    text: response[sp.start..sp.end].to_string(),
+                    start: sp.start,
+                    end: sp.end,
+                    class,
+                    evidence: Evidence::Imported { note: None },
+                })
+                .collect();
+            sentence_verdict(response, words, 0.5)
+        };
+        let repeated = label(
+            "flights cheap; flights cheap; hotel",
+            &[2, 2, 0, 2, 2, 0, 1],
+        );
+        let distinct = label("flights cheap; cars cheap; hotel", &[2, 2, 0, 2, 2, 0, 1]);
+        assert_eq!(repeated.distinct_queries, 2);
+        assert_eq!(distinct.distinct_queries, 3);
+        assert_eq!(repeated.queries[1].repeats, Some(1));
+        assert!(!repeated.queries[1].relevant && distinct.queries[1].relevant);
+        assert_eq!(prefer(&distinct, &repeated, 0.05), Verdict::First);
     }
 
     #[test]

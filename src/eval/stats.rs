@@ -60,6 +60,86 @@ pub fn bootstrap(
     }
 }
 
+/// An estimate with seeds as the unit of replication: the per-seed means, their
+/// mean, a t-interval over the seed means, and a two-level bootstrap interval
+/// (resample seeds, then users within each resampled seed).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SeedEstimate {
+    pub per_seed: Vec<(u64, f64)>,
+    pub mean: f64,
+    /// 95 % t-interval over the seed means (`None` with one seed).
+    pub t_interval: Option<Interval>,
+    /// 95 % two-level percentile bootstrap.
+    pub bootstrap: Interval,
+}
+
+/// The two-sided 97.5 % quantile of Student's t with `df` degrees of freedom.
+fn t975(df: usize) -> f64 {
+    const T: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
+    ];
+    if df == 0 {
+        f64::NAN
+    } else {
+        T.get(df - 1).copied().unwrap_or(Z95)
+    }
+}
+
+/// [`SeedEstimate`] of per-user values grouped by seed (`(seed, values)`).
+pub fn over_seeds(per_seed: &[(u64, Vec<f64>)], resamples: usize, seed: u64) -> SeedEstimate {
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let means: Vec<(u64, f64)> = per_seed.iter().map(|(s, v)| (*s, mean(v))).collect();
+    let m: Vec<f64> = means.iter().map(|x| x.1).collect();
+    let grand = mean(&m);
+    let k = m.len();
+    let t_interval = (k > 1).then(|| {
+        let var = m.iter().map(|x| (x - grand).powi(2)).sum::<f64>() / (k - 1) as f64;
+        let half = t975(k - 1) * (var / k as f64).sqrt();
+        Interval {
+            lo: grand - half,
+            hi: grand + half,
+        }
+    });
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let bootstrap = if k == 0 || resamples == 0 {
+        Interval {
+            lo: f64::NAN,
+            hi: f64::NAN,
+        }
+    } else {
+        let mut values: Vec<f64> = (0..resamples)
+            .map(|_| {
+                (0..k)
+                    .map(|_| {
+                        let users = &per_seed[rng.random_range(0..k)].1;
+                        let n = users.len().max(1);
+                        (0..users.len())
+                            .map(|_| users[rng.random_range(0..n)])
+                            .sum::<f64>()
+                            / n as f64
+                    })
+                    .sum::<f64>()
+                    / k as f64
+            })
+            .collect();
+        values.sort_by(f64::total_cmp);
+        let at =
+            |q: f64| values[((q * (resamples - 1) as f64).round() as usize).min(resamples - 1)];
+        Interval {
+            lo: at(0.025),
+            hi: at(0.975),
+        }
+    };
+    SeedEstimate {
+        per_seed: means,
+        mean: grand,
+        t_interval,
+        bootstrap,
+    }
+}
+
 /// Exact two-sided sign test of `wins` against `losses` (ties left out): the probability,
 /// under p = ½, of a split at least as uneven.
 pub fn sign_test(wins: usize, losses: usize) -> f64 {
@@ -84,6 +164,30 @@ pub fn sign_test(wins: usize, losses: usize) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seed_estimates_by_hand() {
+        // Three seeds whose means are 0.2, 0.4 and 0.6: mean 0.4, sd 0.2,
+        // t-interval 0.4 ± 4.303·0.2/√3.
+        let per_seed = vec![
+            (1, vec![0.0, 0.4]),
+            (2, vec![0.4, 0.4]),
+            (3, vec![1.0, 0.2]),
+        ];
+        let e = over_seeds(&per_seed, 2000, 7);
+        assert!((e.mean - 0.4).abs() < 1e-12);
+        let half = 4.303 * 0.2 / 3f64.sqrt();
+        let t = e.t_interval.unwrap();
+        assert!((t.lo - (0.4 - half)).abs() < 1e-9 && (t.hi - (0.4 + half)).abs() < 1e-9);
+        // The bootstrap stays within the values' range and around the mean.
+        assert!(e.bootstrap.lo >= 0.0 && e.bootstrap.hi <= 1.0);
+        assert!(e.bootstrap.lo < 0.4 && 0.4 < e.bootstrap.hi);
+        // Seed-to-seed spread widens it: the same 6 values as one seed give a narrower one.
+        let pooled = over_seeds(&[(1, vec![0.0, 0.4, 0.4, 0.4, 1.0, 0.2])], 2000, 7);
+        assert!(pooled.t_interval.is_none());
+        let one = over_seeds(&[(1, vec![0.5; 4])], 100, 1);
+        assert_eq!((one.bootstrap.lo, one.bootstrap.hi), (0.5, 0.5));
+    }
 
     #[test]
     fn wilson_by_hand() {

@@ -90,6 +90,11 @@ pub enum Evidence {
         nearest: Option<(String, f32)>,
         best_pmi: Option<(String, f32)>,
     },
+    /// The word's query repeats an earlier query of the response (1-based), or is
+    /// contained in it: the task is three distinct queries.
+    Repeats {
+        query: usize,
+    },
     /// Given by an imported labels file (an external LLM, a person).
     Imported {
         note: Option<String>,
@@ -129,6 +134,7 @@ impl std::fmt::Display for Evidence {
                 }
                 Ok(())
             }
+            Evidence::Repeats { query } => write!(f, "repeats query {query}"),
             Evidence::Imported { note } => write!(
                 f,
                 "imported label{}",
@@ -153,6 +159,9 @@ pub struct QueryVerdict {
     /// Share of the query's content words that are relevant (0 when it has none).
     pub relevant_fraction: f32,
     pub relevant: bool,
+    /// The earlier query (1-based) this one repeats or is contained in: never relevant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeats: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -164,6 +173,9 @@ pub struct Judgement {
     pub relevant_fraction: f32,
     /// Sentence label: 2 relevant, 1 irrelevant.
     pub sentence: u8,
+    /// Queries that repeat no earlier query of the response.
+    #[serde(default)]
+    pub distinct_queries: usize,
 }
 
 /// The history, prepared once for many judgements.
@@ -308,8 +320,12 @@ impl Labeler {
         self.judge_indexed(&self.index(history), response)
     }
 
+    /// Each word's class by its own evidence; then every content word of a query that
+    /// repeats an earlier query (or is contained in one, [`text::repeats`]) is class 1,
+    /// "repeats query k": the task is three distinct next queries (paper §1, §2.1),
+    /// and a repeated query tells the user nothing new however relevant its words.
     pub fn judge_indexed(&self, idx: &HistoryIndex, response: &str) -> Judgement {
-        let words: Vec<WordLabel> = text::words(response)
+        let mut words: Vec<WordLabel> = text::words(response)
             .into_iter()
             .map(|sp| {
                 let t = &response[sp.start..sp.end];
@@ -323,11 +339,32 @@ impl Labeler {
                 }
             })
             .collect();
+        for (span, repeats) in text::query_spans(response)
+            .into_iter()
+            .zip(repeats_of(response))
+        {
+            let Some(query) = repeats else { continue };
+            for w in words
+                .iter_mut()
+                .filter(|w| w.start >= span.0 && w.end <= span.1 && w.class != 0)
+            {
+                w.class = 1;
+                w.evidence = Evidence::Repeats { query };
+            }
+        }
         sentence_verdict(response, words, self.cfg.sentence_threshold)
     }
 }
 
-/// The sentence label and per-query verdicts from word labels (shared with imported labels).
+/// [`text::repeats`] of a response's non-empty queries.
+fn repeats_of(response: &str) -> Vec<Option<usize>> {
+    text::repeats(&text::split_response(response))
+}
+
+/// The sentence label and per-query verdicts from word labels (shared with imported
+/// labels). The sentence label is over the words as labelled, so a repeated query's
+/// words weigh as irrelevant ones; a repeated query is never relevant itself, and
+/// `distinct_queries` counts the others.
 pub fn sentence_verdict(response: &str, words: Vec<WordLabel>, threshold: f32) -> Judgement {
     let fraction = |ws: &[&WordLabel]| {
         let content = ws.iter().filter(|w| w.class != 0).count();
@@ -339,24 +376,23 @@ pub fn sentence_verdict(response: &str, words: Vec<WordLabel>, threshold: f32) -
         }
     };
     let mut queries = Vec::new();
-    let mut offset = 0;
-    for part in response.split(text::SEP) {
-        let (start, end) = (offset, offset + part.len());
-        offset = end + text::SEP.len_utf8();
-        if part.trim().is_empty() {
-            continue;
-        }
+    for ((start, end), repeats) in text::query_spans(response)
+        .into_iter()
+        .zip(repeats_of(response))
+    {
         let inside: Vec<&WordLabel> = words
             .iter()
             .filter(|w| w.start >= start && w.end <= end)
             .collect();
         let f = fraction(&inside);
         queries.push(QueryVerdict {
-            text: part.trim().to_string(),
+            text: response[start..end].trim().to_string(),
             relevant_fraction: f,
-            relevant: f >= threshold && f > 0.0,
+            relevant: repeats.is_none() && f >= threshold && f > 0.0,
+            repeats,
         });
     }
+    let distinct_queries = queries.iter().filter(|q| q.repeats.is_none()).count();
     let all: Vec<&WordLabel> = words.iter().collect();
     let f = fraction(&all);
     let sentence = if f >= threshold && f > 0.0 { 2 } else { 1 };
@@ -366,5 +402,6 @@ pub fn sentence_verdict(response: &str, words: Vec<WordLabel>, threshold: f32) -
         queries,
         relevant_fraction: f,
         sentence,
+        distinct_queries,
     }
 }

@@ -135,6 +135,25 @@ impl Policy {
         self.trunk.max_len()
     }
 
+    /// Only the value head's part of `grads` (the rest dropped): a step on them
+    /// trains the critic and leaves the policy as it is (the critic's warm-up).
+    pub fn value_head_only(
+        &self,
+        mut grads: burn::optim::GradientsParams,
+    ) -> burn::optim::GradientsParams {
+        let mut out = burn::optim::GradientsParams::new();
+        let w = self.value_head.weight.id;
+        if let Some(g) = grads.remove::<2>(w) {
+            out.register(w, g);
+        }
+        if let Some(b) = &self.value_head.bias
+            && let Some(g) = grads.remove::<1>(b.id)
+        {
+            out.register(b.id, g);
+        }
+        out
+    }
+
     /// The trunk alone, to start a reward model from the SFT policy.
     pub fn into_trunk(self) -> Trunk {
         self.trunk

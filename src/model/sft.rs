@@ -31,7 +31,7 @@ pub struct SftConfig {
     pub max_response: usize,
     pub seed: u64,
     /// Language-model warm-up epochs before SFT: the loss on every token (history
-    /// and response), standing in for the pretraining of the paper's LLM (2 in `default`, 0 in `quick`).
+    /// and response), standing in for the pretraining of the paper's LLM (1 in `default`, 0 in `quick`).
     #[serde(default)]
     pub warmup_epochs: usize,
 }
@@ -42,13 +42,13 @@ impl SftConfig {
         let base = Self {
             policy: PolicyConfig::shipped(vocab),
             users: 0,
-            epochs: 2,
+            epochs: 3,
             batch_size: 32,
             lr: 6e-3,
             max_prompt: super::prompt::MAX_PROMPT,
             max_response: super::prompt::MAX_RESPONSE,
             seed: 1,
-            warmup_epochs: 2,
+            warmup_epochs: 1,
         };
         match name {
             "default" => Some(base),
@@ -192,8 +192,9 @@ pub fn cosine_lr(lr: f64, step: usize, total: usize) -> f64 {
 
 /// Train `policy` (on an autodiff device) through the shared training step
 /// ([`crate::optim::Stepper`]: Adam, global-norm clipping at 1.0, non-finite steps
-/// skipped), with a cosine learning rate. `on_step` sees every step; returns the
-/// trained policy and the per-epoch metrics.
+/// skipped), with a cosine learning rate. `on_step` sees every step. Returns the
+/// policy of the SFT epoch with the lowest loss on `eval` (the validation users; not
+/// the last epoch's, and never a warm-up epoch's), and the per-epoch metrics.
 pub fn train(
     mut policy: Policy,
     train: &[Example],
@@ -209,7 +210,8 @@ pub fn train(
     use rand::seq::SliceRandom;
     let mut stepper = crate::optim::Stepper::new(1.0);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
-    let mut epochs = Vec::new();
+    let mut epochs: Vec<EpochMetrics> = Vec::new();
+    let mut best: Option<(f32, Policy)> = None;
     let mut step = 0;
     let total = (cfg.warmup_epochs + cfg.epochs) * train.len().div_ceil(cfg.batch_size.max(1));
     for epoch in 0..cfg.warmup_epochs + cfg.epochs {
@@ -261,8 +263,21 @@ pub fn train(
             eval_loss,
             seconds: t0.elapsed().as_secs_f64(),
         });
+        let better = best.as_ref().is_none_or(|(l, _)| eval_loss < *l);
+        if !warmup && eval_loss.is_finite() && better {
+            best = Some((eval_loss, policy.clone()));
+        }
     }
-    Ok((policy, epochs))
+    Ok((best.map_or(policy, |(_, p)| p), epochs))
+}
+
+/// The SFT epoch [`train`] keeps: the lowest validation loss among the non-warm-up epochs.
+pub fn best_epoch(epochs: &[EpochMetrics]) -> Option<usize> {
+    epochs
+        .iter()
+        .filter(|e| !e.warmup && e.eval_loss.is_finite())
+        .min_by(|a, b| a.eval_loss.total_cmp(&b.eval_loss))
+        .map(|e| e.epoch)
 }
 
 /// What `tppo sft` writes beside the checkpoint (`OUT.metrics.json`).
@@ -272,6 +287,8 @@ pub struct SftReport {
     pub train_users: usize,
     pub eval_users: usize,
     pub epochs: Vec<EpochMetrics>,
+    /// The epoch whose weights were kept (lowest validation loss), 0-based.
+    pub best_epoch: Option<usize>,
     pub seconds: f64,
     /// Users cut or left out for length (see [`super::prompt::Examples`]).
     pub left_out: LeftOut,
@@ -339,6 +356,7 @@ pub fn run(
         config: *cfg,
         train_users: train_set.examples.len(),
         eval_users: eval_set.examples.len(),
+        best_epoch: best_epoch(&epochs),
         epochs,
         seconds: t0.elapsed().as_secs_f64(),
         left_out,

@@ -18,6 +18,9 @@ pub struct RmExample {
     pub response: Vec<u32>,
     /// Class of each response token (EOS: 0).
     pub classes: Vec<u8>,
+    /// Whether each response token lies in a query that repeats an earlier one
+    /// ([`crate::text::repeats`]), for the margin the reward model gives repetition.
+    pub repeated: Vec<bool>,
     /// 1 or 2.
     pub sentence: u8,
 }
@@ -75,6 +78,20 @@ pub fn examples(
         };
         let words: Vec<LabeledSpan> = r.words.iter().map(LabeledSpan::from).collect();
         let (enc, mut classes) = tok.encode_labeled(&r.response, &words)?;
+        let spans = crate::text::query_spans(&r.response);
+        let repeats = crate::text::repeats(&crate::text::split_response(&r.response));
+        let rep: Vec<(usize, usize)> = spans
+            .into_iter()
+            .zip(repeats)
+            .filter(|(_, k)| k.is_some())
+            .map(|(s, _)| s)
+            .collect();
+        let mut repeated: Vec<bool> = enc
+            .offsets
+            .iter()
+            .map(|&(a, b)| rep.iter().any(|&(s, e)| a >= s && b <= e))
+            .collect();
+        repeated.push(false);
         let mut response = enc.ids;
         response.push(sp.eos);
         classes.push(0);
@@ -86,6 +103,7 @@ pub fn examples(
             prompt: p,
             response,
             classes,
+            repeated,
             sentence: r.sentence,
         });
     }
@@ -136,12 +154,14 @@ mod tests {
             prompt: vec![1, 7],
             response: vec![9, 2],
             classes: vec![2, 0],
+            repeated: vec![false; 2],
             sentence: 2,
         };
         let b = RmExample {
             prompt: vec![1],
             response: vec![3, 4, 2],
             classes: vec![1, 2, 0],
+            repeated: vec![false; 3],
             sentence: 1,
         };
         let rb = batch(&[&a, &b], 0);

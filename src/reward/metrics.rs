@@ -1,4 +1,4 @@
-//! Reward-model metrics: token-level AUC (relevant vs irrelevant) and accuracy.
+//! Reward-model metrics: AUC (relevant vs irrelevant), accuracy and balanced accuracy.
 
 /// Area under the ROC curve of `scores` for positives vs negatives (the
 /// Mann–Whitney U statistic over n₊·n₋ pairs; a tie counts one half).
@@ -33,9 +33,42 @@ pub fn accuracy(predicted: &[u8], truth: &[u8]) -> f64 {
     predicted.iter().zip(truth).filter(|(p, t)| p == t).count() as f64 / n.max(1) as f64
 }
 
+/// The mean over the classes present in `truth` of each class's recall (for two
+/// classes: (TPR + TNR) / 2). 0 with no items.
+pub fn balanced_accuracy(predicted: &[u8], truth: &[u8]) -> f64 {
+    let mut classes: Vec<u8> = truth.to_vec();
+    classes.sort_unstable();
+    classes.dedup();
+    let recalls: Vec<f64> = classes
+        .iter()
+        .map(|&c| {
+            let of_c: Vec<(&u8, &u8)> = predicted
+                .iter()
+                .zip(truth)
+                .filter(|(_, t)| **t == c)
+                .collect();
+            of_c.iter().filter(|(p, t)| p == t).count() as f64 / of_c.len() as f64
+        })
+        .collect();
+    recalls.iter().sum::<f64>() / recalls.len().max(1) as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn balanced_accuracy_by_hand() {
+        // 8 negatives all called negative, 2 positives of which 1 found: (1 + 0.5) / 2.
+        let truth = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1];
+        let pred = [0, 0, 0, 0, 0, 0, 0, 0, 1, 0];
+        assert!((balanced_accuracy(&pred, &truth) - 0.75).abs() < 1e-12);
+        // Always the majority class: accuracy 0.8, balanced accuracy 0.5.
+        let all0 = [0; 10];
+        assert!((accuracy(&all0, &truth) - 0.8).abs() < 1e-12);
+        assert!((balanced_accuracy(&all0, &truth) - 0.5).abs() < 1e-12);
+        assert_eq!(balanced_accuracy(&[], &[]), 0.0);
+    }
     use proptest::prelude::*;
 
     #[test]

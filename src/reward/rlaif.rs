@@ -31,6 +31,29 @@ pub fn targets(users: &[User]) -> Vec<Response> {
         .collect()
 }
 
+/// Each user's target response with one query repeated: the last query replaced by
+/// an earlier one (user i: query i mod 2), so that the reward models see what
+/// repetition is worth (the judge labels a repeated query's words class 1).
+pub fn repeated_targets(users: &[User]) -> Vec<Response> {
+    users
+        .iter()
+        .enumerate()
+        .filter_map(|(i, u)| {
+            let mut q = u.targets.clone();
+            if q.len() < 2 {
+                return None;
+            }
+            let last = q.len() - 1;
+            q[last] = q[i % last].clone();
+            Some(Response {
+                user: i,
+                text: crate::text::join_response(&q),
+                source: "tppo-judge/target-repeat",
+            })
+        })
+        .collect()
+}
+
 /// `samples` responses per user from `policy` with `sample`'s temperature and top-k,
 /// up to 48 tokens (sample k draws with seed `sample.seed·1000 + k·100003`, in
 /// batches of 64).

@@ -2,7 +2,7 @@
 
 use super::data::{RmBatch, RmExample, batch};
 use super::loss::{global_loss, local_loss, probability_mask, total_loss};
-use super::metrics::{accuracy, auc};
+use super::metrics::{accuracy, auc, balanced_accuracy};
 use super::model::{Level, RewardModel};
 use crate::error::Result;
 use crate::optim::Stepper;
@@ -25,6 +25,31 @@ pub struct RmTrainConfig {
     pub seed: u64,
     /// Evaluate every this many steps (and at the end).
     pub eval_every: usize,
+}
+
+impl RmTrainConfig {
+    /// The class weights that balance the sentence labels of `train` (paper §4.1.3,
+    /// "class balancing"): w_c = N / (2·N_c) for the two sentence classes, so each
+    /// counts as much as the other in the sentence model's cross-entropy. The token
+    /// model keeps [1, 1, 1] and balances with the probability mask (eq. 1).
+    pub fn balanced(self, train: &[RmExample]) -> Self {
+        if self.level == Level::Token {
+            return self;
+        }
+        let n = train.len() as f32;
+        let count = |c: u8| train.iter().filter(|e| e.sentence == c).count() as f32;
+        let w = |c: u8| {
+            if count(c) > 0.0 {
+                n / (2.0 * count(c))
+            } else {
+                1.0
+            }
+        };
+        Self {
+            class_weights: [1.0, w(1), w(2)],
+            ..self
+        }
+    }
 }
 
 impl Default for RmTrainConfig {
@@ -91,7 +116,7 @@ pub fn batch_loss(
                 logits,
                 labels,
                 Tensor::ones([rows, 1], device),
-                [1.0, 1.0, 1.0],
+                cfg.class_weights,
             )
         }
     }
@@ -107,6 +132,19 @@ pub struct RmEval {
     /// response, the sentence model's P(2) − P(1) at the last token.
     pub sentence_auc: Option<f64>,
     pub sentence_accuracy: f64,
+    /// The mean of the recalls of relevant and of irrelevant responses (a response is
+    /// called relevant when its score is above 0).
+    #[serde(default)]
+    pub sentence_balanced_accuracy: f64,
+    /// The share of eval responses called relevant (near 0 or 1: one class for all).
+    #[serde(default)]
+    pub predicted_relevant: f64,
+    /// The mean margin P(2) − P(1) on the content tokens of repeated queries, and
+    /// how many such tokens the eval labels hold.
+    #[serde(default)]
+    pub repeat_margin: Option<f64>,
+    #[serde(default)]
+    pub repeat_tokens: usize,
 }
 
 /// Metrics over `examples`, without gradients (blocks on [`evaluate_async`]; on the
@@ -133,6 +171,7 @@ pub async fn evaluate_async(
     let (mut tok_scores, mut tok_pos, mut tok_pred, mut tok_true) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut sent_scores, mut sent_pos) = (Vec::new(), Vec::new());
+    let mut repeat = Vec::new();
     let (mut loss_sum, mut batches) = (0.0f64, 0usize);
     for chunk in examples.chunks(cfg.batch_size.max(1)) {
         let refs: Vec<&RmExample> = chunk.iter().collect();
@@ -154,6 +193,9 @@ pub async fn evaluate_async(
                 if class != 0 {
                     tok_scores.push(p2 - p1);
                     tok_pos.push(class == 2);
+                    if e.repeated.get(k).copied().unwrap_or(false) {
+                        repeat.push(f64::from(p2 - p1));
+                    }
                 }
                 tok_pred.push(if p0 >= p1 && p0 >= p2 {
                     0
@@ -182,6 +224,12 @@ pub async fn evaluate_async(
         token_accuracy: accuracy(&tok_pred, &tok_true),
         sentence_auc: auc(&sent_scores, &sent_pos),
         sentence_accuracy: accuracy(&sent_pred, &sent_true),
+        sentence_balanced_accuracy: balanced_accuracy(&sent_pred, &sent_true),
+        predicted_relevant: sent_pred.iter().map(|&p| f64::from(p)).sum::<f64>()
+            / sent_pred.len().max(1) as f64,
+        repeat_margin: (!repeat.is_empty())
+            .then(|| repeat.iter().sum::<f64>() / repeat.len() as f64),
+        repeat_tokens: repeat.len(),
     }
 }
 
@@ -382,6 +430,7 @@ pub fn run(
         }
     };
     let pad = crate::model::prompt::Special::of(tok)?.pad;
+    let cfg = &cfg.balanced(train_set);
     let t0 = web_time::Instant::now();
     let (model, points) = train(model, train_set, eval_set, cfg, pad, &device, on_point)?;
     let report = RmReport {
@@ -443,6 +492,7 @@ mod tests {
                 let twos = classes.iter().filter(|&&c| c == 2).count();
                 RmExample {
                     prompt: vec![1, 5],
+                    repeated: vec![false; response.len()],
                     response,
                     classes,
                     sentence: if 2 * twos >= len { 2 } else { 1 },

@@ -163,6 +163,40 @@ fn piece_grads(
     (grads, stats)
 }
 
+/// The critic's warm-up loss on the responses `idx`: ½·mean (V − R)² over their
+/// tokens, unclipped (the value clip of eq. 9 is for the policy's updates).
+fn value_grads(
+    policy: Policy,
+    ro: &Rollout,
+    idx: &[usize],
+    cfg: &PpoConfig,
+    pad: u32,
+    device: &Device,
+) -> (GradientsParams, Tensor<1>) {
+    let p: Vec<&[u32]> = idx.iter().map(|&i| ro.prompts[i].as_slice()).collect();
+    let x: Vec<&[u32]> = idx.iter().map(|&i| ro.responses[i].as_slice()).collect();
+    let t = TailBatch::new(&p, &x, pad);
+    let rows = |v: &[Vec<f32>]| {
+        let r: Vec<&[f32]> = idx.iter().map(|&i| v[i].as_slice()).collect();
+        t.tensor(t.rows(&r), device)
+    };
+    let mask = t.tensor(t.mask.clone(), device);
+    let (_, _, new_v) = score_tokens(&policy, &t, cfg.temperature, device);
+    let old_v = rows(&ro.values);
+    let vf = value_loss(new_v, old_v, rows(&ro.returns), mask, f32::MAX / 4.0);
+    let value = vf.loss.clone().detach().inner();
+    let grads = GradientsParams::from_grads(vf.loss.backward(), &policy);
+    (policy.value_head_only(grads), value)
+}
+
+/// What the critic's warm-up did: its mean value loss per iteration, and the
+/// explained variance of each rollout's returns before it trained on them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Warmup {
+    pub value_loss: Vec<f32>,
+    pub var_explained: Vec<f32>,
+}
+
 /// Everything one rollout batch produced, per response (ragged rows).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Rollout {
@@ -229,6 +263,16 @@ pub struct Metrics {
         default
     )]
     pub judge_relevance: Option<f32>,
+    /// β of this iteration's KL term (it moves under adaptive KL control).
+    #[serde(rename = "objective/kl_coef", default)]
+    pub kl_coef: f32,
+    /// 1 − Var(returns − values) / Var(returns) over the rollout's tokens: how much of
+    /// the returns the critic explains.
+    #[serde(rename = "val/var_explained", default)]
+    pub var_explained: f32,
+    /// Responses cut at `max_new` without EOS (penalised when `missing_eos_penalty` is set).
+    #[serde(rename = "response/missing_eos", default)]
+    pub missing_eos: usize,
 }
 
 fn mean_std(xs: &[f32]) -> (f32, f32) {
@@ -238,6 +282,25 @@ fn mean_std(xs: &[f32]) -> (f32, f32) {
     (mean, var.sqrt())
 }
 
+/// 1 − Var(returns − values) / Var(returns) over every response token (TRL's
+/// `val/var_explained`); 0 when the returns do not vary.
+fn var_explained(returns: &[Vec<f32>], values: &[Vec<f32>]) -> f32 {
+    let r: Vec<f32> = returns.iter().flatten().copied().collect();
+    let d: Vec<f32> = returns
+        .iter()
+        .flatten()
+        .zip(values.iter().flatten())
+        .map(|(r, v)| r - v)
+        .collect();
+    let (_, sr) = mean_std(&r);
+    let (_, sd) = mean_std(&d);
+    if sr > 0.0 {
+        1.0 - (sd * sd) / (sr * sr)
+    } else {
+        0.0
+    }
+}
+
 /// The trainer: π_θ (on an autodiff device), the frozen π_ref and reward model, Adam.
 pub struct Ppo {
     pub cfg: PpoConfig,
@@ -245,6 +308,8 @@ pub struct Ppo {
     reference: Policy,
     rm: RewardModel,
     stepper: Stepper,
+    /// β of the KL term now (cfg.kl_coef at the start; adapted with `kl_target`).
+    kl_coef: f32,
     eos: u32,
     pad: u32,
     device: Device,
@@ -288,6 +353,7 @@ impl Ppo {
             reference,
             rm,
             stepper: Stepper::new(cfg.max_grad_norm),
+            kl_coef: cfg.kl_coef,
             eos,
             pad,
             device,
@@ -301,12 +367,58 @@ impl Ppo {
         self.policy.valid()
     }
 
+    /// The critic's warm-up (`cfg.value_warmup` iterations; see [`PpoConfig`]): each
+    /// samples a rollout of `prompts[k]` from the current (SFT) policy, scored with the
+    /// run's own rewards, then trains the value head alone on its returns
+    /// (`ppo_epochs` passes over the minibatches, unclipped loss, Adam at
+    /// `value_warmup_lr`). The policy itself does not change.
+    pub async fn warm_up_value(&mut self, prompts: &[Vec<Vec<u32>>]) -> Result<Warmup> {
+        let cfg = self.cfg;
+        let mut stepper = Stepper::new(cfg.max_grad_norm);
+        let mut out = Warmup::default();
+        for batch in prompts.iter().take(cfg.value_warmup) {
+            let ro = self.rollout(batch).await?;
+            out.var_explained
+                .push(var_explained(&ro.returns, &ro.values));
+            let n = ro.responses.len();
+            let mb = n.div_ceil(cfg.minibatches.max(1)).max(1);
+            let (mut sum, mut count) = (0.0f32, 0usize);
+            for _ in 0..cfg.ppo_epochs {
+                for idx in (0..n).collect::<Vec<_>>().chunks(mb) {
+                    let (grads, value) = value_grads(
+                        self.policy.valid().train(),
+                        &ro,
+                        idx,
+                        &cfg,
+                        self.pad,
+                        &self.device,
+                    );
+                    let (policy, stepped) = stepper
+                        .step(self.policy.clone(), grads, cfg.value_warmup_lr, vec![value])
+                        .await?;
+                    self.policy = policy;
+                    if stepped.applied {
+                        sum += stepped.values[0];
+                        count += 1;
+                    }
+                }
+            }
+            out.value_loss.push(sum / count.max(1) as f32);
+        }
+        Ok(out)
+    }
+
     /// The gradient of one minibatch of a rollout (the responses `idx`), as an update
     /// would take it before clipping: for diagnostics and the backend parity tests.
     pub fn minibatch_grads(&self, ro: &Rollout, idx: &[usize]) -> GradientsParams {
         let total: usize = idx.iter().map(|&i| ro.responses[i].len()).sum();
         let policy = self.policy.valid().train();
         piece_grads(policy, ro, idx, total, &self.cfg, self.pad, &self.device).0
+    }
+
+    /// The device the policy trains on (autodiff).
+    pub fn device(&self) -> &Device {
+        &self.device
     }
 
     pub fn iteration_count(&self) -> usize {
@@ -380,11 +492,20 @@ impl Ppo {
                     Score::Token(&shaped)
                 }
             };
-            out.scores.push(match score {
-                Score::Sentence(s) => s,
-                Score::Token(r) => r.iter().sum(),
-            });
-            let a = assemble(&out.logprobs[i], &out.ref_logprobs[i], cfg.kl_coef, score);
+            // TRL's missing_eos_penalty: a response cut at the cap loses it from its
+            // score, at its last token.
+            let cut = out.responses[i].last() != Some(&self.eos);
+            let penalty = cfg.missing_eos_penalty.filter(|_| cut).unwrap_or(0.0);
+            out.scores.push(
+                match score {
+                    Score::Sentence(s) => s,
+                    Score::Token(r) => r.iter().sum(),
+                } - penalty,
+            );
+            let mut a = assemble(&out.logprobs[i], &out.ref_logprobs[i], self.kl_coef, score);
+            if let Some(last) = a.rewards.last_mut() {
+                *last -= penalty;
+            }
             let (adv, ret) = gae(&a.rewards, &out.values[i], cfg.gamma, cfg.lam);
             out.kl.push(a.kl);
             out.rewards.push(a.rewards);
@@ -437,20 +558,29 @@ impl Ppo {
         let steps = self.stepper.steps - steps_before;
         let skipped = self.stepper.skipped - skipped_before;
         self.iter += 1;
+        let beta = self.kl_coef;
         let avg = |x: f64| (x / steps.max(1) as f64) as f32;
         let per_seq =
             |v: &Vec<Vec<f32>>| v.iter().map(|r| r.iter().sum::<f32>()).collect::<Vec<_>>();
         let (scores, scores_std) = mean_std(&ro.scores);
         let kl = mean_std(&per_seq(&ro.kl)).0;
+        if let Some(target) = cfg.kl_target {
+            self.kl_coef = super::config::adapt_kl_coef(beta, kl, target, n, cfg.kl_horizon);
+        }
         let neg_lp: Vec<f32> = ro.logprobs.iter().map(|r| -r.iter().sum::<f32>()).collect();
+        let missing_eos = ro
+            .responses
+            .iter()
+            .filter(|r| r.last() != Some(&self.eos))
+            .count();
         Ok(Metrics {
             iter: self.iter,
             scores,
             scores_std,
             kl,
             entropy: mean_std(&neg_lp).0,
-            non_score_reward: -cfg.kl_coef * kl,
-            rlhf_reward: scores - cfg.kl_coef * kl,
+            non_score_reward: -beta * kl,
+            rlhf_reward: scores - beta * kl,
             approxkl: avg(sums.approxkl),
             clipfrac: avg(sums.clipfrac),
             entropy_avg: avg(sums.entropy),
@@ -472,6 +602,9 @@ impl Ppo {
             skipped_updates: skipped,
             seconds: 0.0,
             judge_relevance: None,
+            kl_coef: beta,
+            var_explained: var_explained(&ro.returns, &ro.values),
+            missing_eos,
         })
     }
 

@@ -7,6 +7,7 @@
 //! `objective/judge_relevance` of the metrics. Wall time per iteration is measured
 //! here too (`time/iteration_s`).
 
+use super::ppo::Warmup;
 use super::{Metrics, Placement, Ppo, PpoConfig, Rollout};
 use crate::data::User;
 use crate::error::Result;
@@ -15,6 +16,7 @@ use crate::model::checkpoint::{self, CheckpointInfo};
 use crate::model::policy::{Policy, PolicyConfig};
 use crate::reward::model::RewardModel;
 use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
 
 /// Which training users each iteration prompts with: all of them, in an order fixed
 /// by the seed, `batch_size` at a time, wrapping around.
@@ -49,6 +51,29 @@ pub struct Step {
     pub users: Vec<usize>,
     /// The rollouts as text.
     pub texts: Vec<String>,
+    /// The validation point taken at this iteration, if one was.
+    pub frontier: Option<FrontierPoint>,
+}
+
+/// Checkpoint selection on validation users (disjoint from the final eval users):
+/// every `every` iterations the policy is evaluated greedily on `users`; the best
+/// validation relevance among the points whose KL is within `kl_budget` is kept.
+pub struct Validation {
+    pub users: Vec<User>,
+    pub every: usize,
+    pub kl_budget: f32,
+}
+
+/// One point of the reward–KL frontier (Gao et al. 2023): the policy before
+/// iteration `iter` (0: the SFT policy), its KL to π_ref measured on that
+/// iteration's rollouts (`objective/kl`), and its greedy outputs on the validation
+/// users judged and measured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FrontierPoint {
+    pub iter: usize,
+    pub kl: f32,
+    pub relevance: f64,
+    pub metrics: crate::eval::metrics::ModelMetrics,
 }
 
 /// One PPO (`sentence`) or TPPO (`token`) run.
@@ -56,6 +81,11 @@ pub struct Run {
     ppo: Ppo,
     schedule: Schedule,
     pub policy_config: PolicyConfig,
+    validation: Option<Validation>,
+    frontier: Vec<FrontierPoint>,
+    best: Option<(FrontierPoint, Policy)>,
+    /// What the critic's warm-up did, once it ran (the first step runs it).
+    pub warmup: Option<Warmup>,
 }
 
 impl Run {
@@ -86,6 +116,10 @@ impl Run {
             ppo,
             schedule: Schedule::new(kit.train.len(), cfg.seed),
             policy_config,
+            validation: None,
+            frontier: Vec::new(),
+            best: None,
+            warmup: None,
         })
     }
 
@@ -117,18 +151,136 @@ impl Run {
         self.ppo.policy()
     }
 
-    /// One iteration on the next users of the schedule.
-    pub async fn step(&mut self, kit: &Kit) -> Result<Step> {
-        let t0 = web_time::Instant::now();
-        let cfg = self.ppo.cfg;
-        let users = self
-            .schedule
-            .batch(self.ppo.iteration_count(), cfg.batch_size);
+    /// Take validation points (see [`Validation`]).
+    pub fn with_validation(mut self, v: Validation) -> Self {
+        self.validation = Some(v);
+        self
+    }
+
+    /// The validation points so far.
+    pub fn frontier(&self) -> &[FrontierPoint] {
+        &self.frontier
+    }
+
+    /// The best validation point within the KL budget, and its policy.
+    pub fn best(&self) -> Option<(&FrontierPoint, &Policy)> {
+        self.best.as_ref().map(|(p, m)| (p, m))
+    }
+
+    fn prompts(&self, kit: &Kit, users: &[usize]) -> Result<Vec<Vec<u32>>> {
         let prompter = kit.prompter();
-        let prompts = users
+        users
             .iter()
             .map(|&i| prompter.prompt(&kit.train[i].history).map(|p| p.0))
+            .collect()
+    }
+
+    /// The critic's warm-up ([`Ppo::warm_up_value`]) on batches from the far end of
+    /// the schedule (users the first iterations do not prompt with).
+    pub async fn warm_up(&mut self, kit: &Kit) -> Result<Warmup> {
+        if let Some(w) = &self.warmup {
+            return Ok(w.clone());
+        }
+        let cfg = self.ppo.cfg;
+        let passes = kit.train.len().div_ceil(cfg.batch_size.max(1)).max(1);
+        let batches = (0..cfg.value_warmup)
+            .map(|k| {
+                let users = self.schedule.batch(passes - 1 - k % passes, cfg.batch_size);
+                self.prompts(kit, &users)
+            })
             .collect::<Result<Vec<_>>>()?;
+        let w = self.ppo.warm_up_value(&batches).await?;
+        self.warmup = Some(w.clone());
+        Ok(w)
+    }
+
+    /// `policy`'s greedy outputs on the validation users, judged: a frontier point with
+    /// the given KL.
+    async fn validate(
+        &self,
+        kit: &Kit,
+        policy: &Policy,
+        iter: usize,
+        kl: f32,
+    ) -> Result<Option<FrontierPoint>> {
+        let Some(v) = &self.validation else {
+            return Ok(None);
+        };
+        let device = self.ppo.device().clone().inner();
+        let out = crate::eval::outputs(
+            "validation",
+            policy,
+            kit,
+            &v.users,
+            None,
+            self.cfg().lwp,
+            &crate::model::policy::SampleConfig::greedy(),
+            &device,
+        )
+        .await?;
+        Ok(Some(FrontierPoint {
+            iter,
+            kl,
+            relevance: crate::eval::relevance_of(&out).rate,
+            metrics: crate::eval::metrics_of(&out),
+        }))
+    }
+
+    fn record(&mut self, point: &FrontierPoint, policy: Policy) {
+        self.frontier.push(point.clone());
+        let budget = self
+            .validation
+            .as_ref()
+            .map_or(f32::INFINITY, |v| v.kl_budget);
+        let better = self
+            .best
+            .as_ref()
+            .is_none_or(|(b, _)| point.relevance > b.relevance);
+        if point.kl <= budget && better {
+            self.best = Some((point.clone(), policy));
+        }
+    }
+
+    /// After the last iteration: one more rollout (no update) measures the final
+    /// policy's KL, for its validation point.
+    pub async fn finish(&mut self, kit: &Kit) -> Result<Option<FrontierPoint>> {
+        let done = self
+            .frontier
+            .last()
+            .is_some_and(|p| p.iter == self.iterations());
+        if self.validation.is_none() || done {
+            return Ok(None);
+        }
+        let cfg = self.ppo.cfg;
+        let users = self.schedule.batch(self.iterations(), cfg.batch_size);
+        let ro = self.ppo.rollout(&self.prompts(kit, &users)?).await?;
+        let kl =
+            ro.kl.iter().map(|r| r.iter().sum::<f32>()).sum::<f32>() / ro.kl.len().max(1) as f32;
+        let policy = self.policy();
+        let point = self.validate(kit, &policy, self.iterations(), kl).await?;
+        if let Some(p) = &point {
+            self.record(p, policy);
+        }
+        Ok(point)
+    }
+
+    /// One iteration on the next users of the schedule (with a validation point of the
+    /// policy it started from, every `every` iterations). The first step runs the
+    /// critic's warm-up first, unless [`Run::warm_up`] already did.
+    pub async fn step(&mut self, kit: &Kit) -> Result<Step> {
+        if self.warmup.is_none() && self.ppo.cfg.value_warmup > 0 {
+            self.warm_up(kit).await?;
+        }
+        let t0 = web_time::Instant::now();
+        let cfg = self.ppo.cfg;
+        let iter = self.ppo.iteration_count();
+        let validate = self
+            .validation
+            .as_ref()
+            .is_some_and(|v| iter.is_multiple_of(v.every.max(1)));
+        let before = validate.then(|| self.policy());
+        let users = self.schedule.batch(iter, cfg.batch_size);
+        let prompts = self.prompts(kit, &users)?;
         let (mut metrics, rollout) = self.ppo.iteration(&prompts).await?;
         let texts = rollout
             .responses
@@ -138,11 +290,20 @@ impl Run {
         let judged: Vec<&User> = users.iter().map(|&i| &kit.train[i]).collect();
         metrics.judge_relevance = Some(judge_rate(kit, &judged, &texts));
         metrics.seconds = t0.elapsed().as_secs_f64();
+        let mut frontier = None;
+        if let Some(policy) = before {
+            // The point of the policy this iteration sampled from, with its KL.
+            if let Some(p) = self.validate(kit, &policy, iter, metrics.kl).await? {
+                self.record(&p, policy);
+                frontier = Some(p);
+            }
+        }
         Ok(Step {
             metrics,
             rollout,
             users,
             texts,
+            frontier,
         })
     }
 
@@ -155,14 +316,17 @@ impl Run {
         fingerprint: &str,
         metrics: &[Metrics],
     ) -> Result<()> {
-        save(
-            out,
-            &self.policy(),
-            self.policy_config,
-            fingerprint,
-            self.cfg(),
-            metrics,
-        )
+        let (pc, cfg) = (self.policy_config, self.cfg());
+        save(out, &self.policy(), pc, fingerprint, cfg, metrics)?;
+        if !self.frontier.is_empty() {
+            crate::io::write_jsonl(&out.with_extension("frontier.jsonl"), &self.frontier)?;
+        }
+        if let Some((point, policy)) = &self.best {
+            let best = best_path(out);
+            save(&best, policy, pc, fingerprint, cfg, &[])?;
+            crate::io::write_json(&best.with_extension("point.json"), point)?;
+        }
+        Ok(())
     }
 }
 
@@ -201,6 +365,14 @@ pub fn save(
     let json =
         serde_json::to_string_pretty(cfg).map_err(|e| crate::Error::Invalid(e.to_string()))?;
     crate::io::write_file_atomic(&out.with_extension("ppo.json"), json.as_bytes())
+}
+
+/// Where [`Run::save`] puts the best checkpoint of the run saved at `out`: `OUT-best`.
+pub fn best_path(out: &std::path::Path) -> std::path::PathBuf {
+    let name = out
+        .file_name()
+        .map_or_else(|| "run".into(), |n| n.to_string_lossy().into_owned());
+    out.with_file_name(format!("{name}-best"))
 }
 
 /// The settings a saved run was trained with (`OUT.ppo.json`), when it has them.

@@ -69,6 +69,9 @@ pub struct RunSettings {
     pub max_new: usize,
     pub lr: f64,
     pub kl_coef: f32,
+    /// Adaptive KL control's target (None: β fixed).
+    #[serde(default)]
+    pub kl_target: Option<f32>,
     pub alpha: f32,
     pub sl: f32,
 }
@@ -100,6 +103,7 @@ impl Lab {
         vocab: String,
         train: Vec<u8>,
         labeler_json: String,
+        topics_json: String,
         users: Vec<u8>,
         sft: Vec<u8>,
         rm_token: Vec<u8>,
@@ -111,8 +115,15 @@ impl Lab {
         } else {
             crate::backend::detect().await
         };
-        let kit =
-            Kit::from_bytes(&tokenizer, &vectors, &vocab, &train, &labeler_json).map_err(js_err)?;
+        let kit = Kit::from_bytes(
+            &tokenizer,
+            &vectors,
+            &vocab,
+            &train,
+            &labeler_json,
+            &topics_json,
+        )
+        .map_err(js_err)?;
         let users = crate::data::jsonl::read_users_bytes(
             "data/eval.jsonl",
             &crate::io::maybe_gunzip(&users).map_err(js_err)?,
@@ -262,8 +273,7 @@ impl Lab {
             model,
             users,
             texts,
-            &self.kit.labeler,
-            &self.kit.prompter(),
+            &self.kit,
             Some(&self.rm_token),
             lwp,
             &self.device,
@@ -283,6 +293,7 @@ impl Lab {
             max_new: s.max_new,
             lr: s.lr,
             kl_coef: s.kl_coef,
+            kl_target: s.kl_target,
             grad_shards: crate::cpu::par::PIECES,
             ..PpoConfig::default()
         };
@@ -347,7 +358,9 @@ impl Lab {
         let pairs = eval::compare_models(&outputs, &eval::PAIRS, 1000, 1).map_err(js_err)?;
         let relevance: Vec<serde_json::Value> = outputs
             .iter()
-            .map(|(m, r)| serde_json::json!({"model": m, "relevance": eval::relevance_of(r)}))
+            .map(|(m, r)| {
+                serde_json::json!({"model": m, "relevance": eval::relevance_of(r), "metrics": eval::metrics_of(r)})
+            })
             .collect();
         to_js(&serde_json::json!({"relevance": relevance, "pairs": pairs}))
     }
@@ -397,7 +410,8 @@ impl Lab {
                 lr: s.lr,
                 seed: s.seed,
                 ..RmTrainConfig::default()
-            };
+            }
+            .balanced(&train);
             self.rm_runs
                 .push((RmTrainer::new(model, cfg), train.clone(), eval.clone()));
         }

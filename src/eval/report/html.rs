@@ -6,13 +6,14 @@ use super::Report;
 use super::plots::{Series, curve, lines, wtl_bars};
 use crate::eval::OutputRecord;
 use crate::eval::pairwise::WinTieLose;
+use crate::eval::stats::SeedEstimate;
 use crate::rl::Metrics;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:1180px;margin:2em auto;padding:0 1em;color:#222}\
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}\
 th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}\
-.ok{color:#1a7f37;font-weight:600}.no{color:#b42318;font-weight:600}.grid{display:flex;flex-wrap:wrap;gap:12px}\
+.ok{color:#1a7f37;font-weight:600}.no{color:#b42318;font-weight:600}.grid{display:flex;flex-wrap:wrap;gap:12px}small{color:#555}\
 code{background:#f3f3f3;padding:1px 4px}";
 
 fn svg(s: String) -> Markup {
@@ -82,6 +83,50 @@ fn curves(r: &Report) -> crate::Result<Markup> {
     Ok(html! { div.grid { @for p in plots { (svg(p)) } } })
 }
 
+/// The reward–KL frontier (Gao et al. 2023): each run's validation points, relevance
+/// against KL to π_ref, in iteration order; the budget as a line.
+fn frontier_plot(r: &Report) -> crate::Result<Option<String>> {
+    let series: Vec<Series> = r
+        .runs
+        .iter()
+        .filter(|run| !run.frontier.is_empty() && !run.name.contains("alpha"))
+        .map(|run| {
+            let pts = run
+                .frontier
+                .iter()
+                .map(|p| (f64::from(p.kl), p.relevance))
+                .collect();
+            (
+                format!("{} seed {}", run.name.to_uppercase(), run.seed),
+                pts,
+                None,
+            )
+        })
+        .collect();
+    if series.is_empty() {
+        return Ok(None);
+    }
+    lines(
+        &format!(
+            "Reward–KL frontier: validation relevance against KL (budget {} nats)",
+            r.kl_budget
+        ),
+        "KL to the SFT policy (nats per response)",
+        "judge relevance, validation users",
+        &series,
+    )
+    .map(Some)
+}
+
+fn estimate(e: &SeedEstimate) -> Markup {
+    let t = e.t_interval.unwrap_or(e.bootstrap);
+    html! {
+        (format!("{:.3}", e.mean))
+        br;
+        small { (format!("t [{:.3}, {:.3}] · boot [{:.3}, {:.3}]", t.lo, t.hi, e.bootstrap.lo, e.bootstrap.hi)) }
+    }
+}
+
 fn rm_plot(r: &Report) -> crate::Result<Option<String>> {
     if r.rm_curves.is_empty() {
         return Ok(None);
@@ -122,6 +167,7 @@ pub fn render(r: &Report, sft: &[OutputRecord]) -> crate::Result<String> {
     let bars = wtl_bars(&bars)?;
     let curves = curves(r)?;
     let rm = rm_plot(r)?;
+    let frontier = frontier_plot(r)?;
     let page = html! {
         (DOCTYPE)
         html lang="en" {
@@ -134,9 +180,10 @@ pub fn render(r: &Report, sft: &[OutputRecord]) -> crate::Result<String> {
             body {
                 h1 { "TPPO Lab: pipeline report" }
                 p {
-                    "Preset " code { (r.preset) } ": " (r.seeds) " seeds, " (r.sizes.iters)
-                    " PPO iterations of " (r.sizes.batch_size) " rollouts per run, " (r.eval_users)
-                    " held-out users (greedy decoding). Every number below was measured in this run; "
+                    "Preset " code { (r.preset) } ": " (r.seeds) " seeds per mode, " (r.sizes.iters)
+                    " PPO iterations of " (r.sizes.batch_size) " rollouts per run, " (r.sizes.val_users)
+                    " validation users, " (r.eval_users)
+                    " eval users (greedy decoding). Every number below was measured in this run; "
                     code { "report.json" } " holds them all."
                 }
                 h2 { "The paper's findings" }
@@ -149,9 +196,41 @@ pub fn render(r: &Report, sft: &[OutputRecord]) -> crate::Result<String> {
                         }
                     }
                 }
-                h2 { "Relevance rate (Table 2 analog)" }
+                @if !r.flags.is_empty() {
+                    h2 { "Flags" }
+                    ul { @for f in &r.flags { li.no { (f) } } }
+                }
+                h2 { "Table 2 analog: the compared checkpoints on the eval users" }
+                p {
+                    "PPO and TPPO: each run's best checkpoint on the validation users within the KL budget of "
+                    (r.kl_budget) " nats. Seeds are the unit: the value is the mean over seeds, then a "
+                    "t-interval over the seed means and a two-level bootstrap (seeds, then users)."
+                }
                 table {
-                    tr { th { "model" } th { "per seed" } th { "mean" } th { "pooled [95 % Wilson]" } }
+                    tr {
+                        th { "model" } th { "seeds" } th { "judge relevance" } th { "hit@3" } th { "word F1" }
+                        th { "stem F1" } th { "hidden-interest precision" } th { "distinct-query rate" } th { "KL" }
+                        th { "κ judge–reference" } th { "κ judge–interest" }
+                    }
+                    @for m in &r.table {
+                        tr {
+                            td { (m.model) @if m.degenerate { " " span.no { "(degenerate)" } } }
+                            td { (m.seeds) }
+                            td { (estimate(&m.relevance)) }
+                            td { (estimate(&m.hit_at_3)) }
+                            td { (estimate(&m.word_f1)) }
+                            td { (estimate(&m.stem_f1)) }
+                            td { @if let Some(h) = &m.hidden_interest { (estimate(h)) } @else { "–" } }
+                            td { (estimate(&m.distinct_query_rate)) }
+                            td { @if let Some(k) = &m.kl { (estimate(k)) } @else { "–" } }
+                            td { (m.kappa_judge_reference.map_or("–".into(), |k| format!("{k:.3}"))) }
+                            td { (m.kappa_judge_interest.map_or("–".into(), |k| format!("{k:.3}"))) }
+                        }
+                    }
+                }
+                h3 { "Per seed (relevance, 95 % Wilson)" }
+                table {
+                    tr { th { "model" } th { "per seed" } }
                     @for m in &r.table {
                         tr {
                             td { (m.model) }
@@ -161,8 +240,28 @@ pub fn render(r: &Report, sft: &[OutputRecord]) -> crate::Result<String> {
                                     (format!("seed {s}: {:.3} [{:.3}, {:.3}]", x.rate, x.ci.lo, x.ci.hi))
                                 }
                             }
-                            td { (format!("{:.3}", m.mean_rate)) }
-                            td { (format!("{:.3} [{:.3}, {:.3}] (n = {})", m.pooled.rate, m.pooled.ci.lo, m.pooled.ci.hi, m.pooled.n)) }
+                        }
+                    }
+                }
+                @if let Some(f) = frontier {
+                    h2 { "The reward–KL frontier" }
+                    (svg(f))
+                }
+                @if !r.tuning.is_empty() {
+                    h2 { "Tuning (the same grid and budget for both modes; seed 1; validation users)" }
+                    table {
+                        tr { th { "mode" } th { "learning rate" } th { "KL target" } th { "best validation relevance within the budget" } th { "its KL" } th { "its iteration" } }
+                        @for t in &r.tuning {
+                            @for c in &t.cells {
+                                tr {
+                                    td { (t.mode) @if c.lr == t.lr && c.kl_target == t.kl_target { " " span.ok { "chosen" } } }
+                                    td { (format!("{:e}", c.lr)) }
+                                    td { (c.kl_target) }
+                                    @if let Some(b) = &c.best {
+                                        td { (format!("{:.3}", b.relevance)) } td { (format!("{:.2}", b.kl)) } td { (b.iter) }
+                                    } @else { td { "over the budget" } td {} td {} }
+                                }
+                            }
                         }
                     }
                 }
@@ -174,7 +273,13 @@ pub fn render(r: &Report, sft: &[OutputRecord]) -> crate::Result<String> {
                     }
                     @for p in &r.pairs {
                         @for (seed, s) in &p.per_seed { (wtl_row(&format!("{} seed {seed}", p.pair), s)) }
-                        (wtl_row(&format!("{} pooled", p.pair), &p.pooled))
+                        (wtl_row(&format!("{} all seeds' users", p.pair), &p.pooled))
+                    }
+                }
+                table {
+                    tr { th { "pair" } th { "net (W − L)/N, seeds as the unit" } th { "relevance difference A − B" } }
+                    @for p in &r.pairs {
+                        tr { td { (p.pair) } td { (estimate(&p.net)) } td { (estimate(&p.relevance_difference)) } }
                     }
                 }
                 (svg(bars))
@@ -183,6 +288,17 @@ pub fn render(r: &Report, sft: &[OutputRecord]) -> crate::Result<String> {
                 @if let Some(rm) = rm {
                     h2 { "Reward models (Fig. 6), from their training metrics" }
                     (svg(rm))
+                }
+                table {
+                    tr { th { "reward model" } th { "response AUC" } th { "balanced accuracy" } th { "called relevant" } th { "token AUC" } th { "margin on repeated queries" } }
+                    @for c in &r.rm_curves {
+                        tr {
+                            td { (c.level) }
+                            @for x in [c.final_response_auc, c.final_balanced_accuracy, c.final_predicted_relevant, c.final_token_auc, c.final_repeat_margin] {
+                                td { (x.map_or("–".into(), |v| format!("{v:.3}"))) }
+                            }
+                        }
+                    }
                 }
                 h2 { "Degeneration check: how varied are the outputs?" }
                 p {

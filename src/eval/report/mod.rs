@@ -1,26 +1,43 @@
 //! The pipeline's report: the numbers (`report.json`) and the paper's findings,
 //! marked reproduced / not reproduced from those numbers. [`html`] renders it
 //! (`report.html`, with plots; the `html` feature).
+//!
+//! Seeds are the unit of replication: every model's metric carries its per-seed
+//! values, a t-interval over the seed means and a two-level bootstrap (seeds, then
+//! users within a seed) ([`SeedEstimate`]); comparisons likewise, on the per-user
+//! differences within each seed. The PPO and TPPO checkpoints compared are each
+//! run's best on the validation users within the KL budget (docs/decisions.md,
+//! "The experiment").
 
 #[cfg(feature = "html")]
 pub mod html;
 #[cfg(feature = "html")]
 mod plots;
 
-use crate::eval::pairwise::WinTieLose;
-use crate::eval::stats::wilson;
+use crate::eval::metrics::ModelMetrics;
+use crate::eval::pairwise::{Outcome, WinTieLose};
+use crate::eval::stats::{SeedEstimate, over_seeds, wilson};
 use crate::eval::{CompareRecord, OutputRecord, Relevance};
+use crate::rl::run::FrontierPoint;
 use crate::rl::{Metrics, PpoConfig};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The sizes of a pipeline preset.
-#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Preset {
     pub eval_users: usize,
+    /// Validation users (checkpoint choice and tuning).
+    pub val_users: usize,
+    /// A validation point every this many iterations.
+    pub val_every: usize,
     pub iters: usize,
     pub batch_size: usize,
+    /// Seeds per mode when `--seeds` is not given.
+    pub seeds: u64,
     /// Run the α = 0.5 ablation for every seed (else for seed 1 only).
     pub alpha_all_seeds: bool,
+    /// Run the tuning grid (learning rate × KL target) before the seeds.
+    pub tune: bool,
 }
 
 impl Preset {
@@ -28,31 +45,53 @@ impl Preset {
         match name {
             "quick" => Some(Self {
                 eval_users: 400,
+                val_users: 100,
+                val_every: 5,
                 iters: 10,
                 batch_size: 16,
+                seeds: 2,
                 alpha_all_seeds: false,
+                tune: false,
             }),
             "default" => Some(Self {
                 eval_users: 2000,
+                val_users: 500,
+                val_every: 5,
                 iters: 40,
                 batch_size: 32,
+                seeds: 5,
                 alpha_all_seeds: true,
+                tune: true,
             }),
             _ => None,
         }
     }
 }
 
+/// The tuning grid (both modes the same): learning rate × KL target.
+pub const GRID_LR: [f64; 3] = [1e-5, 3e-5, 1e-4];
+pub const GRID_KL_TARGET: [f32; 2] = [2.0, 4.0];
+/// The KL budget (nats per response) within which checkpoints are chosen.
+pub const KL_BUDGET: f32 = 4.0;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Run {
     pub name: String,
     pub seed: u64,
     pub config: PpoConfig,
+    /// The judge's relevance of the compared checkpoint on the eval users.
     pub relevance: Option<Relevance>,
+    /// The same checkpoint's other metrics on the eval users.
+    pub eval_metrics: Option<ModelMetrics>,
+    /// Per iteration, as TRL logs them.
     pub metrics: Vec<Metrics>,
+    /// Validation points: KL and metrics (the reward–KL frontier).
+    pub frontier: Vec<FrontierPoint>,
+    /// The point of the compared checkpoint (best validation relevance within the budget).
+    pub best: Option<FrontierPoint>,
 }
 
-/// A reward model's eval curve from its `.metrics.json` (written by `tppo train-rm`).
+/// A reward model's eval curve and final metrics from its `.metrics.json` (written by `tppo train-rm`).
 #[derive(Debug, Clone, Serialize)]
 pub struct RmCurve {
     pub level: String,
@@ -60,6 +99,9 @@ pub struct RmCurve {
     pub points: Vec<(usize, Option<f64>, Option<f64>)>,
     pub final_token_auc: Option<f64>,
     pub final_response_auc: Option<f64>,
+    pub final_balanced_accuracy: Option<f64>,
+    pub final_predicted_relevant: Option<f64>,
+    pub final_repeat_margin: Option<f64>,
 }
 
 impl RmCurve {
@@ -77,31 +119,92 @@ impl RmCurve {
                 )
             })
             .collect();
+        let f = &v["final"];
         Some(Self {
             level: level.into(),
             points,
-            final_token_auc: v["final"]["token_auc"].as_f64(),
-            final_response_auc: v["final"]["sentence_auc"].as_f64(),
+            final_token_auc: f["token_auc"].as_f64(),
+            final_response_auc: f["sentence_auc"].as_f64(),
+            final_balanced_accuracy: f["sentence_balanced_accuracy"].as_f64(),
+            final_predicted_relevant: f["predicted_relevant"].as_f64(),
+            final_repeat_margin: f["repeat_margin"].as_f64(),
         })
     }
 }
 
+/// One model on the eval users: every metric with seeds as the unit.
 #[derive(Debug, Clone, Serialize)]
 pub struct ModelRow {
     pub model: String,
+    pub seeds: usize,
+    /// The judge's relevance rate (Table 2), and with Wilson intervals per seed.
+    pub relevance: SeedEstimate,
     pub per_seed: Vec<(u64, Relevance)>,
-    /// Mean of the per-seed rates.
-    pub mean_rate: f64,
-    /// All seeds' users together, with its Wilson interval.
-    pub pooled: Relevance,
+    pub hit_at_3: SeedEstimate,
+    pub word_f1: SeedEstimate,
+    pub stem_f1: SeedEstimate,
+    pub hidden_interest: Option<SeedEstimate>,
+    pub distinct_query_rate: SeedEstimate,
+    /// KL to π_ref of the compared checkpoints (per seed; none for SFT).
+    pub kl: Option<SeedEstimate>,
+    /// The judge's agreement with the reference and the hidden interests (mean κ over seeds).
+    pub kappa_judge_reference: Option<f64>,
+    pub kappa_judge_interest: Option<f64>,
+    /// Distinct-query rate below 0.9: the outputs repeat themselves.
+    pub degenerate: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PairSummary {
     pub pair: String,
     pub per_seed: Vec<(u64, WinTieLose)>,
-    /// All seeds' users together.
+    /// All seeds' users together (users are not independent across seeds: read
+    /// `net` for the interval).
     pub pooled: WinTieLose,
+    /// (W − L)/N with seeds as the unit: per user +1 / 0 / −1 within each seed.
+    pub net: SeedEstimate,
+    /// Relevance rate of A minus B, per user within each seed.
+    pub relevance_difference: SeedEstimate,
+}
+
+/// The tuning of one mode: each grid cell's best validation relevance within the budget.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Tuning {
+    pub mode: String,
+    pub cells: Vec<TuneCell>,
+    /// The chosen cell's learning rate and KL target.
+    pub lr: f64,
+    pub kl_target: f32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TuneCell {
+    pub lr: f64,
+    pub kl_target: f32,
+    /// The best validation point within the budget (none: every point was over it).
+    pub best: Option<FrontierPoint>,
+}
+
+impl Tuning {
+    /// The cell with the best validation relevance within the budget (ties: the first
+    /// in grid order); `None` with no cell within it.
+    pub fn choose(mode: &str, cells: Vec<TuneCell>) -> Option<Self> {
+        let pick = cells
+            .iter()
+            .filter_map(|c| c.best.as_ref().map(|b| (c, b.relevance)))
+            .fold(None::<(&TuneCell, f64)>, |best, (c, r)| match best {
+                Some((_, br)) if br >= r => best,
+                _ => Some((c, r)),
+            })?
+            .0
+            .clone();
+        Some(Self {
+            mode: mode.into(),
+            lr: pick.lr,
+            kl_target: pick.kl_target,
+            cells,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -152,9 +255,14 @@ pub struct Report {
     pub sizes: Preset,
     pub seeds: u64,
     pub eval_users: usize,
+    pub kl_budget: f32,
     pub table: Vec<ModelRow>,
     pub pairs: Vec<PairSummary>,
     pub findings: Vec<Finding>,
+    /// Problems a reader must know about (degenerate outputs, a baseline that does
+    /// not learn, a grid with no cell within the budget).
+    pub flags: Vec<String>,
+    pub tuning: Vec<Tuning>,
     pub runs: Vec<Run>,
     pub rm_curves: Vec<RmCurve>,
     /// (stage, seconds)
@@ -162,20 +270,200 @@ pub struct Report {
     pub diversity: Vec<Diversity>,
 }
 
-fn row(model: &str, per_seed: Vec<(u64, Relevance)>) -> ModelRow {
-    let k: usize = per_seed.iter().map(|r| r.1.relevant).sum();
-    let n: usize = per_seed.iter().map(|r| r.1.n).sum();
+/// A model's outputs on the eval users, per seed (seed 0: the SFT policy).
+pub type Outputs<'a> = Vec<(u64, &'a [OutputRecord])>;
+
+fn estimate(
+    outputs: &Outputs,
+    resamples: usize,
+    f: impl Fn(&OutputRecord) -> Option<f64>,
+) -> Option<SeedEstimate> {
+    let per_seed: Vec<(u64, Vec<f64>)> = outputs
+        .iter()
+        .map(|(s, o)| (*s, o.iter().filter_map(&f).collect::<Vec<f64>>()))
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    (!per_seed.is_empty()).then(|| over_seeds(&per_seed, resamples, 17))
+}
+
+fn row(model: &str, outputs: &Outputs, runs: &[&Run], resamples: usize) -> ModelRow {
+    let m = |f: &dyn Fn(&crate::eval::metrics::UserMetrics) -> f64| {
+        estimate(outputs, resamples, |r| r.metrics.as_ref().map(f))
+    };
+    let empty = over_seeds(&[], 0, 0);
+    let relevance = estimate(outputs, resamples, |r| {
+        Some(f64::from(u8::from(r.judgement.sentence == 2)))
+    })
+    .unwrap_or_else(|| empty.clone());
+    let hidden = {
+        // Per user: distinct queries on interest / distinct queries (users with interests).
+        estimate(outputs, resamples, |r| {
+            let u = r.metrics.as_ref()?;
+            u.on_interest.map(|k| k as f64 / u.distinct.max(1) as f64)
+        })
+    };
+    let distinct =
+        m(&|u| u.distinct as f64 / u.queries.max(1) as f64).unwrap_or_else(|| empty.clone());
+    let kl_per_seed: Vec<(u64, Vec<f64>)> = runs
+        .iter()
+        .filter_map(|r| r.best.as_ref().map(|b| (r.seed, vec![f64::from(b.kl)])))
+        .collect();
+    let summaries: Vec<ModelMetrics> = outputs
+        .iter()
+        .map(|(_, o)| crate::eval::metrics_of(o))
+        .collect();
+    let mean_opt = |f: &dyn Fn(&ModelMetrics) -> Option<f64>| {
+        let v: Vec<f64> = summaries.iter().filter_map(f).collect();
+        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+    };
     ModelRow {
         model: model.into(),
-        mean_rate: per_seed.iter().map(|r| r.1.rate).sum::<f64>() / per_seed.len().max(1) as f64,
-        pooled: Relevance {
-            n,
-            relevant: k,
-            rate: k as f64 / n.max(1) as f64,
-            ci: wilson(k, n),
-        },
-        per_seed,
+        seeds: outputs.len(),
+        per_seed: outputs
+            .iter()
+            .map(|(s, o)| (*s, crate::eval::relevance_of(o)))
+            .collect(),
+        relevance,
+        hit_at_3: m(&|u| f64::from(u8::from(u.hit))).unwrap_or_else(|| empty.clone()),
+        word_f1: m(&|u| u.word_f1).unwrap_or_else(|| empty.clone()),
+        stem_f1: m(&|u| u.stem_f1).unwrap_or_else(|| empty.clone()),
+        hidden_interest: hidden,
+        degenerate: distinct.mean < 0.9,
+        distinct_query_rate: distinct,
+        kl: (!kl_per_seed.is_empty()).then(|| over_seeds(&kl_per_seed, resamples, 17)),
+        kappa_judge_reference: mean_opt(&|s| s.kappa_judge_reference),
+        kappa_judge_interest: mean_opt(&|s| s.kappa_judge_interest),
     }
+}
+
+fn pair(
+    name: &str,
+    compares: &[(String, u64, Vec<CompareRecord>)],
+    resamples: usize,
+) -> PairSummary {
+    let mine: Vec<&(String, u64, Vec<CompareRecord>)> =
+        compares.iter().filter(|c| c.0 == name).collect();
+    let per_seed = mine
+        .iter()
+        .map(|c| (c.1, crate::eval::win_tie_lose(&c.2, resamples, c.1)))
+        .collect();
+    let all: Vec<CompareRecord> = mine.iter().flat_map(|c| c.2.iter().cloned()).collect();
+    let net: Vec<(u64, Vec<f64>)> = mine
+        .iter()
+        .map(|c| {
+            let v = c.2.iter().map(|r| match r.outcome {
+                Outcome::Win => 1.0,
+                Outcome::Tie => 0.0,
+                Outcome::Lose => -1.0,
+            });
+            (c.1, v.collect())
+        })
+        .collect();
+    let rel = |r: &OutputRecord| f64::from(u8::from(r.judgement.sentence == 2));
+    let diff: Vec<(u64, Vec<f64>)> = mine
+        .iter()
+        .map(|c| (c.1, c.2.iter().map(|r| rel(&r.a) - rel(&r.b)).collect()))
+        .collect();
+    PairSummary {
+        pair: name.into(),
+        per_seed,
+        pooled: crate::eval::win_tie_lose(&all, resamples, 1),
+        net: over_seeds(&net, resamples, 23),
+        relevance_difference: over_seeds(&diff, resamples, 29),
+    }
+}
+
+/// The inputs of [`Report::build`].
+pub struct Inputs<'a> {
+    pub preset_name: &'a str,
+    pub sizes: Preset,
+    pub seeds: u64,
+    pub sft: &'a [OutputRecord],
+    /// Per mode name (`ppo`, `tppo`): its evaluated outputs per seed.
+    pub outputs: Vec<(&'a str, Outputs<'a>)>,
+    pub runs: Vec<Run>,
+    pub compares: &'a [(String, u64, Vec<CompareRecord>)],
+    pub tuning: Vec<Tuning>,
+    pub rm_curves: Vec<RmCurve>,
+    pub timings: Vec<(String, f64)>,
+    pub resamples: usize,
+    pub diversity: Vec<Diversity>,
+}
+
+impl Report {
+    pub fn build(i: Inputs) -> Self {
+        let runs_of =
+            |name: &str| -> Vec<&Run> { i.runs.iter().filter(|r| r.name == name).collect() };
+        let mut table = vec![row("sft", &vec![(0, i.sft)], &[], i.resamples)];
+        for (name, outs) in &i.outputs {
+            table.push(row(name, outs, &runs_of(name), i.resamples));
+        }
+        let pairs: Vec<PairSummary> = ["tppo-vs-ppo", "tppo-vs-sft", "ppo-vs-sft"]
+            .iter()
+            .map(|p| pair(p, i.compares, i.resamples))
+            .collect();
+        let mut flags = Vec::new();
+        for r in table.iter().filter(|r| r.degenerate) {
+            flags.push(format!(
+                "{}: degenerate outputs, distinct-query rate {:.3} (below 0.9)",
+                r.model, r.distinct_query_rate.mean
+            ));
+        }
+        for t in &i.tuning {
+            if t.cells.iter().all(|c| c.best.is_none()) {
+                flags.push(format!(
+                    "{}: no grid cell stayed within the KL budget",
+                    t.mode
+                ));
+            }
+        }
+        let learning = score_rise(&runs_of("ppo"), i.resamples);
+        if learning.as_ref().is_none_or(|e| {
+            e.t_interval
+                .or(Some(e.bootstrap))
+                .is_none_or(|t| t.lo <= 0.0)
+        }) {
+            flags.push(
+                "ppo: its rollouts' score does not rise with an interval above 0 over the seeds: a baseline that may not learn"
+                    .into(),
+            );
+        }
+        let findings = findings(&table, &pairs, &i.runs, &i.rm_curves, learning.as_ref());
+        Self {
+            preset: i.preset_name.into(),
+            sizes: i.sizes,
+            seeds: i.seeds,
+            eval_users: i.sft.len(),
+            kl_budget: KL_BUDGET,
+            table,
+            pairs,
+            findings,
+            flags,
+            tuning: i.tuning,
+            runs: i.runs,
+            rm_curves: i.rm_curves,
+            timings: i.timings,
+            diversity: i.diversity,
+        }
+    }
+}
+
+/// Per seed: the mean rollout score over the last quarter of the iterations minus
+/// the first quarter's; seeds as the unit.
+pub fn score_rise(runs: &[&Run], resamples: usize) -> Option<SeedEstimate> {
+    let per_seed: Vec<(u64, Vec<f64>)> = runs
+        .iter()
+        .filter(|r| r.metrics.len() >= 4)
+        .map(|r| {
+            let q = r.metrics.len() / 4;
+            let mean = |ms: &[Metrics]| {
+                ms.iter().map(|m| f64::from(m.scores)).sum::<f64>() / ms.len() as f64
+            };
+            let rise = mean(&r.metrics[r.metrics.len() - q..]) - mean(&r.metrics[..q]);
+            (r.seed, vec![rise])
+        })
+        .collect();
+    (!per_seed.is_empty()).then(|| over_seeds(&per_seed, resamples, 31))
 }
 
 /// Mean over runs named `name` of `f` over the second half of each run's iterations.
@@ -191,62 +479,14 @@ fn late_mean(runs: &[Run], name: &str, f: impl Fn(&Metrics) -> f32) -> f64 {
     vals.iter().sum::<f64>() / vals.len().max(1) as f64
 }
 
-impl Report {
-    #[allow(clippy::too_many_arguments)]
-    pub fn build(
-        preset_name: &str,
-        sizes: Preset,
-        seeds: u64,
-        sft: Relevance,
-        runs: Vec<Run>,
-        compares: &[(String, u64, Vec<CompareRecord>)],
-        rm_curves: Vec<RmCurve>,
-        timings: Vec<(String, f64)>,
-        resamples: usize,
-        diversity: Vec<Diversity>,
-    ) -> Self {
-        let eval_users = sft.n;
-        let per = |name: &str| -> Vec<(u64, Relevance)> {
-            runs.iter()
-                .filter(|r| r.name == name)
-                .filter_map(|r| r.relevance.clone().map(|x| (r.seed, x)))
-                .collect()
-        };
-        let table = vec![
-            row("sft", vec![(0, sft)]),
-            row("ppo", per("ppo")),
-            row("tppo", per("tppo")),
-        ];
-        let mut pairs = Vec::new();
-        for pair in ["tppo-vs-ppo", "tppo-vs-sft", "ppo-vs-sft"] {
-            let mine: Vec<&(String, u64, Vec<CompareRecord>)> =
-                compares.iter().filter(|c| c.0 == pair).collect();
-            let per_seed = mine
-                .iter()
-                .map(|c| (c.1, crate::eval::win_tie_lose(&c.2, resamples, c.1)))
-                .collect();
-            let all: Vec<CompareRecord> = mine.iter().flat_map(|c| c.2.iter().cloned()).collect();
-            pairs.push(PairSummary {
-                pair: pair.into(),
-                per_seed,
-                pooled: crate::eval::win_tie_lose(&all, resamples, 1),
-            });
-        }
-        let findings = findings(&table, &pairs, &runs, &rm_curves);
-        Self {
-            preset: preset_name.into(),
-            sizes,
-            seeds,
-            eval_users,
-            table,
-            pairs,
-            findings,
-            runs,
-            rm_curves,
-            timings,
-            diversity,
-        }
-    }
+/// "a [lo, hi]" with the seed-level interval (t when there are seeds, else bootstrap).
+fn show(e: &SeedEstimate) -> String {
+    let i = e.t_interval.unwrap_or(e.bootstrap);
+    format!("{:.3} [{:.3}, {:.3}]", e.mean, i.lo, i.hi)
+}
+
+fn lower(e: &SeedEstimate) -> f64 {
+    e.t_interval.unwrap_or(e.bootstrap).lo.min(e.bootstrap.lo)
 }
 
 fn findings(
@@ -254,61 +494,58 @@ fn findings(
     pairs: &[PairSummary],
     runs: &[Run],
     rm: &[RmCurve],
+    ppo_rise: Option<&SeedEstimate>,
 ) -> Vec<Finding> {
-    let rate = |m: &str| {
-        table
-            .iter()
-            .find(|r| r.model == m)
-            .map_or(0.0, |r| r.mean_rate)
-    };
-    let ci = |m: &str| {
-        table
-            .iter()
-            .find(|r| r.model == m)
-            .map_or(String::new(), |r| {
-                format!("[{:.3}, {:.3}]", r.pooled.ci.lo, r.pooled.ci.hi)
-            })
-    };
+    let get = |m: &str| table.iter().find(|r| r.model == m);
+    let rate = |m: &str| get(m).map_or(0.0, |r| r.relevance.mean);
+    let ci = |m: &str| get(m).map_or(String::new(), |r| show(&r.relevance));
     let (sft, ppo, tppo) = (rate("sft"), rate("ppo"), rate("tppo"));
-    let mut out = vec![
-        Finding {
+    let mut out = Vec::new();
+    if let Some(p) = pairs.iter().find(|p| p.pair == "tppo-vs-ppo") {
+        out.push(Finding {
             id: "table2-tppo-over-ppo".into(),
-            finding: "TPPO's relevance rate is higher than PPO's".into(),
+            finding: "TPPO's relevance rate is higher than PPO's, at the same KL budget (the seed-level interval of the difference above 0)".into(),
             paper: "Table 2: TPPO > PPO > SFT".into(),
             measured: format!(
-                "relevance TPPO {tppo:.3} {}, PPO {ppo:.3} {} (mean over seeds; pooled 95 % Wilson intervals)",
+                "relevance TPPO {}, PPO {}; difference {} (seeds as the unit: t-interval over seed means)",
                 ci("tppo"),
-                ci("ppo")
+                ci("ppo"),
+                show(&p.relevance_difference)
             ),
-            reproduced: tppo > ppo,
-        },
-        Finding {
-            id: "table2-rl-over-sft".into(),
-            finding: "PPO and TPPO both raise relevance over SFT".into(),
-            paper: "Table 2".into(),
-            measured: format!("SFT {sft:.3} {}, PPO {ppo:.3}, TPPO {tppo:.3}", ci("sft")),
-            reproduced: ppo > sft && tppo > sft,
-        },
-    ];
+            reproduced: lower(&p.relevance_difference) > 0.0,
+        });
+    }
+    out.push(Finding {
+        id: "table2-rl-over-sft".into(),
+        finding: "PPO and TPPO both raise relevance over SFT".into(),
+        paper: "Table 2".into(),
+        measured: format!("SFT {}, PPO {ppo:.3}, TPPO {tppo:.3}", ci("sft")),
+        reproduced: ppo > sft && tppo > sft,
+    });
     if let Some(p) = pairs.iter().find(|p| p.pair == "tppo-vs-ppo") {
         let s = &p.pooled;
         out.push(Finding {
             id: "fig7-win-tie-lose".into(),
-            finding: "TPPO wins more often than it loses against PPO (95 % interval of the net above 0)"
-                .into(),
+            finding: "TPPO wins more often than it loses against PPO (the seed-level interval of the net above 0)".into(),
             paper: "Fig. 7: net (W − L)/N of +2 to +8 points".into(),
             measured: format!(
-                "win {:.1} %, tie {:.1} %, lose {:.1} %; net {:+.1} points [{:+.1}, {:+.1}]; sign test p = {:.2e}; n = {}",
+                "win {:.1} %, tie {:.1} %, lose {:.1} % (all seeds' users); net {} with seeds as the unit; n = {}",
                 100.0 * s.win_rate,
                 100.0 * s.tie_rate,
                 100.0 * s.lose_rate,
-                100.0 * s.net,
-                100.0 * s.net_ci.lo,
-                100.0 * s.net_ci.hi,
-                s.sign_test_p,
+                show(&p.net),
                 s.n
             ),
-            reproduced: s.net_ci.lo > 0.0,
+            reproduced: lower(&p.net) > 0.0,
+        });
+    }
+    if let Some(rise) = ppo_rise {
+        out.push(Finding {
+            id: "ppo-learns".into(),
+            finding: "The PPO baseline learns: its rollouts' score rises (last quarter of the iterations against the first)".into(),
+            paper: "Fig. 5: both scores rise".into(),
+            measured: format!("rise of PPO's score {} over {} seeds", show(rise), rise.per_seed.len()),
+            reproduced: lower(rise) > 0.0,
         });
     }
     let (rt, rp) = (
@@ -324,25 +561,21 @@ fn findings(
         ),
         reproduced: rt > rp,
     });
-    let fin = |l: &str| {
-        rm.iter()
-            .find(|c| c.level == l)
-            .and_then(|c| c.final_response_auc)
-    };
-    if let (Some(t), Some(s)) = (fin("token"), fin("sentence")) {
-        let tok_auc = rm
-            .iter()
-            .find(|c| c.level == "token")
-            .and_then(|c| c.final_token_auc)
-            .unwrap_or(f64::NAN);
+    let fin = |l: &str| rm.iter().find(|c| c.level == l);
+    if let (Some(t), Some(s)) = (fin("token"), fin("sentence"))
+        && let (Some(ta), Some(sa)) = (t.final_response_auc, s.final_response_auc)
+    {
         out.push(Finding {
             id: "fig6-reward-models".into(),
             finding: "The token-level reward model judges responses better than the sentence-level one".into(),
             paper: "Fig. 6: the token-level reward model's AUC is higher".into(),
             measured: format!(
-                "response-level AUC on the eval labels: token RM {t:.3}, sentence RM {s:.3} (token RM's per-token AUC {tok_auc:.3})"
+                "response AUC on the eval labels: token RM {ta:.3}, sentence RM {sa:.3}; balanced accuracy {} and {}; token RM's per-token AUC {}",
+                opt(t.final_balanced_accuracy),
+                opt(s.final_balanced_accuracy),
+                opt(t.final_token_auc)
             ),
-            reproduced: t > s,
+            reproduced: ta > sa,
         });
     }
     let (l05, l10) = (
@@ -371,5 +604,64 @@ fn findings(
         ),
         reproduced: l05 > l10,
     });
+    let _ = wilson; // Wilson intervals are per seed, in `per_seed`.
     out
+}
+
+fn opt(x: Option<f64>) -> String {
+    x.map_or("n/a".into(), |v| format!("{v:.3}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(relevance: f64, kl: f32) -> FrontierPoint {
+        FrontierPoint {
+            iter: 0,
+            kl,
+            relevance,
+            metrics: ModelMetrics::default(),
+        }
+    }
+
+    #[test]
+    fn tuning_picks_the_best_cell_within_the_budget() {
+        let cells = vec![
+            TuneCell {
+                lr: 1e-5,
+                kl_target: 2.0,
+                best: Some(point(0.10, 1.0)),
+            },
+            TuneCell {
+                lr: 3e-5,
+                kl_target: 2.0,
+                best: None,
+            },
+            TuneCell {
+                lr: 1e-4,
+                kl_target: 4.0,
+                best: Some(point(0.20, 3.5)),
+            },
+            TuneCell {
+                lr: 3e-5,
+                kl_target: 4.0,
+                best: Some(point(0.20, 3.9)),
+            },
+        ];
+        let t = Tuning::choose("tppo", cells).unwrap();
+        // Ties go to the first in grid order.
+        assert_eq!((t.lr, t.kl_target), (1e-4, 4.0));
+        assert!(
+            Tuning::choose(
+                "ppo",
+                vec![TuneCell {
+                    lr: 1e-5,
+                    kl_target: 2.0,
+                    best: None
+                }]
+            )
+            .is_none()
+        );
+    }
 }
