@@ -278,7 +278,6 @@ $("rm-pause").addEventListener("click", () => call("pause"));
 
 // ---- view 4: compare ------------------------------------------------------------
 let comparison = null;
-let wtlChart = null;
 function tokensLine(rec) {
   const line = el("div", { class: "tokens small" });
   if (rec.tokens && rec.tokens.length) {
@@ -289,16 +288,20 @@ function tokensLine(rec) {
 function renderCompare() {
   if (!comparison) return;
   const pairs = comparison.pairs.filter((p) => p.summary);
-  const xs = pairs.map((_, i) => i + 1);
-  const pct = (k) => pairs.map((p) => 100 * p.summary[k]);
-  const bars = uPlot.paths.bars({ size: [0.25] });
-  const data = [xs, pct("win_rate"), pct("tie_rate"), pct("lose_rate")];
-  if (wtlChart) wtlChart.destroy();
-  wtlChart = new uPlot({ title: "win / tie / lose, % of users", width: 640, height: 260, scales: { x: { time: false, range: [0.5, pairs.length + 0.5] }, y: { range: [0, 100] } },
-    axes: [{ values: (u, vals) => vals.map((v) => (Number.isInteger(v) && pairs[v - 1] ? pairs[v - 1].pair : "")) }, { label: "%" }],
-    series: [{}, { label: "win", fill: "#1a7f37", stroke: "#1a7f37", paths: bars, points: { show: false } },
-      { label: "tie", fill: "#8c959f", stroke: "#8c959f", paths: bars, points: { show: false } },
-      { label: "lose", fill: "#cf222e", stroke: "#cf222e", paths: bars, points: { show: false } }] }, data, $("chart-wtl"));
+  // One stacked bar per pair: the three segments add up to 100 % of the users,
+  // each labelled with its share (a segment narrower than its label shows it on hover).
+  const seg = (cls, share, name) => {
+    const pct = 100 * share;
+    const s = el("span", { class: `wtl-seg ${cls}`, title: `${name} ${pct.toFixed(1)} %`, "data-share": pct.toFixed(2) });
+    s.style.width = `${pct}%`;
+    if (pct >= 8) s.textContent = `${name} ${pct.toFixed(0)} %`;
+    return s;
+  };
+  $("chart-wtl").replaceChildren(el("div", { class: "wtl-title", text: "win / tie / lose, % of users (first model of the pair wins)" }),
+    ...pairs.map((p) => el("div", { class: "wtl-row", "data-pair": p.pair },
+      el("span", { class: "wtl-label", text: p.pair }),
+      el("span", { class: "wtl-bar", role: "img", "aria-label": `${p.pair}: win ${(100 * p.summary.win_rate).toFixed(1)} %, tie ${(100 * p.summary.tie_rate).toFixed(1)} %, lose ${(100 * p.summary.lose_rate).toFixed(1)} %` },
+        seg("win", p.summary.win_rate, "win"), seg("tie", p.summary.tie_rate, "tie"), seg("lose", p.summary.lose_rate, "lose")))));
   const head = el("tr", {}, ...["pair", "n", "win %", "tie %", "lose %", "net points [95 % CI]", "sign test p"].map((h) => el("th", { text: h })));
   $("wtl-table").replaceChildren(head, ...pairs.map((p) => {
     const s = p.summary;

@@ -102,13 +102,14 @@ def bench(browser, base, query):
             print(page.evaluate("document.body.dataset.result"))
 
 
-def run(page, base, out, c, requests):
+def run(page, base, out, c, requests, errors):
     # 1. As a user opens it.
     state, t = open_page(page, base)
     badge = page.evaluate("document.getElementById('badge').textContent")
     status = page.evaluate("document.getElementById('status').textContent")
     print(f"page ready={state} after {t:.1f} s; badge: {badge!r}; status: {status!r}")
     c.check("page loads and the badge names a backend", state == "1" and bool(badge) and badge not in ("starting…", "error"), badge)
+    c.check("no console errors on load (favicon included)", not errors, "; ".join(errors[:3]) or "none")
     shot(page, out, "1-badge-default-backend.png")
 
     # 2. Losing the WebGPU device mid-training: the page replaces its worker by one on
@@ -174,6 +175,40 @@ def run(page, base, out, c, requests):
     rows, _ = poll(page, "(() => { const r = document.querySelectorAll('#wtl-table tr[data-pair]'); return r.length >= 3 ? r.length : null })()", 240)
     c.check("the compare view shows win/tie/lose for 3 pairs", rows == 3, page.evaluate("document.getElementById('compare-status').textContent"))
     shot(page, out, "5-compare.png")
+    # What the win/tie/lose chart drew, read back from the page: per pair, the three
+    # segments lie side by side (no overlap), fill the bar, and each one's width is its
+    # share of the users in the table (issue 18: tie bars once covered the wins).
+    drawn = page.evaluate("""(() => {
+      const table = {};
+      for (const tr of document.querySelectorAll('#wtl-table tr[data-pair]')) {
+        const td = [...tr.querySelectorAll('td')].map((t) => t.textContent);
+        table[tr.dataset.pair] = [Number(td[2]), Number(td[3]), Number(td[4])];
+      }
+      return [...document.querySelectorAll('#chart-wtl .wtl-row')].map((row) => {
+        const bar = row.querySelector('.wtl-bar').getBoundingClientRect();
+        const segs = [...row.querySelectorAll('.wtl-seg')].map((s) => s.getBoundingClientRect());
+        return { pair: row.dataset.pair, table: table[row.dataset.pair] || null, bar: [bar.left, bar.width],
+                 segs: segs.map((r) => [r.left, r.width]) };
+      });
+    })()""")
+    problems = []
+    for d in drawn:
+        left, width = d["bar"]
+        segs = d["segs"]
+        if d["table"] is None or len(segs) != 3 or width <= 0:
+            problems.append(f"{d['pair']}: {len(segs)} segments, table {d['table']}")
+            continue
+        inner = sum(w for _, w in segs)
+        for (l0, w0), (l1, _) in zip(segs, segs[1:]):
+            if l1 < l0 + w0 - 1.0:
+                problems.append(f"{d['pair']}: segments overlap")
+        for (_, w), share in zip(segs, d["table"]):
+            if abs(100 * w / inner - share) > 1.0:
+                problems.append(f"{d['pair']}: a segment is {100 * w / inner:.1f} % wide for {share} %")
+        if abs(inner - width) > 4.0:
+            problems.append(f"{d['pair']}: segments cover {inner:.0f} of {width:.0f} px")
+    c.check("the win/tie/lose chart stacks the three shares side by side, adding up to 100 %",
+            len(drawn) == 3 and not problems, "; ".join(problems) or f"{len(drawn)} stacked bars")
 
     # Import a file whose text is HTML and script.
     evil = {"user_id": "<img src=x onerror=\"window.__pwned=1\">", "model": "<script>window.__pwned=2</script>",
@@ -232,7 +267,7 @@ def main():
             errors = []
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             try:
-                run(page, base, a.out, c, requests)
+                run(page, base, a.out, c, requests, errors)
             except Exception as e:  # a broken step: record it as a failure, keep the trace
                 c.check("the test ran to its end", False, f"{type(e).__name__}: {e}")
             if c.failed:
