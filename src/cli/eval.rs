@@ -100,8 +100,9 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<ExitCode> {
     let records = outputs(&kit, &a.policy, &name, &users, &a.rm, lwp, &sample)?;
     tppo::io::write_jsonl(&a.out, &records)?;
     let r = eval::relevance_of(&records);
+    let m = eval::metrics_of(&records);
     if a.json {
-        print_json(&r)?;
+        print_json(&serde_json::json!({ "relevance": r, "metrics": m }))?;
     } else {
         println!(
             "{}: relevance {:.3} [{:.3}, {:.3}] ({} of {} users) → {}",
@@ -112,6 +113,18 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<ExitCode> {
             r.relevant,
             r.n,
             a.out.display()
+        );
+        let opt = |x: Option<f64>| x.map_or("–".into(), |v| format!("{v:.3}"));
+        println!(
+            "  against the users' next queries: hit@3 {:.3}, word F1 {:.3}, stem F1 {:.3}; hidden-interest precision {}; distinct-query rate {:.3}, distinct responses {:.3}; κ judge–reference {}, judge–interest {}",
+            m.hit_at_3,
+            m.word_f1,
+            m.stem_f1,
+            opt(m.hidden_interest_precision),
+            m.distinct_query_rate,
+            m.distinct_responses,
+            opt(m.kappa_judge_reference),
+            opt(m.kappa_judge_interest),
         );
     }
     Ok(ExitCode::SUCCESS)
