@@ -68,6 +68,15 @@ tabs.forEach((t, i) => {
 if (params.has("view") && $(`tab-${params.get("view")}`)) show($(`tab-${params.get("view")}`));
 
 // ---- charts -------------------------------------------------------------------
+// Every chart fills its cell of the responsive grid: uPlot draws at a fixed size, so it
+// is resized with its box (a hidden view's box is 0 wide until it is shown).
+function plot(opts, data, target) {
+  const fit = () => Math.max(280, Math.min(target.clientWidth || opts.width, 960));
+  const u = new uPlot({ ...opts, width: fit() }, data, target);
+  if (opts.mode !== 2) u.root.classList.add("x-legend");
+  new ResizeObserver(() => { const w = fit(); if (Math.abs(w - u.width) > 2) u.setSize({ width: w, height: opts.height }); }).observe(target);
+  return u;
+}
 const COLORS = { sentence: "#1f77b4", token: "#d62728" };
 function chart(target, title, series, yLabel) {
   const opts = {
@@ -76,7 +85,7 @@ function chart(target, title, series, yLabel) {
     axes: [{ label: "iteration" }, { label: yLabel }],
     series: [{ label: "iteration" }, ...series],
   };
-  return new uPlot(opts, [[], ...series.map(() => [])], target);
+  return plot(opts, [[], ...series.map(() => [])], target);
 }
 const both = (label) => [
   { label: `PPO ${label}`, stroke: COLORS.sentence, width: 2 },
@@ -96,7 +105,7 @@ async function recolor() {
   const curve = await call("lwp", { alpha, sl, n });
   const xs = curve.map((_, i) => i + 1);
   if (!lwpChart) {
-    lwpChart = new uPlot({ title: "lwp(l), eq. 4", width: 380, height: 220, scales: { x: { time: false }, y: { range: [0, 1.05] } },
+    lwpChart = plot({ title: "lwp(l), eq. 4", width: 380, height: 220, scales: { x: { time: false }, y: { range: [0, 1.05] } },
       axes: [{ label: "token position l" }, { label: "lwp" }],
       series: [{}, { label: "lwp", stroke: "#555", width: 2 }] }, [xs, curve], $("lwp-chart"));
   } else lwpChart.setData([xs, curve]);
@@ -144,13 +153,25 @@ $("generate").addEventListener("click", async () => {
 // ---- view 2: PPO vs TPPO --------------------------------------------------------
 const history_ = { sentence: [], token: [] };
 let charts = null;
+// uPlot draws no points by itself in its x-y mode (mode 2): one dot per (KL, relevance) pair.
+function scatter(u, si) {
+  const [xs, ys] = u.data[si];
+  const dots = new Path2D();
+  const r = 3 * devicePixelRatio;
+  for (let k = 0; k < xs.length; k++) {
+    if (xs[k] == null || ys[k] == null) continue;
+    const cx = u.valToPos(xs[k], "x", true), cy = u.valToPos(ys[k], "y", true);
+    dots.moveTo(cx + r, cy); dots.arc(cx, cy, r, 0, 2 * Math.PI);
+  }
+  return { stroke: dots, fill: dots };
+}
 function makeCharts() {
   // Relevance against KL, one point per iteration (Gao et al.'s reward–KL frontier).
-  const frontier = new uPlot({
+  const frontier = plot({
     title: "frontier: rollout relevance against KL", width: 420, height: 220, mode: 2,
     scales: { x: { time: false } }, axes: [{ label: "KL to SFT (nats)" }, { label: "judge relevance" }],
-    series: [{}, { label: "PPO", stroke: COLORS.sentence, paths: () => null, points: { show: true, size: 6, fill: COLORS.sentence } },
-      { label: "TPPO", stroke: COLORS.token, paths: () => null, points: { show: true, size: 6, fill: COLORS.token } }],
+    series: [{}, { label: "PPO", stroke: COLORS.sentence, fill: COLORS.sentence, paths: scatter, points: { show: false } },
+      { label: "TPPO", stroke: COLORS.token, fill: COLORS.token, paths: scatter, points: { show: false } }],
   }, [null, [[], []], [[], []]], $("chart-frontier"));
   charts = {
     frontier,
@@ -186,7 +207,7 @@ listeners.push((m) => {
     history_[m.mode].push(m.value.metrics);
     $(`samples-${m.mode}`).replaceChildren(...m.value.samples.map((s) => el("li", { text: s || "(empty)" })));
     const it = m.value.metrics;
-    $("train-status").textContent = `${m.mode === "token" ? "TPPO" : "PPO"} iteration ${it.iter}: score ${it["objective/scores"].toFixed(3)}, KL ${it["objective/kl"].toFixed(3)} (β ${it["objective/kl_coef"].toFixed(3)}), ${it["time/iteration_s"].toFixed(1)} s`;
+    say("train-status", `${m.mode === "token" ? "TPPO" : "PPO"} iteration ${it.iter}: score ${it["objective/scores"].toFixed(3)}, KL ${it["objective/kl"].toFixed(3)} (β ${it["objective/kl_coef"].toFixed(3)}), ${it["time/iteration_s"].toFixed(1)} s`);
     redraw();
   } else if (m.event === "paused") {
     $("play").disabled = false; $("pause").disabled = true;
@@ -217,7 +238,7 @@ $("reset").addEventListener("click", async () => {
   history_.sentence = []; history_.token = [];
   redraw();
   $("samples-sentence").replaceChildren(); $("samples-token").replaceChildren();
-  $("train-status").textContent = "reset: the next play starts from the SFT policy";
+  say("train-status", "reset: the next play starts from the SFT policy");
 });
 
 // ---- view 3: reward models ------------------------------------------------------
@@ -227,7 +248,7 @@ async function rmCurves() {
   const pts = (m) => m.points.filter((p) => p.eval);
   const steps = pts(tok).map((p) => p.step);
   const at = (m, key) => steps.map((s) => { const p = pts(m).find((q) => q.step === s); return p ? p.eval[key] : null; });
-  new uPlot({ title: "AUC on the eval labels", width: 640, height: 300, scales: { x: { time: false } }, axes: [{ label: "step" }, { label: "AUC" }],
+  plot({ title: "AUC on the eval labels", width: 640, height: 300, scales: { x: { time: false } }, axes: [{ label: "step" }, { label: "AUC" }],
     series: [{}, { label: "token RM: token AUC", stroke: "#d62728", width: 2 }, { label: "token RM: response AUC", stroke: "#ff9896", width: 2 },
       { label: "sentence RM: response AUC", stroke: "#1f77b4", width: 2 }] },
   [steps, at(tok, "token_auc"), at(tok, "sentence_auc"), at(sen, "sentence_auc")], $("chart-rm"));
@@ -239,10 +260,10 @@ let rmCharts = null;
 function rmRedraw() {
   if (!rmCharts) {
     rmCharts = {
-      auc: new uPlot({ title: "live: AUC on held-out users", width: 480, height: 240, scales: { x: { time: false } }, axes: [{ label: "step" }, { label: "AUC" }],
+      auc: plot({ title: "live: AUC on held-out users", width: 480, height: 240, scales: { x: { time: false } }, axes: [{ label: "step" }, { label: "AUC" }],
         series: [{}, { label: "token RM: token AUC", stroke: "#d62728", width: 2 }, { label: "token RM: response AUC", stroke: "#ff9896", width: 2 },
           { label: "sentence RM: response AUC", stroke: "#1f77b4", width: 2 }] }, [[], [], [], []], $("chart-rm-live")),
-      loss: new uPlot({ title: "live: train loss", width: 420, height: 240, scales: { x: { time: false } }, axes: [{ label: "step" }, { label: "loss" }],
+      loss: plot({ title: "live: train loss", width: 420, height: 240, scales: { x: { time: false } }, axes: [{ label: "step" }, { label: "loss" }],
         series: [{}, { label: "token RM (eq. 3)", stroke: "#d62728", width: 2 }, { label: "sentence RM", stroke: "#1f77b4", width: 2 }] }, [[], [], []], $("chart-rm-loss")),
     };
   }
@@ -256,7 +277,7 @@ listeners.push((m) => {
   if (m.event === "rm") {
     rmPoints.push(m.value);
     const [t, s] = m.value;
-    $("rm-status").textContent = `step ${t.step}: token AUC ${t.eval.token_auc?.toFixed(3) ?? "–"}, response AUC token RM ${t.eval.sentence_auc?.toFixed(3) ?? "–"} / sentence RM ${s.eval.sentence_auc?.toFixed(3) ?? "–"}`;
+    say("rm-status", `step ${t.step}: token AUC ${t.eval.token_auc?.toFixed(3) ?? "–"}, response AUC token RM ${t.eval.sentence_auc?.toFixed(3) ?? "–"} / sentence RM ${s.eval.sentence_auc?.toFixed(3) ?? "–"}`);
     rmRedraw();
   } else if (m.event === "rm-paused") {
     $("rm-play").disabled = false; $("rm-pause").disabled = true;
@@ -267,12 +288,12 @@ $("rm-play").addEventListener("click", async () => {
     if (!rmStarted) {
       const got = await call("rmStart", { settings: { users: Number($("rm-users").value), eval_users: Number($("rm-eval").value),
         batch_size: Number($("rm-batch").value), lr: 5e-4, w: Number($("rm-w").value), seed: Number($("seed").value) || 0 } });
-      $("rm-status").textContent = `${got.train} labeled train responses (${got.relevant_train} relevant), ${got.eval} eval responses`;
+      say("rm-status", `${got.train} labeled train responses (${got.relevant_train} relevant), ${got.eval} eval responses`);
       rmStarted = true;
     }
     $("rm-play").disabled = true; $("rm-pause").disabled = false;
     await call("rmPlay", { steps: 5, evals: 1000 });
-  } catch (e) { $("rm-status").textContent = String(e.message ?? e); }
+  } catch (e) { sayError("rm-status", e); }
 });
 $("rm-pause").addEventListener("click", () => call("pause"));
 
@@ -332,13 +353,13 @@ function renderCompare() {
 }
 $("disagree").addEventListener("change", renderCompare);
 $("compare").addEventListener("click", async () => {
-  $("compare-status").textContent = "generating and judging…";
+  say("compare-status", "generating and judging…");
   try {
     comparison = await call("compare", { n: Number($("compare-n").value) || 16 });
-    $("compare-status").textContent = comparison.relevance.map((r) => `${r.model}: relevance ${r.relevance.rate.toFixed(3)}`).join(" · ") +
-      (comparison.pairs.length ? "" : " (train PPO and TPPO in view 2 to compare them)");
+    say("compare-status", comparison.relevance.map((r) => `${r.model}: relevance ${r.relevance.rate.toFixed(3)}`).join(" · ") +
+      (comparison.pairs.length ? "" : " (train PPO and TPPO in view 2 to compare them)"));
     renderCompare();
-  } catch (e) { $("compare-status").textContent = String(e.message ?? e); }
+  } catch (e) { sayError("compare-status", e); }
 });
 
 // ---- view 5: import / export ----------------------------------------------------
@@ -355,9 +376,9 @@ $("import").addEventListener("change", async () => {
       : got.records.map((r) => ({ user_id: r.user_id, history: r.history, a: r, b: r, outcome: "tie" }));
     const summary = got.kind === "compare" ? got.summary : null;
     comparison = { relevance: got.relevance ? [{ model: f.name, relevance: got.relevance }] : [], pairs: [{ pair: f.name, records, summary }] };
-    $("import-status").textContent = `${f.name}: ${got.records.length} ${got.kind} records; open the Compare view`;
+    say("import-status", `${f.name}: ${got.records.length} ${got.kind} records; open the Compare view`);
     renderCompare();
-  } catch (e) { $("import-status").textContent = String(e.message ?? e); }
+  } catch (e) { sayError("import-status", e); }
 });
 const download = (name, data, type) => {
   const a = el("a", { download: name });
@@ -375,15 +396,24 @@ $("export-csv").addEventListener("click", () => {
 $("export-compare").addEventListener("click", () => download("tppo-lab-compare.json", JSON.stringify(comparison ?? {}), "application/json"));
 for (const model of ["ppo", "tppo"]) {
   $(`export-${model}`).addEventListener("click", async () => {
-    try { download(`${model}.safetensors`, await call("exportPolicy", { model }), "application/octet-stream"); $("export-status").textContent = `${model}.safetensors written`; }
-    catch (e) { $("export-status").textContent = String(e.message ?? e); }
+    try { download(`${model}.safetensors`, await call("exportPolicy", { model }), "application/octet-stream"); say("export-status", `${model}.safetensors written`); }
+    catch (e) { sayError("export-status", e); }
   });
 }
 
 // ---- start ------------------------------------------------------------------------
+// A status line says how things stand; an error is shown as one (colour, icon, role="alert").
+function say(id, text) {
+  const e = $(id);
+  e.classList.remove("error"); e.removeAttribute("role"); e.textContent = text;
+}
+function sayError(id, err) {
+  const e = $(id);
+  e.classList.add("error"); e.setAttribute("role", "alert"); e.textContent = `⚠ ${String(err?.message ?? err)}`;
+}
 function fail(e) {
   if (e instanceof WorkerGone) return; // the device-lost notice says what happened
-  $("status").textContent = String(e?.message ?? e);
+  sayError("status", e);
 }
 async function memory() {
   try {
@@ -421,7 +451,7 @@ async function fallBackToCpu(why) {
   pending.clear();
   spawnWorker();
   const notice = `WebGPU device lost (${why}) after ${at}; switched to the CPU backend`;
-  $("status").textContent = `${notice}: reloading the models…`;
+  say("status", `${notice}: reloading the models…`);
   $("badge").textContent = `CPU fallback: ${notice}`;
   $("badge").dataset.backend = "cpu";
   $("badge").dataset.lost = "1";
@@ -432,8 +462,8 @@ async function fallBackToCpu(why) {
   redraw();
   $("play").disabled = false; $("pause").disabled = true;
   $("rm-play").disabled = false; $("rm-pause").disabled = true;
-  $("train-status").textContent = `${notice}. PPO and TPPO restart from the SFT policy with the same settings.`;
-  $("status").textContent = `${notice}. Runs on the GPU were lost; the lab goes on on the CPU.`;
+  say("train-status", `${notice}. PPO and TPPO restart from the SFT policy with the same settings.`);
+  say("status", `${notice}. Runs on the GPU were lost; the lab goes on on the CPU.`);
   if (wasPlaying) $("play").click();
 }
 listeners.push((m) => {
@@ -443,7 +473,7 @@ listeners.push((m) => {
 let limits = null; // the library's, once the worker is up
 async function main() {
   const t0 = performance.now();
-  $("status").textContent = "loading models, tokenizer, judge…";
+  say("status", "loading models, tokenizer, judge…");
   const info = await call("init", { backend: params.get("backend") === "cpu" ? "cpu" : "auto" });
   limits = await call("limits");
   showBackend(info.backend);
@@ -453,7 +483,7 @@ async function main() {
   rmCurves().catch((e) => { $("rm-note").textContent = String(e.message ?? e); });
   setInterval(memory, 2000);
   memory();
-  $("status").textContent = `ready in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${info.users} evaluation users`;
+  say("status", `ready in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${info.users} evaluation users`);
   document.body.dataset.ready = "1";
 }
 

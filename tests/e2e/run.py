@@ -155,6 +155,16 @@ def run(page, base, out, c, requests, errors):
     c.check("3 PPO + 3 TPPO iterations produce curve points", pts == "3,3", f"{pts}; {ms:.0f} ms per iteration (CPU backend, 2 rollouts)")
     samples = page.evaluate("document.querySelectorAll('#samples-token li, #samples-sentence li').length")
     c.check("the rollouts are shown as they train", samples > 0)
+    # The frontier (relevance against KL) is a scatter: read back the pixels it drew in each mode's colour.
+    dots = page.evaluate("""(() => {
+      const cv = document.querySelector('#chart-frontier canvas');
+      const px = cv.getContext('2d').getImageData(0, 0, cv.width, cv.height).data;
+      const near = (i, [r, g, b]) => Math.abs(px[i] - r) + Math.abs(px[i + 1] - g) + Math.abs(px[i + 2] - b) < 40;
+      let ppo = 0, tppo = 0;
+      for (let i = 0; i < px.length; i += 4) { if (near(i, [31, 119, 180])) ppo++; else if (near(i, [214, 39, 40])) tppo++; }
+      return [ppo, tppo];
+    })()""")
+    c.check("the frontier chart draws each mode's (KL, relevance) points", min(dots) > 20, f"pixels PPO {dots[0]}, TPPO {dots[1]}")
     shot(page, out, "3-ppo-vs-tppo.png")
 
     page.click("#tab-rm")
@@ -229,6 +239,15 @@ def run(page, base, out, c, requests, errors):
     c.check("an imported JSONL with <img onerror> and <script> text executes nothing and shows as text",
             pwned is None and injected == 0 and literal, f"import: {msg!r}")
     shot(page, out, "6-import.png")
+    # A file that is not JSONL: the error is shown as an error (role="alert"), not as a grey status line.
+    bad = os.path.join(tempfile.mkdtemp(), "bad.jsonl")
+    with open(bad, "w") as f:
+        f.write("this is not json\n")
+    page.click("#tab-io")
+    page.set_input_files("#import", bad)
+    err, _ = poll(page, "(() => { const e = document.getElementById('import-status'); return e.classList.contains('error') && e.getAttribute('role') === 'alert' ? e.textContent : null })()", 30)
+    c.check("a bad import file shows an error styled as one (role=alert)", bool(err), repr(err))
+    shot(page, out, "6b-import-error.png")
 
     # What Playwright saw on the network, and what the page and its worker fetched
     # (their resource timing entries), together.
