@@ -91,6 +91,25 @@ def shot(page, out, name):
     page.screenshot(path=os.path.join(out, name))
 
 
+def first_visit(browser, base):
+    """Bytes over the wire and time to ready: a fresh profile, then a repeat visit (issue 16)."""
+    for backend in ["cpu", "auto"]:
+        context = browser.new_context()
+        sizes = []
+        context.on("requestfinished", lambda r: sizes.append((r.url, r.sizes()["responseBodySize"])))
+        page = context.new_page()
+        for visit in ["fresh profile", "repeat visit"]:
+            sizes.clear()
+            t0 = time.time()
+            state, _ = open_page(page, f"{base}?backend={backend}")
+            t = time.time() - t0
+            total = sum(n for _, n in sizes)
+            print(f"{backend:>4} {visit:<13}: ready={state} in {t:.1f} s; {total / 1e6:.1f} MB in {len(sizes)} responses")
+            for url, n in sorted(sizes, key=lambda x: -x[1])[:6]:
+                print(f"      {n / 1e6:7.2f} MB  {url[len(base):]}")
+        context.close()
+
+
 def bench(browser, base, query):
     page = browser.new_page()
     for backend in ["cpu", "auto"]:
@@ -263,6 +282,7 @@ def main():
     ap.add_argument("--url", help="a lab already served (default: start scripts/serve.py)")
     ap.add_argument("--only", default="", help="comma-separated groups: device-loss")
     ap.add_argument("--bench", metavar="QUERY", help="run bench.html with this query instead of the tests")
+    ap.add_argument("--first-visit", action="store_true", help="measure bytes and time to ready (fresh profile, repeat visit) instead of the tests")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     server = None
@@ -276,6 +296,9 @@ def main():
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             if a.bench:
                 bench(browser, base, a.bench)
+                return 0
+            if a.first_visit:
+                first_visit(browser, base)
                 return 0
             context = browser.new_context(viewport={"width": 1280, "height": 1000})
             context.tracing.start(screenshots=True, snapshots=True)
