@@ -31,6 +31,13 @@ step "the quick pipeline: PPO and TPPO × 2 seeds from the shipped models, evalu
 test -s "$target/pipeline-quick/report.json"
 test -s "$target/pipeline-quick/report.html"
 
+step "the same pipeline as a plan: jobs.txt through xargs -P 2, then --collect; the same numbers as the local run"
+rm -rf "$target/pipeline-quick-plan"
+"$target/release/tppo" pipeline --preset quick --seeds 2 --plan --out "$target/pipeline-quick-plan"
+xargs -P 2 -I{} sh -c '{} > /dev/null 2>> "$0"' "$target/pipeline-quick-plan/errors.log" < "$target/pipeline-quick-plan/jobs.txt"
+"$target/release/tppo" pipeline --collect "$target/pipeline-quick-plan" > /dev/null
+python3 scripts/same_report.py "$target/pipeline-quick/report.json" "$target/pipeline-quick-plan/report.json"
+
 step "lints (native and wasm32)"
 cargo clippy --release --all-targets -- -D warnings
 cargo clippy --release --target wasm32-unknown-unknown --lib --no-default-features -- -D warnings
