@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerate the shipped checkpoints in data/models/ from the bundled data (issue 15's
-# recipe): the SFT policy on 40,000 generated users (the epoch of lowest loss on the
+# recipe): the SFT policy on 40,000 generated users, 1 warm-up + 2 SFT epochs (the one of lowest loss on the
 # validation users kept) → RLAIF labels on targets, repeated-query variants of them and
 # the policy's own samples → the token and the (class-balanced) sentence reward
 # models, and the w ablation (paper Fig. 11) into runs/. Deterministic per seed on the
@@ -17,7 +17,7 @@ mkdir -p data/models runs
 step "SFT users: 40,000 generated train users (the first 10,000 are data/train.jsonl.gz's)"
 [ -f runs/sft-users.jsonl.gz ] || $tppo data synth --users 40000 --seed 1 --split train --out runs/sft-users.jsonl.gz
 
-step "SFT: 1 language-model warm-up epoch, 3 SFT epochs; the best on data/val.jsonl kept"
+step "SFT: 1 language-model warm-up epoch, 2 SFT epochs on 40,000 users (3,750 steps); the better SFT epoch on data/val.jsonl kept"
 [ -f data/models/sft.safetensors ] ||
   $tppo sft --preset default --data runs/sft-users.jsonl.gz --eval data/val.jsonl --out data/models/sft --json > runs/sft.json
 

@@ -42,7 +42,7 @@ impl SftConfig {
         let base = Self {
             policy: PolicyConfig::shipped(vocab),
             users: 0,
-            epochs: 3,
+            epochs: 2,
             batch_size: 32,
             lr: 6e-3,
             max_prompt: super::prompt::MAX_PROMPT,

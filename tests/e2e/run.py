@@ -110,9 +110,9 @@ def first_visit(browser, base):
         context.close()
 
 
-def bench(browser, base, query):
+def bench(browser, base, query, backends):
     page = browser.new_page()
-    for backend in ["cpu", "auto"]:
+    for backend in backends:
         page.goto(f"{base}bench.html?backend={backend}&{query}")
         done, t = poll(page, "document.body.dataset.done || null", 1800, 1.0)
         print(f"# backend={backend}: {done} after {t:.0f} s")
@@ -282,6 +282,7 @@ def main():
     ap.add_argument("--url", help="a lab already served (default: start scripts/serve.py)")
     ap.add_argument("--only", default="", help="comma-separated groups: device-loss")
     ap.add_argument("--bench", metavar="QUERY", help="run bench.html with this query instead of the tests")
+    ap.add_argument("--backends", default="cpu,auto", help="with --bench: the backends, comma-separated")
     ap.add_argument("--first-visit", action="store_true", help="measure bytes and time to ready (fresh profile, repeat visit) instead of the tests")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -295,7 +296,7 @@ def main():
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             if a.bench:
-                bench(browser, base, a.bench)
+                bench(browser, base, a.bench, a.backends.split(","))
                 return 0
             if a.first_visit:
                 first_visit(browser, base)
