@@ -177,7 +177,8 @@ fn sft_label_train_rm_and_ablate_w() {
             "--out",
             &p(&format!("eval-{reward}.jsonl")),
         ]);
-        assert_eq!(e["n"].as_u64(), Some(8));
+        assert_eq!(e["relevance"]["n"].as_u64(), Some(8));
+        assert_eq!(e["metrics"]["users"].as_u64(), Some(8));
     }
     let c = tppo(&[
         "compare",
