@@ -57,7 +57,8 @@ if [ "$1" = -m ] && [ "$2" = venv ]; then
   printf '#!/bin/bash\necho "venv-python $*" >>"%s/calls"\n[ "$1" = -c ] && exit 1\nexit 0\n' "$SANDBOX" >"$3/bin/python"
   chmod +x "$3/bin/python"
 fi
-if [ "$1" = -c ]; then echo /somewhere/target; fi
+# -c reads what is piped to it, as the real one does (else the writer may die of SIGPIPE).
+if [ "$1" = -c ]; then [ -p /dev/stdin ] && cat >/dev/null; echo /somewhere/target; fi
 STUB
   chmod +x "$box/bin/cargo" "$box/bin/rustup" "$box/bin/python3"
   echo x86_64-unknown-linux-gnu >"$box/targets"
