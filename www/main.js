@@ -109,6 +109,7 @@ async function recolor() {
       axes: [{ label: "token position l" }, { label: "lwp" }],
       series: [{}, { label: "lwp", stroke: "#555", width: 2 }] }, [xs, curve], $("lwp-chart"));
   } else lwpChart.setData([xs, curve]);
+  await drawScale();
   if (!scored) return;
   const shaded = await call("shade", { margins: scored.tokens.map((t) => t.margin), alpha, sl });
   $("tokens").replaceChildren(...scored.tokens.map((t, i) => {
@@ -118,6 +119,19 @@ async function recolor() {
     s.dataset.reward = r.toFixed(4);
     return s;
   }));
+}
+
+// The heatmap's colour scale: the library's colours for rewards from −1 to +1.
+let scaleDrawn = false;
+async function drawScale() {
+  if (scaleDrawn) return;
+  scaleDrawn = true;
+  const rewards = Array.from({ length: 11 }, (_, i) => -1 + i / 5);
+  const cols = await call("colours", { rewards });
+  $("token-scale").replaceChildren(
+    el("span", { class: "scale-end", text: "−1 irrelevant (class 1)" }),
+    ...rewards.map((r, i) => { const s = el("span", { class: "swatch", title: `r = ${r.toFixed(1)}`, "data-reward": r.toFixed(1) }); s.style.background = cols[i]; return s; }),
+    el("span", { class: "scale-end", text: "+1 relevant (class 2)" }));
 }
 
 async function loadUser() {

@@ -80,6 +80,7 @@ const commands = {
   lwp: ({ alpha, sl, n }) => Array.from(lwp_curve(alpha, sl, n)),
   // Eq. 5 and the heatmap's colours, from the library.
   shade: ({ margins, alpha, sl }) => shade(Float32Array.from(margins), alpha, sl),
+  colours: ({ rewards }) => colours(Float32Array.from(rewards)),
   score: ({ index, response, alpha, sl }) => lab.score(index, response, alpha, sl),
   generate: ({ model, index, temperature, seed }) => lab.generate(model, index, temperature, BigInt(seed)),
   start({ settings }) {

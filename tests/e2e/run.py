@@ -161,6 +161,10 @@ def run(page, base, out, c, requests, errors):
     changed, _ = poll(page, f"JSON.stringify([...document.querySelectorAll('#tokens span')].map(e => e.style.background)) !== {json.dumps(json.dumps(before))} || null", 30)
     words = page.evaluate("[...document.querySelectorAll('#words span')].map(e => e.title)")
     c.check("heatmap renders and moving α recolours tokens", len(before) > 0 and bool(changed), f"{len(before)} tokens")
+    scale = page.evaluate("[...document.querySelectorAll('#token-scale .swatch')].map((s) => [s.dataset.reward, getComputedStyle(s).backgroundColor])")
+    c.check("the heatmap has a colour scale from −1 to +1 (the library's colours)",
+            len(scale) == 11 and scale[0][0] == "-1.0" and scale[-1][0] == "1.0" and len({col for _, col in scale}) >= 6,
+            f"{len(scale)} swatches: {scale[0] if scale else None} … {scale[-1] if scale else None}")
     c.check("every judged word carries evidence on hover", len(words) > 0 and all(words))
     shot(page, out, "2-heatmap.png")
 
