@@ -222,7 +222,7 @@ async fn webgpu_and_the_cpu_fast_path_agree_on_values_and_one_update() {
     // The update Δw of each path against the fast path's: Adam divides each gradient
     // by its own size, so the few near-zero gradients (|g| ≈ ε) magnify float noise
     // into their update; the update as a whole must agree to 1 %, no weight by more
-    // than a tenth of the largest step.
+    // than a quarter of the largest step.
     let step0: Vec<f32> = after0.iter().zip(&before).map(|(a, b)| a - b).collect();
     let norm0 = step0.iter().map(|x| x * x).sum::<f32>().sqrt();
     for (name, logits, after) in &results[1..] {
@@ -248,7 +248,11 @@ async fn webgpu_and_the_cpu_fast_path_agree_on_values_and_one_update() {
             "{name}: logits differ by {dl} (scale {scale})"
         );
         assert!(
-            rel < 1e-2 && dw < 0.1 * moved,
+            // Per weight: a quarter of the largest step. Adam divides by √v, so a weight
+            // whose gradient is near zero turns rounding differences into a sizeable
+            // step: 1.06e-4 (of a 1e-3 step) was seen once on SwiftShader with simd128;
+            // GELU's backward broken by ×1.01 moves one weight by 7.5e-4 and still fails.
+            rel < 1e-2 && dw < 0.25 * moved,
             "{name}: the update differs by {rel} of its norm, at most {dw} per weight (largest step {moved})"
         );
         web_sys_log(&format!(
