@@ -75,6 +75,10 @@ def main():
     a = ap.parse_args()
     Handler.quiet = a.quiet
     handler = functools.partial(Handler, directory=a.dir)
+    # Compress the large files once now, beside serving, so the first visitor does not wait for it.
+    big = [os.path.join(a.dir, p) for p in ("pkg/tppo_bg.wasm", "data/models/sft.safetensors",
+                                            "data/models/rm-token.safetensors", "data/models/rm-sentence.safetensors")]
+    threading.Thread(target=lambda: [compressed(p) for p in big if os.path.isfile(p)], daemon=True).start()
     with http.server.ThreadingHTTPServer(("127.0.0.1", a.port), handler) as httpd:
         print(f"serving http://127.0.0.1:{httpd.server_address[1]}/", flush=True)
         try:

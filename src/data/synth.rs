@@ -158,7 +158,12 @@ pub struct Generator<'a> {
 
 /// The generator's topics of a corpus (the same parameters and seed as [`Generator`]).
 pub fn topics(corpus: &Corpus, wv: &WordVectors) -> Topics {
-    let cfg = SynthConfig::default();
+    topics_of(corpus, wv, &SynthConfig::default())
+}
+
+/// The topics of a corpus for `cfg`: they depend on the corpus only (fixed seed), so
+/// every split shares them.
+fn topics_of(corpus: &Corpus, wv: &WordVectors, cfg: &SynthConfig) -> Topics {
     discover(
         &corpus.queries,
         wv,
@@ -174,15 +179,7 @@ const TOPIC_SEED: u64 = 7;
 
 impl<'a> Generator<'a> {
     pub fn new(cfg: SynthConfig, corpus: &'a Corpus, wv: &WordVectors) -> crate::Result<Self> {
-        // Topics depend on the corpus only (fixed seed), so both splits share them.
-        let topics = discover(
-            &corpus.queries,
-            wv,
-            cfg.topics,
-            cfg.kmeans_rounds,
-            cfg.min_topic_size,
-            TOPIC_SEED,
-        );
+        let topics = topics_of(corpus, wv, &cfg);
         let in_split = |q: &str, s: Split| s == Split::All || split_of(q) == s;
         let hist_split = if cfg.split == Split::Train {
             Split::Train

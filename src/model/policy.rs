@@ -125,6 +125,19 @@ impl Policy {
         }
     }
 
+    /// Values [B, n] of the last `n` positions on a detached trunk: gradients reach the
+    /// value head only (the critic's warm-up), and no logits are computed.
+    pub fn values_tail_detached(&self, batch: &Padded, n: usize, device: &Device) -> Tensor<2> {
+        let (tokens, keep, positions) = batch.tensors(device);
+        let x = self
+            .trunk
+            .forward(tokens, keep, positions, &mut self.trunk.no_cache())
+            .detach();
+        let [b, t, _] = x.dims();
+        let n = n.min(t);
+        ops::linear(&self.value_head, x.narrow(1, t - n, n)).reshape([b, n])
+    }
+
     /// Forward whole left-padded sequences (no cache): logits and values at every position.
     pub fn forward_full(&self, batch: &Padded, device: &Device) -> Output {
         let (tokens, keep, positions) = batch.tensors(device);

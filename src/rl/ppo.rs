@@ -111,6 +111,20 @@ impl StatSums {
 
 /// Logits [B, R, V] (at `temperature`), the chosen tokens' log-probs [B, R] and the
 /// values V(s_t) [B, R]: the logits at position p predict the token at p + 1.
+/// The responses `idx` of a rollout as one batch of tails.
+fn tail_batch(ro: &Rollout, idx: &[usize], pad: u32) -> TailBatch {
+    let p: Vec<&[u32]> = idx.iter().map(|&i| ro.prompts[i].as_slice()).collect();
+    let x: Vec<&[u32]> = idx.iter().map(|&i| ro.responses[i].as_slice()).collect();
+    TailBatch::new(&p, &x, pad)
+}
+
+/// A per-token rollout quantity `v` (log-probs, values, advantages, returns) of the
+/// responses `idx`, laid out as the tail batch `t`.
+fn rows_of(t: &TailBatch, v: &[Vec<f32>], idx: &[usize], device: &Device) -> Tensor<2> {
+    let r: Vec<&[f32]> = idx.iter().map(|&i| v[i].as_slice()).collect();
+    t.tensor(t.rows(&r), device)
+}
+
 fn score_tokens(
     policy: &Policy,
     t: &TailBatch,
@@ -135,13 +149,8 @@ fn piece_grads(
     pad: u32,
     device: &Device,
 ) -> (GradientsParams, Stats) {
-    let p: Vec<&[u32]> = idx.iter().map(|&i| ro.prompts[i].as_slice()).collect();
-    let x: Vec<&[u32]> = idx.iter().map(|&i| ro.responses[i].as_slice()).collect();
-    let t = TailBatch::new(&p, &x, pad);
-    let rows = |v: &[Vec<f32>]| {
-        let r: Vec<&[f32]> = idx.iter().map(|&i| v[i].as_slice()).collect();
-        t.tensor(t.rows(&r), device)
-    };
+    let t = tail_batch(ro, idx, pad);
+    let rows = |v: &[Vec<f32>]| rows_of(&t, v, idx, device);
     let mask = t.tensor(t.mask.clone(), device);
     let (old_lp, old_v) = (rows(&ro.logprobs), rows(&ro.values));
     let (adv, ret) = (rows(&ro.advantages), rows(&ro.returns));
@@ -169,19 +178,17 @@ fn value_grads(
     policy: Policy,
     ro: &Rollout,
     idx: &[usize],
-    cfg: &PpoConfig,
     pad: u32,
     device: &Device,
 ) -> (GradientsParams, Tensor<1>) {
-    let p: Vec<&[u32]> = idx.iter().map(|&i| ro.prompts[i].as_slice()).collect();
-    let x: Vec<&[u32]> = idx.iter().map(|&i| ro.responses[i].as_slice()).collect();
-    let t = TailBatch::new(&p, &x, pad);
-    let rows = |v: &[Vec<f32>]| {
-        let r: Vec<&[f32]> = idx.iter().map(|&i| v[i].as_slice()).collect();
-        t.tensor(t.rows(&r), device)
-    };
+    let t = tail_batch(ro, idx, pad);
+    let rows = |v: &[Vec<f32>]| rows_of(&t, v, idx, device);
     let mask = t.tensor(t.mask.clone(), device);
-    let (_, _, new_v) = score_tokens(&policy, &t, cfg.temperature, device);
+    // The values only, on a detached trunk: no vocabulary projection, no backward
+    // through the trunk (the warm-up keeps only the value head's gradients).
+    let new_v = policy
+        .values_tail_detached(&t.seqs, t.r + 1, device)
+        .narrow(1, 0, t.r);
     let old_v = rows(&ro.values);
     let vf = value_loss(new_v, old_v, rows(&ro.returns), mask, f32::MAX / 4.0);
     let value = vf.loss.clone().detach().inner();
@@ -389,7 +396,6 @@ impl Ppo {
                         self.policy.valid().train(),
                         &ro,
                         idx,
-                        &cfg,
                         self.pad,
                         &self.device,
                     );
@@ -782,6 +788,38 @@ mod tests {
         let again = ppo.policy().forward_full(&probe, &plain).logits.into_data();
         assert_eq!(after, again);
         assert_ne!(before, after);
+    }
+
+    #[test]
+    fn the_critic_warm_up_trains_the_value_head_alone_and_lowers_its_loss() {
+        let device = cpu().autodiff();
+        let plain = cpu();
+        let policy = tiny().init(&device);
+        let reference = policy.valid();
+        let rm = RewardModelConfig {
+            trunk: tiny_trunk(),
+            level: Level::Token,
+        }
+        .init(&plain);
+        let c = PpoConfig {
+            value_warmup: 8,
+            value_warmup_lr: 1e-2,
+            ..cfg(RewardMode::Token, 0.05)
+        };
+        let mut ppo = Ppo::new(c, policy, reference, rm, EOS, PAD, device, None).unwrap();
+        let probe = Padded::left(&[vec![1, 5, 6, 7, 9, 3]], PAD);
+        let before = ppo.policy().forward_full(&probe, &plain);
+        let prompts = vec![vec![vec![1, 5, 6, 7]; 16]; 8];
+        let w = block_on(ppo.warm_up_value(&prompts)).unwrap();
+        let after = ppo.policy().forward_full(&probe, &plain);
+        // The policy (logits) is exactly as it was; the critic (values) moved.
+        assert_eq!(before.logits.into_data(), after.logits.into_data());
+        assert_ne!(before.values.into_data(), after.values.into_data());
+        // The value loss on fresh rollouts of the same prompt falls: the last two
+        // iterations' mean below the first's.
+        assert_eq!(w.value_loss.len(), 8);
+        let late = (w.value_loss[6] + w.value_loss[7]) / 2.0;
+        assert!(late < w.value_loss[0], "value loss {:?}", w.value_loss);
     }
 
     #[test]
