@@ -463,6 +463,35 @@ mod tests {
     use burn::module::Module;
     use rand::SeedableRng;
 
+    #[test]
+    fn balanced_class_weights_by_hand() {
+        // 1 relevant (class 2) and 3 irrelevant (class 1) responses: w_c = N / (2·N_c),
+        // so w_1 = 4 / 6 = 2/3 and w_2 = 4 / 2 = 2; each class then weighs 2 in all.
+        let ex = |sentence| RmExample {
+            prompt: vec![1],
+            response: vec![3, 2],
+            classes: vec![sentence, 0],
+            repeated: vec![false, false],
+            sentence,
+        };
+        let train = [ex(2), ex(1), ex(1), ex(1)];
+        let sentence = RmTrainConfig {
+            level: Level::Sentence,
+            ..RmTrainConfig::default()
+        };
+        let w = sentence.balanced(&train).class_weights;
+        assert_eq!(w[0], 1.0);
+        assert!(
+            (w[1] - 2.0 / 3.0).abs() < 1e-6 && (w[2] - 2.0).abs() < 1e-6,
+            "{w:?}"
+        );
+        // The token model balances with the probability mask instead.
+        assert_eq!(
+            RmTrainConfig::default().balanced(&train).class_weights,
+            [1.0; 3]
+        );
+    }
+
     /// Relevant tokens are ids 10..15, irrelevant 20..25, in any order; the sentence
     /// label says whether most are relevant. Both models must learn it.
     fn toy(n: usize, seed: u64) -> Vec<RmExample> {

@@ -791,6 +791,21 @@ mod tests {
     }
 
     #[test]
+    fn explained_variance_by_hand() {
+        let returns = vec![vec![1.0, 2.0], vec![3.0]];
+        // Perfect values: 1. Values off by a constant: still 1 (the variance of the error is 0).
+        assert!((var_explained(&returns, &returns) - 1.0).abs() < 1e-6);
+        let shifted = vec![vec![0.0, 1.0], vec![2.0]];
+        assert!((var_explained(&returns, &shifted) - 1.0).abs() < 1e-6);
+        // Errors [1, 0, 1]: Var = 2/9 against Var(returns) = 2/3, so 1 − 1/3 = 2/3.
+        let values = vec![vec![0.0, 2.0], vec![2.0]];
+        assert!((var_explained(&returns, &values) - 2.0 / 3.0).abs() < 1e-5);
+        // Constant values: errors vary as the returns do, so 0; constant returns: 0.
+        assert!(var_explained(&returns, &[vec![1.0, 1.0], vec![1.0]]).abs() < 1e-6);
+        assert_eq!(var_explained(&[vec![2.0, 2.0]], &[vec![0.0, 1.0]]), 0.0);
+    }
+
+    #[test]
     fn the_critic_warm_up_trains_the_value_head_alone_and_lowers_its_loss() {
         let device = cpu().autodiff();
         let plain = cpu();
