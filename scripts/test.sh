@@ -26,6 +26,12 @@ cargo fmt --check
 step "native tests (release profile: one target/ for tests, CLI and benches)"
 cargo test --release
 
+step "set-up: numpy (Python package in $target/browser-venv)"
+python=$(need_numpy "$target")
+
+step "the Python reward module (python/tppo_reward.py, numpy) against the Rust token rewards"
+TPPO_PYTHON="$python" cargo test --release --test python_reward -- --ignored
+
 step "the quick pipeline: PPO and TPPO × 2 seeds from the shipped models, evaluation, report"
 "$target/release/tppo" pipeline --preset quick --seeds 2 --out "$target/pipeline-quick"
 test -s "$target/pipeline-quick/report.json"

@@ -112,6 +112,22 @@ need_browser() {
   return 1
 }
 
+# numpy (for python/tppo_reward.py's parity test) in the same virtual environment as
+# Playwright, under the target directory. Prints the environment's python.
+NUMPY_VERSION=2.4.6
+need_numpy() {
+  local venv="$1/browser-venv"
+  if [ ! -x "$venv/bin/python" ]; then
+    say "creating $venv (python3 -m venv)"
+    python3 -m venv "$venv"
+  fi
+  if ! "$venv/bin/python" -c "import numpy, sys; sys.exit(numpy.__version__ != '$NUMPY_VERSION')" 2>/dev/null; then
+    say "installing numpy==$NUMPY_VERSION into $venv (pip, from PyPI)"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "numpy==$NUMPY_VERSION"
+  fi
+  echo "$venv/bin/python"
+}
+
 # Playwright's Python package in a virtual environment under the target directory
 # (its own browser download is never used: the tests drive Debian's chromium).
 # Prints the environment's python.

@@ -87,11 +87,22 @@ function chart(target, title, series, yLabel) {
   };
   return plot(opts, [[], ...series.map(() => [])], target);
 }
+// Each mode's raw points drawn faintly, and their trailing mean over SMOOTH
+// iterations drawn bold (with a few rollouts per iteration one point is noisy).
+const SMOOTH = 5;
 const both = (label) => [
   { label: `PPO ${label}`, stroke: COLORS.sentence, width: 2 },
   { label: `TPPO ${label}`, stroke: COLORS.token, width: 2 },
+  { label: "PPO, raw", stroke: `${COLORS.sentence}55`, width: 1 },
+  { label: "TPPO, raw", stroke: `${COLORS.token}55`, width: 1 },
 ];
-
+// The trailing mean of the last k values (nulls skipped) at each point: display smoothing only.
+function trailing(ys, k) {
+  return ys.map((_, i) => {
+    const w = ys.slice(Math.max(0, i - k + 1), i + 1).filter((y) => y !== null && y !== undefined);
+    return w.length ? w.reduce((a, b) => a + b, 0) / w.length : null;
+  });
+}
 // ---- view 1: token rewards ------------------------------------------------------
 let scored = null;
 let lwpChart = null;
@@ -193,10 +204,11 @@ function makeCharts() {
       { label: "PPO", stroke: COLORS.sentence, width: 2 }, { label: "PPO −std", stroke: COLORS.sentence, dash: [4, 4] }, { label: "PPO +std", stroke: COLORS.sentence, dash: [4, 4] },
       { label: "TPPO", stroke: COLORS.token, width: 2 }, { label: "TPPO −std", stroke: COLORS.token, dash: [4, 4] }, { label: "TPPO +std", stroke: COLORS.token, dash: [4, 4] },
     ], "score"),
-    rel: chart($("chart-rel"), "judge relevance of the rollouts", both(""), "rate"),
+    rel: chart($("chart-rel"), `judge relevance of the rollouts (mean of ${SMOOTH} iterations)`, both(""), "rate"),
     kl: chart($("chart-kl"), "KL to SFT (objective/kl)", both(""), "nats"),
     len: chart($("chart-len"), "response length", both(""), "tokens"),
     clip: chart($("chart-clip"), "clip fraction (policy/clipfrac_avg)", both(""), "fraction"),
+    time: chart($("chart-time"), "seconds per iteration (time/iteration_s)", both(""), "s"),
   };
 }
 function redraw() {
@@ -207,11 +219,12 @@ function redraw() {
   const sc = (m) => m["objective/scores"], sd = (m) => m["objective/scores_std"];
   charts.score.setData([xs, col(s, sc), col(s, (m) => sc(m) - sd(m)), col(s, (m) => sc(m) + sd(m)),
     col(t, sc), col(t, (m) => sc(m) - sd(m)), col(t, (m) => sc(m) + sd(m))]);
-  const pair = (f) => [xs, col(s, f), col(t, f)];
+  const pair = (f) => { const a = col(s, f), b = col(t, f); return [xs, trailing(a, SMOOTH), trailing(b, SMOOTH), a, b]; };
   charts.rel.setData(pair((m) => m["objective/judge_relevance"]));
   charts.kl.setData(pair((m) => m["objective/kl"]));
   charts.len.setData(pair((m) => m["response/length"]));
   charts.clip.setData(pair((m) => m["policy/clipfrac_avg"]));
+  charts.time.setData(pair((m) => m["time/iteration_s"]));
   const fr = (h) => [h.map((m) => m["objective/kl"]), h.map((m) => m["objective/judge_relevance"])];
   charts.frontier.setData([null, fr(s), fr(t)]);
   $("view-train").dataset.points = `${s.length},${t.length}`;
@@ -311,68 +324,148 @@ $("rm-play").addEventListener("click", async () => {
 });
 $("rm-pause").addEventListener("click", () => call("pause"));
 
-// ---- view 4: compare ------------------------------------------------------------
+// ---- view 4: compare: the reviewer's workbench ------------------------------------
 let comparison = null;
+let sliceView = null;       // the library's slices of each pair, from the worker
+let sliceFilter = null;     // {pair, name, members: Set} of the slice picked, or null
+let page = 0;
+const PAGE = 8;             // users per page of the list
+// Which run produced each model's outputs (the link from a judgement to its training).
+let runInfo = {};
+function describeRuns() {
+  const s = settings();
+  const last = (h) => h[h.length - 1];
+  const run = (label, h) => (h.length ? `${label}: seed ${s.seed}, iteration ${last(h).iter}, KL ${last(h)["objective/kl"].toFixed(3)} (β ${last(h)["objective/kl_coef"].toFixed(3)}), lr ${s.lr}, ${s.batch_size} rollouts/iteration, α ${s.alpha}, sl ${s.sl}` : null);
+  return { sft: "SFT: the shipped checkpoint data/models/sft.safetensors", ppo: run("PPO (view 2)", history_.sentence), tppo: run("TPPO (view 2)", history_.token) };
+}
 function tokensLine(rec) {
   const line = el("div", { class: "tokens small" });
   if (rec.tokens && rec.tokens.length) {
-    line.append(...rec.tokens.map((t) => { const s = el("span", { text: t.text.replace(/^Ġ/, " "), title: `r=${t.reward.toFixed(3)}` }); s.style.background = t.colour; return s; }));
+    line.append(...rec.tokens.map((t) => { const s = el("span", { text: t.text.replace(/^Ġ/, " "), title: `r = ${t.reward.toFixed(3)} (P(2)−P(1) = ${t.margin.toFixed(3)})` }); s.style.background = t.colour; return s; }));
   } else line.textContent = rec.response;
   return line;
 }
-function renderCompare() {
-  if (!comparison) return;
+// One model's side of a card: its output, token rewards, and the judge's verdict per query.
+function side(label, rec) {
+  const queries = (rec.judgement?.queries ?? []).map((q) => el("li", {
+    class: q.relevant ? "c2" : "c1",
+    text: `${q.text} — ${q.repeats ? `repeats query ${q.repeats}` : `${Math.round(100 * q.relevant_fraction)} % of words relevant`}`,
+  }));
+  const run = runInfo[rec.model];
+  return el("div", { class: "side" },
+    el("div", { class: "who", text: `${label} · ${rec.model}` }),
+    run ? el("div", { class: "run small", text: run }) : "",
+    tokensLine(rec),
+    el("ul", { class: "queries small", "aria-label": "the judge per query" }, ...queries));
+}
+function stackedBar(s, label) {
+  const seg = (cls, share, name) => {
+    const pct = 100 * share;
+    const e = el("span", { class: `wtl-seg ${cls}`, title: `${name} ${pct.toFixed(1)} %`, "data-share": pct.toFixed(2) });
+    e.style.width = `${pct}%`;
+    if (pct >= 8) e.textContent = `${name} ${pct.toFixed(0)} %`;
+    return e;
+  };
+  return el("span", { class: "wtl-bar", role: "img", "aria-label": `${label}: win ${(100 * s.win_rate).toFixed(1)} %, tie ${(100 * s.tie_rate).toFixed(1)} %, lose ${(100 * s.lose_rate).toFixed(1)} %` },
+    seg("win", s.win_rate, "win"), seg("tie", s.tie_rate, "tie"), seg("lose", s.lose_rate, "lose"));
+}
+const fmt = (x) => (x === null || x === undefined ? "–" : x.toFixed(3));
+const netText = (s) => `${(100 * s.net).toFixed(1)} [${(100 * s.net_ci.lo).toFixed(1)}, ${(100 * s.net_ci.hi).toFixed(1)}]`;
+function renderSummary() {
   const pairs = comparison.pairs.filter((p) => p.summary);
   // One stacked bar per pair: the three segments add up to 100 % of the users,
   // each labelled with its share (a segment narrower than its label shows it on hover).
-  const seg = (cls, share, name) => {
-    const pct = 100 * share;
-    const s = el("span", { class: `wtl-seg ${cls}`, title: `${name} ${pct.toFixed(1)} %`, "data-share": pct.toFixed(2) });
-    s.style.width = `${pct}%`;
-    if (pct >= 8) s.textContent = `${name} ${pct.toFixed(0)} %`;
-    return s;
-  };
   $("chart-wtl").replaceChildren(el("div", { class: "wtl-title", text: "win / tie / lose, % of users (first model of the pair wins)" }),
-    ...pairs.map((p) => el("div", { class: "wtl-row", "data-pair": p.pair },
-      el("span", { class: "wtl-label", text: p.pair }),
-      el("span", { class: "wtl-bar", role: "img", "aria-label": `${p.pair}: win ${(100 * p.summary.win_rate).toFixed(1)} %, tie ${(100 * p.summary.tie_rate).toFixed(1)} %, lose ${(100 * p.summary.lose_rate).toFixed(1)} %` },
-        seg("win", p.summary.win_rate, "win"), seg("tie", p.summary.tie_rate, "tie"), seg("lose", p.summary.lose_rate, "lose")))));
+    ...pairs.map((p) => el("div", { class: "wtl-row", "data-pair": p.pair }, el("span", { class: "wtl-label", text: p.pair }), stackedBar(p.summary, p.pair))));
   const head = el("tr", {}, ...["pair", "n", "win %", "tie %", "lose %", "net points [95 % CI]", "sign test p"].map((h) => el("th", { text: h })));
   $("wtl-table").replaceChildren(head, ...pairs.map((p) => {
     const s = p.summary;
     return el("tr", { "data-pair": p.pair }, ...[p.pair, s.n, (100 * s.win_rate).toFixed(1), (100 * s.tie_rate).toFixed(1), (100 * s.lose_rate).toFixed(1),
-      `${(100 * s.net).toFixed(1)} [${(100 * s.net_ci.lo).toFixed(1)}, ${(100 * s.net_ci.hi).toFixed(1)}]`, s.sign_test_p.toExponential(2)].map((v) => el("td", { text: String(v) })));
+      netText(s), s.sign_test_p.toExponential(2)].map((v) => el("td", { text: String(v) })));
   }));
-  const fmt = (x) => (x === null || x === undefined ? "–" : x.toFixed(3));
   const mhead = el("tr", {}, ...["model", "judge relevance", "hit@3", "word F1", "stem F1", "hidden-interest precision", "distinct-query rate", "κ judge–reference", "κ judge–interest"].map((h) => el("th", { text: h })));
   $("metrics-table").replaceChildren(mhead, ...(comparison.relevance ?? []).filter((r) => r.metrics).map((r) => {
     const m = r.metrics;
     return el("tr", {}, ...[r.model, fmt(r.relevance.rate), fmt(m.hit_at_3), fmt(m.word_f1), fmt(m.stem_f1), fmt(m.hidden_interest_precision),
       fmt(m.distinct_query_rate), fmt(m.kappa_judge_reference), fmt(m.kappa_judge_interest)].map((v) => el("td", { text: String(v) })));
   }));
-  const only = $("disagree").checked;
-  const list = [];
-  for (const p of comparison.pairs) {
-    for (const r of p.records) {
-      if (only && r.outcome === "tie") continue;
-      list.push(el("div", { class: `record ${r.outcome}` },
-        el("div", { class: "who", text: `${p.pair} · ${r.user_id} · A ${r.outcome}` }),
-        el("div", { class: "hist", text: r.history.slice(-4).map((e) => e.text).join(" · ") }),
-        el("div", { text: `A (${r.a.model}): ${r.a.response}` }), tokensLine(r.a),
-        el("div", { text: `B (${r.b.model}): ${r.b.response}` }), tokensLine(r.b)));
-      if (list.length >= 200) break;
+}
+function renderSlices() {
+  if (!sliceView) { $("slice-table").replaceChildren(); return; }
+  const head = el("tr", {}, ...["pair · slice", "n", "win / tie / lose", "net [95 % CI]", "κ ref", "κ int", ""].map((h) => el("th", { text: h })));
+  const rows = [];
+  for (const p of sliceView) {
+    for (const sl of p.slices) {
+      const picked = sliceFilter && sliceFilter.pair === p.pair && sliceFilter.name === sl.name;
+      const show = el("button", { type: "button", class: "small", "aria-pressed": String(Boolean(picked)), "aria-label": `show the users of ${p.pair}, ${sl.name}` });
+      show.textContent = picked ? "shown" : "show";
+      show.addEventListener("click", () => { sliceFilter = { pair: p.pair, name: sl.name, members: new Set(sl.members) }; page = 0; renderSlices(); renderList(); });
+      rows.push(el("tr", { "data-slice": sl.name, "data-pair": p.pair, class: picked ? "picked" : "" },
+        el("td", { text: `${p.pair} · ${sl.name}` }), el("td", { text: String(sl.summary.n) }),
+        el("td", { class: "bar-cell" }, stackedBar(sl.summary, `${p.pair} ${sl.name}`)),
+        el("td", { text: netText(sl.summary) }), el("td", { text: fmt(sl.kappa_judge_reference) }), el("td", { text: fmt(sl.kappa_judge_interest) }),
+        el("td", {}, show)));
     }
   }
-  $("compare-list").replaceChildren(...list);
+  $("slice-table").replaceChildren(head, ...rows);
+  $("slice-clear").hidden = !sliceFilter;
 }
-$("disagree").addEventListener("change", renderCompare);
+// The users' cards, a page at a time: both outputs side by side with their token
+// rewards, the judge per query, the actual next queries, and the runs behind them.
+function renderList() {
+  const only = $("disagree").checked;
+  const cards = [];
+  for (const p of comparison.pairs) {
+    if (sliceFilter && sliceFilter.pair !== p.pair) continue;
+    p.records.forEach((r, i) => {
+      if (only && r.outcome === "tie") return;
+      if (sliceFilter && !sliceFilter.members.has(i)) return;
+      cards.push([p, r]);
+    });
+  }
+  const pages = Math.max(1, Math.ceil(cards.length / PAGE));
+  page = Math.min(page, pages - 1);
+  $("page-info").textContent = `${cards.length} cards${sliceFilter ? ` in ${sliceFilter.pair} · ${sliceFilter.name}` : ""} · page ${page + 1} of ${pages}`;
+  $("page-prev").disabled = page === 0;
+  $("page-next").disabled = page >= pages - 1;
+  $("compare-list").replaceChildren(...cards.slice(page * PAGE, (page + 1) * PAGE).map(([p, r]) => el("article", { class: `record ${r.outcome}` },
+    el("div", { class: "who", text: `${p.pair} · ${r.user_id} · A ${r.outcome}${r.consistent === false ? " (the two orders disagreed)" : ""}` }),
+    el("div", { class: "hist", text: `history: ${r.history.slice(-4).map((e) => e.text).join(" · ")}` }),
+    el("div", { class: "hist", text: `actual next queries: ${(r.a.targets ?? []).join(" · ") || "–"}` }),
+    el("div", { class: "pair-sides" }, side("A", r.a), side("B", r.b)))));
+}
+function renderCompare() {
+  if (!comparison) return;
+  renderSummary();
+  renderSlices();
+  renderList();
+}
+async function slice() {
+  if (!comparison) { sayError("slice-status", "compare the models (or import a compare file) first"); return; }
+  try {
+    const regex = $("slice-regex").value.trim();
+    sliceView = await call("slices", { spec: { by: $("slice-by").value, regex: regex || null, over: $("slice-over").value } });
+    sliceFilter = null; page = 0;
+    say("slice-status", regex ? `users whose ${$("slice-over").value} match /${regex}/i and the rest` : `by ${$("slice-by").selectedOptions[0].textContent}`);
+    renderSlices(); renderList();
+  } catch (e) { sayError("slice-status", e); }
+}
+$("slice").addEventListener("click", slice);
+$("slice-regex").addEventListener("keydown", (e) => { if (e.key === "Enter") slice(); });
+$("slice-clear").addEventListener("click", () => { sliceFilter = null; page = 0; renderSlices(); renderList(); });
+$("disagree").addEventListener("change", () => { page = 0; if (comparison) renderList(); });
+$("page-prev").addEventListener("click", () => { page = Math.max(0, page - 1); renderList(); });
+$("page-next").addEventListener("click", () => { page += 1; renderList(); });
 $("compare").addEventListener("click", async () => {
   say("compare-status", "generating and judging…");
   try {
+    runInfo = describeRuns();
     comparison = await call("compare", { n: Number($("compare-n").value) || 16 });
     say("compare-status", comparison.relevance.map((r) => `${r.model}: relevance ${r.relevance.rate.toFixed(3)}`).join(" · ") +
       (comparison.pairs.length ? "" : " (train PPO and TPPO in view 2 to compare them)"));
+    sliceView = null; sliceFilter = null; page = 0;
     renderCompare();
+    if (comparison.pairs.length) await slice();
   } catch (e) { sayError("compare-status", e); }
 });
 
@@ -390,6 +483,7 @@ $("import").addEventListener("change", async () => {
       : got.records.map((r) => ({ user_id: r.user_id, history: r.history, a: r, b: r, outcome: "tie" }));
     const summary = got.kind === "compare" ? got.summary : null;
     comparison = { relevance: got.relevance ? [{ model: f.name, relevance: got.relevance }] : [], pairs: [{ pair: f.name, records, summary }] };
+    runInfo = {}; sliceView = null; sliceFilter = null; page = 0;
     say("import-status", `${f.name}: ${got.records.length} ${got.kind} records; open the Compare view`);
     renderCompare();
   } catch (e) { sayError("import-status", e); }

@@ -1,7 +1,7 @@
 // The lab's worker: it owns the wasm `Lab` (models, judge, PPO/TPPO runs), so the
 // page never freezes. Messages in: {id, cmd, args}; out: {id, ok, value | error},
 // and events {event, ...} while training plays.
-import init, { Lab, lwp_curve, shade, colours, limits } from "../pkg/tppo.js";
+import init, { Lab, lwp_curve, shade, colours, limits, slices } from "../pkg/tppo.js";
 
 // Every WebGPU device the wasm code asks for, so that its loss reaches the page
 // (which then replaces this worker by one on the CPU backend), and so that the
@@ -19,6 +19,7 @@ if (self.GPUAdapter) {
 let wasm = null;
 let lab = null;
 let playing = false;
+let compared = []; // the pairs of the last comparison or imported compare file
 
 // Fetch through the Cache API so that a reload does not download the assets again.
 // A cached copy is used only while the server's Last-Modified and Content-Length
@@ -136,8 +137,21 @@ const commands = {
     postMessage({ event: "rm-paused" });
     return done;
   },
-  compare: async ({ n }) => withColours(await lab.compare(n)),
-  import: ({ name, bytes }) => withColours(lab.import_jsonl(name, new Uint8Array(bytes))),
+  async compare({ n }) {
+    const got = withColours(await lab.compare(n));
+    compared = got.pairs;
+    return got;
+  },
+  import({ name, bytes }) {
+    const got = withColours(lab.import_jsonl(name, new Uint8Array(bytes)));
+    compared = got.kind === "compare" ? [{ pair: name, records: got.records }] : [];
+    return got;
+  },
+  // The workbench's slices of the last comparison (the library's W/T/L, intervals, κ).
+  slices({ spec }) {
+    if (!compared.length) throw new Error("compare the models (or import a compare file) first; an outputs file has no pairs to slice");
+    return slices(compared, spec);
+  },
   limits: () => limits(),
   exportPolicy: ({ model }) => lab.export_policy(model),
   loseDevice() {

@@ -5,7 +5,7 @@ use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tppo::data::{User, jsonl};
-use tppo::eval::{self, OutputRecord};
+use tppo::eval::{self, OutputRecord, slices};
 use tppo::kit::Kit;
 use tppo::model::policy::SampleConfig;
 use tppo::reward::lwp::LwpConfig;
@@ -148,6 +148,50 @@ pub struct CompareArgs {
     margin: f32,
     #[arg(long)]
     json: bool,
+    /// Also show win / tie / lose and κ per slice: drift, topic, history, response.
+    #[arg(long, value_enum)]
+    slice_by: Option<SliceByArg>,
+    /// Also split the users by a regular expression (case-insensitive) over
+    /// `--slice-over` (history or outputs).
+    #[arg(long)]
+    slice_regex: Option<String>,
+    #[arg(long, value_enum, default_value = "history")]
+    slice_over: SliceOverArg,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SliceByArg {
+    Drift,
+    Topic,
+    History,
+    Response,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SliceOverArg {
+    History,
+    Outputs,
+}
+
+/// The slice spec of the command line's options (`None` without slicing).
+fn slice_spec(a: &CompareArgs) -> Option<slices::SliceSpec> {
+    if a.slice_by.is_none() && a.slice_regex.is_none() {
+        return None;
+    }
+    Some(slices::SliceSpec {
+        by: match a.slice_by {
+            None => slices::SliceBy::All,
+            Some(SliceByArg::Drift) => slices::SliceBy::Drift,
+            Some(SliceByArg::Topic) => slices::SliceBy::Topic,
+            Some(SliceByArg::History) => slices::SliceBy::History,
+            Some(SliceByArg::Response) => slices::SliceBy::Response,
+        },
+        regex: a.slice_regex.clone(),
+        over: match a.slice_over {
+            SliceOverArg::History => slices::RegexOver::History,
+            SliceOverArg::Outputs => slices::RegexOver::Outputs,
+        },
+    })
 }
 
 pub fn compare(a: CompareArgs) -> anyhow::Result<ExitCode> {
@@ -156,10 +200,21 @@ pub fn compare(a: CompareArgs) -> anyhow::Result<ExitCode> {
         eval::read_outputs_file(&a.b)?,
     );
     let records = eval::compare(&ra, &rb, a.margin)?;
+    let parts = match slice_spec(&a) {
+        Some(spec) => Some(slices::slices(&records, &spec, a.resamples, a.seed)?),
+        None => None,
+    };
     tppo::io::write_jsonl(&a.out, &records)?;
     let s = eval::win_tie_lose(&records, a.resamples, a.seed);
     if a.json {
-        print_json(&s)?;
+        match &parts {
+            Some(p) => {
+                let p: Vec<_> = p.iter().map(|x| serde_json::json!({"name": x.name, "n": x.members.len(), "summary": x.summary,
+                    "kappa_judge_reference": x.kappa_judge_reference, "kappa_judge_interest": x.kappa_judge_interest})).collect();
+                print_json(&serde_json::json!({"summary": s, "slices": p}))?
+            }
+            None => print_json(&s)?,
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let (na, nb) = (
@@ -187,5 +242,31 @@ pub fn compare(a: CompareArgs) -> anyhow::Result<ExitCode> {
         s.sign_test_p,
         a.out.display()
     );
+    if let Some(parts) = parts {
+        let opt = |x: Option<f64>| x.map_or("–".to_string(), |v| format!("{v:.3}"));
+        println!(
+            "{:<40} {:>5} {:>7} {:>7} {:>7} {:>22} {:>8} {:>8}",
+            "slice", "n", "win %", "tie %", "lose %", "net points [95 % CI]", "κ ref", "κ int"
+        );
+        for p in &parts {
+            let x = &p.summary;
+            println!(
+                "{:<40} {:>5} {:>7.1} {:>7.1} {:>7.1} {:>22} {:>8} {:>8}",
+                p.name,
+                x.n,
+                100.0 * x.win_rate,
+                100.0 * x.tie_rate,
+                100.0 * x.lose_rate,
+                format!(
+                    "{:+.1} [{:+.1}, {:+.1}]",
+                    100.0 * x.net,
+                    100.0 * x.net_ci.lo,
+                    100.0 * x.net_ci.hi
+                ),
+                opt(p.kappa_judge_reference),
+                opt(p.kappa_judge_interest)
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -4,6 +4,7 @@ mod args;
 mod bench;
 mod data;
 mod eval;
+mod export;
 mod inspect;
 mod label;
 mod pipeline;
@@ -74,6 +75,9 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Print the length-weighted penalty lwp(l) (paper eq. 4) for a range of positions.
     Lwp(inspect::LwpArgs),
+    /// Labels as a Hugging Face token-classification dataset, SFT data as prompt/completion JSONL.
+    #[command(subcommand)]
+    Export(export::ExportCommand),
 }
 
 pub fn run() -> anyhow::Result<ExitCode> {
@@ -94,6 +98,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Compare(a) => eval::compare(a),
         Command::Pipeline(a) => pipeline::pipeline(a),
         Command::Bench(a) => bench::bench(a),
+        Command::Export(c) => export::run(c),
     }
 }
 

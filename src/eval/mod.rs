@@ -10,6 +10,7 @@
 pub mod metrics;
 pub mod pairwise;
 pub mod report;
+pub mod slices;
 pub mod stats;
 
 use crate::data::{Event, User};
@@ -81,6 +82,9 @@ pub struct OutputRecord {
     /// The reference, hidden-interest and distinctness metrics ([`metrics`]).
     #[serde(default)]
     pub metrics: Option<metrics::UserMetrics>,
+    /// The user's `meta` (hidden interests, drift), for the workbench's slices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<serde_json::Value>,
 }
 
 /// One user, two models, the verdicts in both orders.
@@ -147,6 +151,7 @@ pub async fn records(
                 response: r.clone(),
                 metrics: Some(metrics::user_metrics(u, &judgement, topics)),
                 targets: u.targets.clone(),
+                meta: u.meta.clone(),
                 judgement,
                 tokens: t
                     .into_iter()
@@ -384,6 +389,7 @@ mod tests {
             tokens: Vec::new(),
             targets: Vec::new(),
             metrics: None,
+            meta: None,
         }
     }
 

@@ -104,3 +104,25 @@ pub fn limits() -> Result<JsValue, JsError> {
         "max_response": crate::model::prompt::MAX_RESPONSE,
     }))
 }
+
+/// The workbench's slices (issue 17) of each pair of a comparison: `pairs` as the
+/// lab's `compare` or `import_jsonl` gave them ({pair, records}), `spec` a
+/// [`crate::eval::slices::SliceSpec`]. Per pair, its slices with win / tie / lose,
+/// intervals and κ.
+#[wasm_bindgen]
+pub fn slices(pairs: JsValue, spec: JsValue) -> Result<JsValue, JsError> {
+    #[derive(serde::Deserialize)]
+    struct Pair {
+        pair: String,
+        records: Vec<crate::eval::CompareRecord>,
+    }
+    let pairs: Vec<Pair> = serde_wasm_bindgen::from_value(pairs).map_err(js_err)?;
+    let spec: crate::eval::slices::SliceSpec =
+        serde_wasm_bindgen::from_value(spec).map_err(js_err)?;
+    let mut out = Vec::new();
+    for p in &pairs {
+        let parts = crate::eval::slices::slices(&p.records, &spec, 1000, 1).map_err(js_err)?;
+        out.push(serde_json::json!({"pair": p.pair, "slices": parts}));
+    }
+    to_js(&out)
+}

@@ -121,6 +121,39 @@ def bench(browser, base, query, backends):
             print(page.evaluate("document.body.dataset.result"))
 
 
+AXE = os.path.join(ROOT, "tests", "e2e", "vendor", "axe-core", "axe.min.js")
+
+
+def accessibility(page, out, c):
+    """axe-core (vendored, tests/e2e/vendor/axe-core) on each of the five views as they
+    stand after the test used them: no serious or critical violation; and every control
+    of each view reachable with Tab (issue 18)."""
+    if not page.evaluate("typeof window.axe === 'object'"):
+        # Through the DevTools protocol, which the page's CSP does not govern (as for polls).
+        with open(AXE) as f:
+            page.evaluate(f.read() + "\n;0")
+    counts = {}
+    for tab in ["heatmap", "train", "rm", "compare", "io"]:
+        page.click(f"#tab-{tab}")
+        time.sleep(0.3)
+        found = page.evaluate(f"""axe.run(document.getElementById('view-{tab}').closest('body'), {{ resultTypes: ['violations'] }}).then((r) =>
+            r.violations.filter((v) => ['serious', 'critical'].includes(v.impact)).map((v) => v.id + ' (' + v.impact + '): ' + v.nodes.length + ' × ' + v.nodes[0].target.join(' ')))""")
+        counts[tab] = found
+        # Tab from the view's tab button through the page: every visible, enabled control of the view is reached.
+        controls = page.evaluate(f"""[...document.querySelectorAll('#view-{tab} button, #view-{tab} input, #view-{tab} select, #view-{tab} a[href]')]
+            .filter((e) => !e.disabled && e.offsetParent !== null).map((e) => e.id || e.getAttribute('aria-label') || e.textContent.trim())""")
+        page.focus(f"#tab-{tab}")
+        reached = set()
+        for _ in range(len(controls) + 40):
+            page.keyboard.press("Tab")
+            reached.add(page.evaluate("(() => { const e = document.activeElement; return e ? (e.id || e.getAttribute('aria-label') || e.textContent.trim()) : '' })()"))
+        missed = [x for x in controls if x not in reached]
+        c.check(f"view {tab}: every control reachable by keyboard", not missed, f"{len(controls)} controls; missed {missed[:5]}")
+    shot(page, out, "7-accessibility-last-view.png")
+    detail = "; ".join(f"{t}: {len(v)}" + (f" ({' | '.join(v[:3])})" if v else "") for t, v in counts.items())
+    c.check("axe-core: no serious or critical violations on the five views", all(not v for v in counts.values()), detail)
+
+
 def run(page, base, out, c, requests, errors):
     # 1. As a user opens it.
     state, t = open_page(page, base)
@@ -243,6 +276,36 @@ def run(page, base, out, c, requests, errors):
     c.check("the win/tie/lose chart stacks the three shares side by side, adding up to 100 %",
             len(drawn) == 3 and not problems, "; ".join(problems) or f"{len(drawn)} stacked bars")
 
+    # The workbench (issue 17): slices with their own W/T/L, intervals and κ; a regex typed
+    # in the page; picking a slice filters the paged list; the summary stays in view.
+    got, _ = poll(page, "document.querySelectorAll('#slice-table tr[data-slice]').length || null", 60)
+    page.fill("#slice-regex", "games?|music")
+    page.select_option("#slice-over", "history")
+    page.click("#slice")
+    rows, _ = poll(page, """(() => { const r = [...document.querySelectorAll('#slice-table tr[data-slice]')];
+      return r.length && r.every((tr) => ['matches', 'does not match'].includes(tr.dataset.slice)) ?
+        r.map((tr) => [tr.dataset.pair, tr.dataset.slice, ...[...tr.querySelectorAll('td')].map((t) => t.textContent)]) : null })()""", 60)
+    per_pair = {}
+    for r in rows or []:
+        per_pair.setdefault(r[0], 0)
+        per_pair[r[0]] += int(r[3])
+    kappa_cells = [r[6] for r in rows or []]
+    c.check("a typed regex slices each pair's users into matches / the rest, with W/T/L, interval and κ per slice",
+            bool(rows) and len(per_pair) == 3 and all(n == 8 for n in per_pair.values())
+            and all("[" in r[5] for r in rows) and all(k == "–" or -1.0 <= float(k) <= 1.0 for k in kappa_cells),
+            f"{len(rows or [])} slice rows; users per pair {per_pair}; slice-drift rows before: {got}")
+    page.click("#slice-table tr[data-slice] button")
+    info, _ = poll(page, "(() => { const t = document.getElementById('page-info').textContent; return / in .* · /.test(t) ? t : null })()", 10)
+    cards = page.evaluate("document.querySelectorAll('#compare-list article').length")
+    first = rows[0] if rows else ["", "", "", "0"]
+    c.check("picking a slice shows its users only, a page at a time, both outputs side by side",
+            bool(info) and cards == min(int(first[3]), 8) and page.evaluate("document.querySelectorAll('#compare-list .pair-sides .side').length") == 2 * cards,
+            f"{info!r}; {cards} cards")
+    page.evaluate("document.querySelector('#compare-list').lastElementChild?.scrollIntoView()")
+    kept = page.evaluate("(() => { const r = document.getElementById('slice-table').getBoundingClientRect(); return r.top >= 0 && r.top < innerHeight })()")
+    c.check("the slices stay in view while the list scrolls", bool(kept))
+    shot(page, out, "5b-workbench-slices.png")
+
     # Import a file whose text is HTML and script.
     evil = {"user_id": "<img src=x onerror=\"window.__pwned=1\">", "model": "<script>window.__pwned=2</script>",
             "history": [{"kind": "search", "text": "<script>window.__pwned=3</script>"}],
@@ -271,6 +334,8 @@ def run(page, base, out, c, requests, errors):
     err, _ = poll(page, "(() => { const e = document.getElementById('import-status'); return e.classList.contains('error') && e.getAttribute('role') === 'alert' ? e.textContent : null })()", 30)
     c.check("a bad import file shows an error styled as one (role=alert)", bool(err), repr(err))
     shot(page, out, "6b-import-error.png")
+
+    accessibility(page, out, c)
 
     # What Playwright saw on the network, and what the page and its worker fetched
     # (their resource timing entries), together.
