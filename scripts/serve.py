@@ -12,6 +12,7 @@ checkpoints) are sent gzip-compressed to a browser that accepts it
 (`Content-Encoding: gzip`), compressed once per file version and kept in memory:
 the 32.7 MB wasm module goes over the wire as about 5.5 MB."""
 import argparse
+import email.utils
 import functools
 import gzip
 import http.server
@@ -51,14 +52,27 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             return super().send_head()
         try:
             body = compressed(path)
+            mtime = int(os.stat(path).st_mtime)
         except OSError:
             return super().send_head()
+        # A browser revalidating its cached copy gets 304 (nothing sent again).
+        since = self.headers.get("If-Modified-Since")
+        if since:
+            try:
+                if int(email.utils.parsedate_to_datetime(since).timestamp()) >= mtime:
+                    self.send_response(304)
+                    self.send_header("Last-Modified", self.date_time_string(mtime))
+                    self.send_header("Vary", "Accept-Encoding")
+                    self.end_headers()
+                    return None
+            except (TypeError, ValueError, IndexError, OverflowError):
+                pass
         self.send_response(200)
         self.send_header("Content-Type", self.guess_type(path))
         self.send_header("Content-Encoding", "gzip")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Vary", "Accept-Encoding")
-        self.send_header("Last-Modified", self.date_time_string(os.stat(path).st_mtime))
+        self.send_header("Last-Modified", self.date_time_string(mtime))
         self.end_headers()
         return io.BytesIO(body)
 
@@ -76,8 +90,9 @@ def main():
     Handler.quiet = a.quiet
     handler = functools.partial(Handler, directory=a.dir)
     # Compress the large files once now, beside serving, so the first visitor does not wait for it.
-    big = [os.path.join(a.dir, p) for p in ("pkg/tppo_bg.wasm", "data/models/sft.safetensors",
-                                            "data/models/rm-token.safetensors", "data/models/rm-sentence.safetensors")]
+    big = [os.path.join(a.dir, p) for p in ("pkg/tppo_bg.wasm", "pkg/models/sft.safetensors",
+                                            "pkg/models/rm-token.safetensors", "pkg/models/rm-sentence.safetensors",
+                                            "data/glove-6b-50d.safetensors", "data/eval.jsonl")]
     threading.Thread(target=lambda: [compressed(p) for p in big if os.path.isfile(p)], daemon=True).start()
     with http.server.ThreadingHTTPServer(("127.0.0.1", a.port), handler) as httpd:
         print(f"serving http://127.0.0.1:{httpd.server_address[1]}/", flush=True)

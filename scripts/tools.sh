@@ -154,4 +154,7 @@ build_pkg() {
   cargo build --release --target wasm32-unknown-unknown --lib --no-default-features
   wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
     --out-dir pkg "$target/wasm32-unknown-unknown/release/tppo.wasm"
+  # The page downloads f16 copies of the shipped checkpoints (half the bytes; tests/compact.rs).
+  python3 scripts/compact.py --out pkg/models data/models/sft.safetensors \
+    data/models/rm-token.safetensors data/models/rm-sentence.safetensors
 }

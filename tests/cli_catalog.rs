@@ -158,6 +158,39 @@ fn every_subcommand_is_in_the_catalog() {
 /// directories where files belong.
 const FILE_CASES: &[(&[&str], &str)] = &[
     (&["data", "check", "no/such.jsonl"], "no/such.jsonl"),
+    (
+        &[
+            "export",
+            "labels",
+            "--labels",
+            "no/such.jsonl",
+            "--out",
+            "target/x.jsonl",
+        ],
+        "no/such.jsonl",
+    ),
+    (
+        &[
+            "export",
+            "sft",
+            "--data",
+            "no/such.jsonl",
+            "--out",
+            "target/x.jsonl",
+        ],
+        "no/such.jsonl",
+    ),
+    (
+        &[
+            "export",
+            "labels",
+            "--labels",
+            "data/eval.jsonl",
+            "--out",
+            "target/x.jsonl",
+        ],
+        "data/eval.jsonl",
+    ),
     (&["data", "check", "data"], "data"),
     (
         &[

@@ -501,6 +501,14 @@ $("export-csv").addEventListener("click", () => {
   const csv = [["run", ...keys].join(","), ...rows.map(([r, m]) => [r, ...keys.map((k) => m[k])].join(","))].join("\n");
   download("tppo-lab-metrics.csv", csv, "text/csv");
 });
+$("export-compare-html").addEventListener("click", async () => {
+  try {
+    const regex = $("slice-regex").value.trim();
+    const html = await call("comparisonHtml", { spec: { by: $("slice-by").value, regex: regex || null, over: $("slice-over").value } });
+    download("tppo-lab-comparison.html", html, "text/html");
+    say("export-status", "tppo-lab-comparison.html written: the slices of the Compare view, readable offline");
+  } catch (e) { sayError("export-status", e); }
+});
 $("export-compare").addEventListener("click", () => download("tppo-lab-compare.json", JSON.stringify(comparison ?? {}), "application/json"));
 for (const model of ["ppo", "tppo"]) {
   $(`export-${model}`).addEventListener("click", async () => {
@@ -535,6 +543,9 @@ async function memory() {
 // And to test the CPU fallback: destroy the worker's WebGPU device mid-run.
 window.tppoLab = {
   resources: async () => [...performance.getEntriesByType("resource").map((e) => e.name), ...(await call("resources"))],
+  // For the soak test: the worker's wasm memory, and each mode's iteration times.
+  memory: () => call("memory"),
+  iterations: () => ({ ppo: history_.sentence.map((m) => m["time/iteration_s"]), tppo: history_.token.map((m) => m["time/iteration_s"]) }),
   loseDevice: () => call("loseDevice"),
 };
 
@@ -564,6 +575,7 @@ async function fallBackToCpu(why) {
   $("badge").dataset.backend = "cpu";
   $("badge").dataset.lost = "1";
   const info = await call("init", { backend: "cpu" });
+  call("loadPolicy");
   showBackend(info.backend, notice);
   started = false; rmStarted = false;
   history_.sentence = []; history_.token = [];
@@ -575,15 +587,28 @@ async function fallBackToCpu(why) {
   if (wasPlaying) $("play").click();
 }
 listeners.push((m) => {
+  if (m.event === "policy-ready") {
+    document.body.dataset.policy = "1";
+    policyAt = (performance.now() - startedAt) / 1000;
+    if (readyText && !$("status").classList.contains("error")) say("status", readyStatus());
+  }
+  else if (m.event === "policy-error") sayError("status", `the SFT policy did not load: ${m.error}`);
+});
+listeners.push((m) => {
   if (m.event === "device-lost") fallBackToCpu(`${m.reason}${m.message ? `: ${m.message}` : ""}`).catch(fail);
 });
 
 let limits = null; // the library's, once the worker is up
+const startedAt = performance.now();
+let policyAt = null; // seconds from the start to the SFT policy's arrival
+let readyText = null;
+const readyStatus = () => readyText + (policyAt === null ? "; the SFT policy is loading (generation and training wait for it)" : `; SFT policy loaded at ${policyAt.toFixed(1)} s`);
 async function main() {
-  const t0 = performance.now();
+  const t0 = startedAt;
   say("status", "loading models, tokenizer, judge…");
   const info = await call("init", { backend: params.get("backend") === "cpu" ? "cpu" : "auto" });
   limits = await call("limits");
+  const tLab = performance.now();
   showBackend(info.backend);
   $("user").max = info.users - 1;
   makeCharts();
@@ -591,8 +616,12 @@ async function main() {
   rmCurves().catch((e) => { $("rm-note").textContent = String(e.message ?? e); });
   setInterval(memory, 2000);
   memory();
-  say("status", `ready in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${info.users} evaluation users`);
+  document.body.dataset.timings = JSON.stringify({ ...info.timings, first_view: performance.now() - tLab });
+  readyText = `ready in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${info.users} evaluation users`;
+  say("status", readyStatus());
+  document.body.dataset.readyAt = String(performance.timeOrigin + performance.now()); // epoch ms, for the first-visit measurement
   document.body.dataset.ready = "1";
+  call("loadPolicy"); // the SFT policy, while the user reads the first view
 }
 
 main().catch((e) => {

@@ -1,7 +1,7 @@
 // The lab's worker: it owns the wasm `Lab` (models, judge, PPO/TPPO runs), so the
 // page never freezes. Messages in: {id, cmd, args}; out: {id, ok, value | error},
 // and events {event, ...} while training plays.
-import init, { Lab, lwp_curve, shade, colours, limits, slices } from "../pkg/tppo.js";
+import init, { Lab, lwp_curve, shade, colours, limits, slices, comparison_html } from "../pkg/tppo.js";
 
 // Every WebGPU device the wasm code asks for, so that its loss reaches the page
 // (which then replaces this worker by one on the CPU backend), and so that the
@@ -20,12 +20,27 @@ let wasm = null;
 let lab = null;
 let playing = false;
 let compared = []; // the pairs of the last comparison or imported compare file
+let policyReady = null; // resolves once the SFT policy is loaded (after the first view)
+// Commands that need the SFT policy wait for it.
+const NEEDS_POLICY = new Set(["generate", "start", "step", "play", "compare", "rmStart", "exportPolicy"]);
+// The SFT policy, fetched once: when the page has shown its first view, or as soon as
+// a command needs it.
+function loadPolicy() {
+  if (!policyReady) {
+    policyReady = cached("../pkg/models/sft.safetensors").then((sft) => {
+      lab.set_policy(sft);
+      postMessage({ event: "policy-ready" });
+    });
+    policyReady.catch((err) => postMessage({ event: "policy-error", error: String(err?.message ?? err) }));
+  }
+  return policyReady;
+}
 
 // Fetch through the Cache API so that a reload does not download the assets again.
 // A cached copy is used only while the server's Last-Modified and Content-Length
 // still match it (one HEAD request), so remade checkpoints are picked up; offline,
 // the cached copy is used as it is.
-async function cached(url) {
+async function cachedResponse(url) {
   let cache = null;
   try { cache = await caches.open("tppo-lab-v1"); } catch { /* no Cache API (e.g. file://) */ }
   const hit = cache ? await cache.match(url) : undefined;
@@ -35,12 +50,16 @@ async function cached(url) {
       const head = await fetch(url, { method: "HEAD", cache: "no-store" });
       fresh = !head.ok || ["last-modified", "content-length"].every((h) => head.headers.get(h) === hit.headers.get(h));
     } catch { /* offline */ }
-    if (fresh) return new Uint8Array(await hit.arrayBuffer());
+    if (fresh) return hit;
   }
   const r = await fetch(url, { cache: "no-store" });
   if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
   if (cache) await cache.put(url, r.clone());
-  return new Uint8Array(await r.arrayBuffer());
+  return r;
+}
+
+async function cached(url) {
+  return new Uint8Array(await (await cachedResponse(url)).arrayBuffer());
 }
 
 const text = async (url) => new TextDecoder().decode(await cached(url));
@@ -61,8 +80,14 @@ const tick = () => new Promise((r) => setTimeout(r, 0));
 
 const commands = {
   async init({ backend }) {
-    wasm = await init();
-    const [tok, vec, vocab, train, labeler, topics, users, sft, rmt, rms] = await Promise.all([
+    const t = [performance.now()];
+    // The wasm module through the Cache API too (a Response, so it still compiles while streaming).
+    wasm = await init({ module_or_path: await cachedResponse(new URL("../pkg/tppo_bg.wasm", import.meta.url).href) });
+    t.push(performance.now());
+    // What the first view (token rewards) needs; the SFT policy follows while the user
+    // reads it (`policyReady`). The checkpoints are the f16 copies in pkg/models
+    // (scripts/compact.py), widened to f32 on load.
+    const [tok, vec, vocab, train, labeler, topics, users, rmt, rms] = await Promise.all([
       cached("../data/tokenizer.json"),
       cached("../data/glove-6b-50d.safetensors"),
       text("../data/glove-6b-50d-vocab.txt"),
@@ -70,12 +95,15 @@ const commands = {
       text("../data/labeler.json"),
       text("../data/topics.json"),
       cached("../data/eval.jsonl"),
-      cached("../data/models/sft.safetensors"),
-      cached("../data/models/rm-token.safetensors"),
-      cached("../data/models/rm-sentence.safetensors"),
+      cached("../pkg/models/rm-token.safetensors"),
+      cached("../pkg/models/rm-sentence.safetensors"),
     ]);
-    lab = await Lab.create(backend, tok, vec, vocab, train, labeler, topics, users, sft, rmt, rms);
-    return { backend: lab.backend(), users: lab.users() };
+    t.push(performance.now());
+    lab = await Lab.create(backend, tok, vec, vocab, train, labeler, topics, users, rmt, rms);
+    t.push(performance.now());
+    // Where the start-up time went (ms): the wasm module, the assets, the lab (judge, models).
+    const timings = { wasm: t[1] - t[0], assets: t[2] - t[1], lab: t[3] - t[2] };
+    return { backend: lab.backend(), users: lab.users(), timings };
   },
   user: ({ index }) => lab.user(index),
   lwp: ({ alpha, sl, n }) => Array.from(lwp_curve(alpha, sl, n)),
@@ -139,12 +167,12 @@ const commands = {
   },
   async compare({ n }) {
     const got = withColours(await lab.compare(n));
-    compared = got.pairs;
+    compared = got.pairs.filter((p) => p.summary);
     return got;
   },
   import({ name, bytes }) {
     const got = withColours(lab.import_jsonl(name, new Uint8Array(bytes)));
-    compared = got.kind === "compare" ? [{ pair: name, records: got.records }] : [];
+    compared = got.kind === "compare" ? [{ pair: name, records: got.records, summary: got.summary }] : [];
     return got;
   },
   // The workbench's slices of the last comparison (the library's W/T/L, intervals, κ).
@@ -152,7 +180,13 @@ const commands = {
     if (!compared.length) throw new Error("compare the models (or import a compare file) first; an outputs file has no pairs to slice");
     return slices(compared, spec);
   },
+  // The same as a self-contained static HTML page (the library's template).
+  comparisonHtml({ spec }) {
+    if (!compared.length) throw new Error("compare the models (or import a compare file) first");
+    return comparison_html(compared, spec);
+  },
   limits: () => limits(),
+  loadPolicy() { loadPolicy().catch(() => {}); return true; },
   exportPolicy: ({ model }) => lab.export_policy(model),
   loseDevice() {
     for (const d of devices) d.destroy();
@@ -168,6 +202,7 @@ onmessage = async (e) => {
   try {
     if (!commands[cmd]) throw new Error(`unknown command ${cmd}`);
     if (!["init", "memory", "pause", "resources", "loseDevice"].includes(cmd) && !lab) throw new Error("the lab is still loading");
+    if (NEEDS_POLICY.has(cmd)) await loadPolicy();
     const value = await commands[cmd](args ?? {});
     postMessage({ id, ok: true, value });
   } catch (err) {

@@ -157,6 +157,10 @@ pub struct CompareArgs {
     slice_regex: Option<String>,
     #[arg(long, value_enum, default_value = "history")]
     slice_over: SliceOverArg,
+    /// Also write the comparison as a self-contained static HTML page (its slices:
+    /// --slice-by/--slice-regex, drift when neither is given; 8 example users).
+    #[arg(long)]
+    html: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -206,6 +210,30 @@ pub fn compare(a: CompareArgs) -> anyhow::Result<ExitCode> {
     };
     tppo::io::write_jsonl(&a.out, &records)?;
     let s = eval::win_tie_lose(&records, a.resamples, a.seed);
+    if let Some(path) = &a.html {
+        let spec = slice_spec(&a).unwrap_or(slices::SliceSpec {
+            by: slices::SliceBy::Drift,
+            regex: None,
+            over: slices::RegexOver::History,
+        });
+        let name = format!(
+            "{}-vs-{}",
+            ra.first().map_or("A", |r| r.model.as_str()),
+            rb.first().map_or("B", |r| r.model.as_str())
+        );
+        let page = eval::report::comparison::render(
+            "TPPO Lab comparison",
+            &[eval::report::comparison::PairInput {
+                pair: &name,
+                records: &records,
+                summary: &s,
+            }],
+            &spec,
+            8,
+            a.resamples,
+        )?;
+        tppo::io::write_file_atomic(path, page.as_bytes())?;
+    }
     if a.json {
         match &parts {
             Some(p) => {

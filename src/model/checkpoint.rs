@@ -56,11 +56,60 @@ pub fn read_info<C: DeserializeOwned>(name: &str, bytes: &[u8]) -> Result<Checkp
         .map_err(|e| bad(format!("checkpoint info does not match this version: {e}")))
 }
 
+/// Checkpoint bytes with every f16 tensor widened to f32, the type the models compute
+/// in. The page downloads f16 copies of the shipped checkpoints (half the bytes;
+/// `scripts/compact.py`, tested in tests/compact.rs against the f32 originals); f32
+/// files come back as they are. Other types are left alone (the load then names them).
+pub fn widen(name: &str, bytes: &[u8]) -> Result<Vec<u8>> {
+    use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+    let bad = |m: String| Error::Invalid(format!("{name}: {m}"));
+    let st = SafeTensors::deserialize(bytes).map_err(|e| {
+        bad(format!(
+            "not a complete safetensors file ({e}); was it truncated?"
+        ))
+    })?;
+    let tensors = st.tensors();
+    if !tensors.iter().any(|(_, v)| v.dtype() == Dtype::F16) {
+        return Ok(bytes.to_vec());
+    }
+    let (_, meta) =
+        SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("unreadable header: {e}")))?;
+    let data: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = tensors
+        .iter()
+        .map(|(k, v)| match v.dtype() {
+            Dtype::F16 => (
+                k.clone(),
+                Dtype::F32,
+                v.shape().to_vec(),
+                v.data()
+                    .chunks_exact(2)
+                    .flat_map(|b| {
+                        half::f16::from_le_bytes([b[0], b[1]])
+                            .to_f32()
+                            .to_le_bytes()
+                    })
+                    .collect(),
+            ),
+            d => (k.clone(), d, v.shape().to_vec(), v.data().to_vec()),
+        })
+        .collect();
+    let views = data
+        .iter()
+        .map(|(k, d, shape, bytes)| {
+            TensorView::new(*d, shape.clone(), bytes)
+                .map(|v| (k.clone(), v))
+                .map_err(|e| bad(format!("tensor {k}: {e}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    safetensors::serialize(views, meta.metadata().clone())
+        .map_err(|e| bad(format!("widening f16 weights: {e}")))
+}
+
 /// Load weights into `model` (built from the checkpoint's own config), checking that
-/// every tensor is there with the right shape.
+/// every tensor is there with the right shape. f16 weights are widened to f32 ([`widen`]).
 pub fn load_into<M: Module + ModuleSnapshot>(name: &str, bytes: &[u8], mut model: M) -> Result<M> {
     let bad = |m: String| Error::Invalid(format!("{name}: {m}"));
-    let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec()));
+    let mut store = SafetensorsStore::from_bytes(Some(widen(name, bytes)?));
     let result = model
         .load_from(&mut store)
         .map_err(|e| bad(format!("loading weights: {e}")))?;
@@ -194,6 +243,45 @@ mod tests {
             d_ff: 32,
             max_len: 32,
         })
+    }
+
+    #[test]
+    fn widen_turns_f16_bits_into_the_f32_values_by_hand() {
+        use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+        // f16 bits: 0x3C00 = 1.0, 0xC100 = −2.5, 0x2E66 = 0.0999755859375 (the f16 nearest 0.1),
+        // 0x0001 = 2^−24 (the smallest subnormal).
+        let bits: Vec<u8> = [0x3C00u16, 0xC100, 0x2E66, 0x0001]
+            .iter()
+            .flat_map(|b| b.to_le_bytes())
+            .collect();
+        let ints: Vec<u8> = [7i64, -3].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let meta = Some(std::collections::HashMap::from([(
+            "tppo".to_string(),
+            "{}".to_string(),
+        )]));
+        let file = safetensors::serialize(
+            [
+                ("w", TensorView::new(Dtype::F16, vec![2, 2], &bits).unwrap()),
+                ("i", TensorView::new(Dtype::I64, vec![2], &ints).unwrap()),
+            ],
+            meta,
+        )
+        .unwrap();
+        let wide = widen("t", &file).unwrap();
+        let st = SafeTensors::deserialize(&wide).unwrap();
+        let w = st.tensor("w").unwrap();
+        assert_eq!((w.dtype(), w.shape()), (Dtype::F32, &[2usize, 2][..]));
+        let got: Vec<f32> = w
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        assert_eq!(got, [1.0, -2.5, 1638.0 / 16384.0, 2f32.powi(-24)]); // 1638/16384 = 0.0999755859375
+        assert_eq!(st.tensor("i").unwrap().data(), &ints[..]);
+        let (_, m) = SafeTensors::read_metadata(&wide).unwrap();
+        assert_eq!(m.metadata().as_ref().unwrap()["tppo"], "{}");
+        // An f32 file comes back byte for byte.
+        assert_eq!(widen("t", &wide).unwrap(), wide);
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! the command line's:
 //!
 //! - `create`: WebGPU (or the CPU backend when asked or when WebGPU fails), the
-//!   [`Kit`] (tokenizer, judge, training users), the eval users, and the shipped SFT
-//!   policy and reward models (kind and tokenizer checked);
+//!   [`Kit`] (tokenizer, judge, training users), the eval users, and the shipped
+//!   reward models (kind and tokenizer checked); `set_policy`: the SFT policy, sent
+//!   after the first view is up;
 //! - `score` / `shade`: token rewards of a response (eq. 5 with the page's α and sl),
 //!   the sentence reward model's score, the judge's word labels with evidence;
 //! - `start` / `step`: PPO (`sentence`) and TPPO (`token`) runs ([`Run`]) from the
@@ -40,8 +41,10 @@ pub struct Lab {
     info: BackendInfo,
     kit: Kit,
     users: Vec<User>,
-    sft_bytes: Vec<u8>,
-    sft: Policy,
+    /// The SFT policy and its bytes: loaded after `create`, while the user reads the
+    /// first view (`set_policy`), which needs only the judge and the reward models.
+    /// A `RefCell`: it arrives while other calls may be in flight (`&self`).
+    sft: std::cell::RefCell<Option<(Policy, std::rc::Rc<Vec<u8>>)>>,
     rm_token: RewardModel,
     rm_sentence: RewardModel,
     runs: Vec<Run>,
@@ -105,7 +108,6 @@ impl Lab {
         labeler_json: String,
         topics_json: String,
         users: Vec<u8>,
-        sft: Vec<u8>,
         rm_token: Vec<u8>,
         rm_sentence: Vec<u8>,
     ) -> Result<Lab, JsError> {
@@ -130,8 +132,6 @@ impl Lab {
         )
         .map_err(js_err)?;
         let fp = kit.fingerprint();
-        let (sft_model, _) =
-            checkpoint::policy_from_bytes("sft.safetensors", &sft, &fp, &device).map_err(js_err)?;
         Ok(Lab {
             rm_token: rm::from_bytes("rm-token.safetensors", &rm_token, &fp, &device)
                 .map_err(js_err)?,
@@ -141,11 +141,32 @@ impl Lab {
             info,
             kit,
             users,
-            sft_bytes: sft,
-            sft: sft_model,
+            sft: std::cell::RefCell::new(None),
             runs: Vec::new(),
             rm_runs: Vec::new(),
         })
+    }
+
+    /// The shipped SFT policy (checked like every checkpoint); the page sends it after
+    /// the first view is up.
+    pub fn set_policy(&self, bytes: Vec<u8>) -> Result<(), JsError> {
+        let (policy, _) = checkpoint::policy_from_bytes(
+            "sft.safetensors",
+            &bytes,
+            &self.kit.fingerprint(),
+            &self.device,
+        )
+        .map_err(js_err)?;
+        *self.sft.borrow_mut() = Some((policy, std::rc::Rc::new(bytes)));
+        Ok(())
+    }
+
+    /// The SFT policy and its bytes (cheap clones: the tensors and bytes are shared).
+    fn sft(&self) -> Result<(Policy, std::rc::Rc<Vec<u8>>), JsError> {
+        self.sft
+            .borrow()
+            .clone()
+            .ok_or_else(|| js_err("the SFT policy is still loading"))
     }
 
     pub fn backend(&self) -> Result<JsValue, JsError> {
@@ -178,7 +199,7 @@ impl Lab {
     /// and the lwp its token rewards are shown with (a run's own α and sl).
     fn policy_of(&self, model: &str) -> Result<(Policy, LwpConfig), JsError> {
         let reward = match model {
-            "sft" => return Ok((self.sft.clone(), LwpConfig::default())),
+            "sft" => return Ok((self.sft()?.0, LwpConfig::default())),
             "ppo" => RewardMode::Sentence,
             "tppo" => RewardMode::Token,
             other => return Err(js_err(format!("unknown model {other:?}: sft, ppo or tppo"))),
@@ -305,10 +326,11 @@ impl Lab {
             RewardMode::Token => self.rm_token.clone(),
             RewardMode::Sentence => self.rm_sentence.clone(),
         };
+        let sft_bytes = self.sft()?.1;
         let run = Run::new(
             &self.kit,
             cfg,
-            ("sft.safetensors", &self.sft_bytes),
+            ("sft.safetensors", &sft_bytes),
             rm,
             &self.device,
         )
@@ -397,7 +419,7 @@ impl Lab {
         for level in [Level::Token, Level::Sentence] {
             let (model, _) = rm::from_sft(
                 "sft.safetensors",
-                &self.sft_bytes,
+                &self.sft()?.1,
                 level,
                 &kit.fingerprint(),
                 &ad,

@@ -120,9 +120,35 @@ pub fn slices(pairs: JsValue, spec: JsValue) -> Result<JsValue, JsError> {
     let spec: crate::eval::slices::SliceSpec =
         serde_wasm_bindgen::from_value(spec).map_err(js_err)?;
     let mut out = Vec::new();
-    for p in &pairs {
+    for p in pairs.iter() {
         let parts = crate::eval::slices::slices(&p.records, &spec, 1000, 1).map_err(js_err)?;
         out.push(serde_json::json!({"pair": p.pair, "slices": parts}));
     }
     to_js(&out)
+}
+
+/// The last comparison as a self-contained static HTML page
+/// ([`crate::eval::report::comparison`]): `pairs` as for [`slices`] (with each pair's
+/// `summary`), sliced by `spec`, with 8 example users per pair.
+#[wasm_bindgen]
+pub fn comparison_html(pairs: JsValue, spec: JsValue) -> Result<String, JsError> {
+    #[derive(serde::Deserialize)]
+    struct Pair {
+        pair: String,
+        records: Vec<crate::eval::CompareRecord>,
+        summary: crate::eval::pairwise::WinTieLose,
+    }
+    let pairs: Vec<Pair> = serde_wasm_bindgen::from_value(pairs).map_err(js_err)?;
+    let spec: crate::eval::slices::SliceSpec =
+        serde_wasm_bindgen::from_value(spec).map_err(js_err)?;
+    let inputs: Vec<crate::eval::report::comparison::PairInput> = pairs
+        .iter()
+        .map(|p| crate::eval::report::comparison::PairInput {
+            pair: &p.pair,
+            records: &p.records,
+            summary: &p.summary,
+        })
+        .collect();
+    crate::eval::report::comparison::render("TPPO Lab comparison", &inputs, &spec, 8, 1000)
+        .map_err(js_err)
 }

@@ -95,22 +95,74 @@ def shot(page, out, name):
     page.screenshot(path=os.path.join(out, name))
 
 
+def soak(page, base, out, c, iters):
+    """PPO + TPPO playing for `iters` iterations per mode on the CPU backend (issue 16):
+    the worker's wasm memory and the seconds per iteration against the iteration, and
+    pause / resume along the way. Writes DIR/soak.csv; checks that after a warm-up of 5
+    iterations the memory stops growing and the iteration time does not drift up."""
+    state, _ = open_page(page, base + "?backend=cpu&batch=2&maxnew=12&seed=3&view=train")
+    page.click("#play")
+    rows, paused_ok, resumed_ok, t0 = [], None, None, time.time()
+    while True:
+        it = page.evaluate("window.tppoLab.iterations()")
+        mem = page.evaluate("window.tppoLab.memory().then((m) => m.wasm, () => null)")
+        n = min(len(it["ppo"]), len(it["tppo"]))
+        if mem is not None and (not rows or rows[-1][0] != n):
+            rows.append((n, mem / 2 ** 20, it["ppo"][n - 1] if n else None, it["tppo"][n - 1] if n else None, time.time() - t0))
+        if paused_ok is None and n >= max(2, iters // 2):
+            page.click("#pause")
+            poll(page, "document.getElementById('play').disabled ? null : 1", 120)
+            before = page.evaluate("document.getElementById('view-train').dataset.points")
+            time.sleep(4)
+            paused_ok = before == page.evaluate("document.getElementById('view-train').dataset.points")
+            page.click("#play")
+            got, _ = poll(page, f"document.getElementById('view-train').dataset.points !== {json.dumps(before)} || null", 120)
+            resumed_ok = bool(got)
+        if n >= iters or time.time() - t0 > 60 * 60:
+            break
+        time.sleep(1.0)
+    page.click("#pause")
+    with open(os.path.join(out, "soak.csv"), "w") as f:
+        f.write("iterations,wasm_mb,ppo_s,tppo_s,elapsed_s\n")
+        for r in rows:
+            f.write(",".join("" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v) for v in r) + "\n")
+    warm = [r for r in rows if r[0] >= 5]
+    grown = warm[-1][1] - warm[0][1] if len(warm) >= 2 else None
+    it = page.evaluate("window.tppoLab.iterations()")
+    times = [a + b for a, b in zip(it["ppo"], it["tppo"])]
+    early = sum(times[5:10]) / max(1, len(times[5:10]))
+    late = sum(times[-5:]) / 5
+    print(f"soak: {len(times)} iterations per mode; wasm memory {rows[0][1]:.0f} → {warm[0][1] if warm else float('nan'):.0f} MB at iteration 5 → {rows[-1][1]:.0f} MB; "
+          f"PPO+TPPO seconds per iteration {early:.2f} (iterations 6–10) → {late:.2f} (last 5); {out}/soak.csv")
+    c.check("soak: pause stops and play resumes training", bool(paused_ok) and bool(resumed_ok), f"paused {paused_ok}, resumed {resumed_ok}")
+    c.check("soak: wasm memory does not grow after the warm-up", grown is not None and grown <= 16, f"{grown} MB grown after iteration 5")
+    c.check("soak: the iteration time does not drift up", late <= 1.5 * early, f"{early:.2f} s → {late:.2f} s")
+
+
 def first_visit(browser, base):
-    """Bytes over the wire and time to ready: a fresh profile, then a repeat visit (issue 16)."""
+    """Bytes over the wire and time to ready: a fresh profile, then a repeat visit (issue 16).
+    Bytes are counted twice: those of the responses finished when the page said ready,
+    and all of them once the SFT policy (loaded after ready) has arrived."""
     for backend in ["cpu", "auto"]:
         context = browser.new_context()
         sizes = []
-        context.on("requestfinished", lambda r: sizes.append((r.url, r.sizes()["responseBodySize"])))
+        context.on("requestfinished", lambda r: sizes.append((r.url, r.sizes()["responseBodySize"], time.time())))
         page = context.new_page()
         for visit in ["fresh profile", "repeat visit"]:
             sizes.clear()
             t0 = time.time()
             state, _ = open_page(page, f"{base}?backend={backend}")
-            t = time.time() - t0
-            total = sum(n for _, n in sizes)
-            print(f"{backend:>4} {visit:<13}: ready={state} in {t:.1f} s; {total / 1e6:.1f} MB in {len(sizes)} responses")
-            for url, n in sorted(sizes, key=lambda x: -x[1])[:6]:
-                print(f"      {n / 1e6:7.2f} MB  {url[len(base):]}")
+            t_ready = float(page.evaluate("document.body.dataset.readyAt || '0'")) / 1000  # the page's own clock (epoch)
+            policy, _ = poll(page, "document.body.dataset.policy || null", 240)
+            t_all = time.time()
+            before = sum(n for _, n, t in sizes if t <= t_ready)
+            total = sum(n for _, n, _ in sizes)
+            status = page.evaluate("document.getElementById('status').textContent")
+            print(f"      start-up (ms): {page.evaluate('document.body.dataset.timings')}")
+            print(f"{backend:>4} {visit:<13}: ready={state} in {t_ready - t0:.1f} s, {before / 1e6:.1f} MB before ready; "
+                  f"policy={policy} at {t_all - t0:.1f} s, {total / 1e6:.1f} MB in all ({len(sizes)} responses); {status!r}")
+            for url, n, t in sorted(sizes, key=lambda x: -x[1])[:7]:
+                print(f"      {n / 1e6:7.2f} MB  {'after ' if t > t_ready else 'before'} ready  {url[len(base):]}")
         context.close()
 
 
@@ -310,6 +362,28 @@ def run(page, base, out, c, requests, errors):
     c.check("the slices stay in view while the list scrolls", bool(kept))
     shot(page, out, "5b-workbench-slices.png")
 
+    # The comparison exported as a static HTML page, opened offline under its own CSP.
+    page.click("#tab-io")
+    with page.expect_download(timeout=60000) as dl:
+        page.click("#export-compare-html")
+    saved = os.path.join(out, "comparison.html")
+    dl.value.save_as(saved)
+    static = page.context.new_page()
+    static_errors, static_requests = [], []
+    static.on("console", lambda m: static_errors.append(m.text) if m.type == "error" else None)
+    static.on("request", lambda r: static_requests.append(r.url))
+    static.goto("file://" + saved)
+    got = static.evaluate("""(() => ({ slices: document.querySelectorAll('table.slices tr').length - 1,
+      cards: document.querySelectorAll('.card').length, scripts: document.scripts.length,
+      bars: [...document.querySelectorAll('.bar')].map((b) => [...b.children].reduce((w, s) => w + s.getBoundingClientRect().width, 0) / b.getBoundingClientRect().width) }))()""")
+    shot(static, out, "5c-exported-comparison.png")
+    static.close()
+    c.check("the comparison exports as a static HTML page that reads offline under its CSP (slices, bars, examples, no script)",
+            got["slices"] >= 3 and got["cards"] >= 3 and got["scripts"] == 0 and not static_errors
+            and all(0.97 < w < 1.03 for w in got["bars"]) and all(u.startswith("file://") for u in static_requests),
+            f"{got['slices']} slice rows, {got['cards']} example cards, {len(got['bars'])} bars; console errors {static_errors[:2]}; requests {static_requests[:3]}")
+    page.click("#tab-compare")
+
     # Import a file whose text is HTML and script.
     evil = {"user_id": "<img src=x onerror=\"window.__pwned=1\">", "model": "<script>window.__pwned=2</script>",
             "history": [{"kind": "search", "text": "<script>window.__pwned=3</script>"}],
@@ -345,7 +419,8 @@ def run(page, base, out, c, requests, errors):
     # (their resource timing entries), together.
     seen = requests + page.evaluate("window.tppoLab.resources().then(r => r, e => ['error ' + e])")
     origin = base.rstrip("/")
-    outside = [u for u in seen if not (u.startswith(origin + "/") or u.startswith("data:") or u.startswith("blob:"))]
+    exported = "file://" + os.path.join(out, "comparison.html")  # the test opened the exported page itself
+    outside = [u for u in seen if not (u.startswith(origin + "/") or u.startswith("data:") or u.startswith("blob:") or u == exported)]
     c.check("no request leaves the page's origin", len(requests) > 0 and not outside, f"{len(seen)} requests; outside: {outside[:3]}")
 
     # The bench page runs `tppo bench` in a worker: its clock keeps ticking (every 200 ms) while it runs.
@@ -360,10 +435,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=os.path.join(ROOT, "target", "browser-check"))
     ap.add_argument("--url", help="a lab already served (default: start scripts/serve.py)")
-    ap.add_argument("--only", default="", help="comma-separated groups: device-loss")
+    ap.add_argument("--only", default="", help="comma-separated groups: main, device-loss, soak")
     ap.add_argument("--bench", metavar="QUERY", help="run bench.html with this query instead of the tests")
     ap.add_argument("--backends", default="cpu,auto", help="with --bench: the backends, comma-separated")
     ap.add_argument("--first-visit", action="store_true", help="measure bytes and time to ready (fresh profile, repeat visit) instead of the tests")
+    ap.add_argument("--soak", type=int, default=12, metavar="N", help="iterations per mode of the soak check (300 for the long run)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     server = None
@@ -390,7 +466,10 @@ def main():
             errors = []
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             try:
-                run(page, base, a.out, c, requests, errors)
+                if c.wanted("main") or c.wanted("device-loss"):
+                    run(page, base, a.out, c, requests, errors)
+                if c.wanted("soak"):
+                    soak(page, base, a.out, c, a.soak)
             except Exception as e:  # a broken step: record it as a failure, keep the trace
                 c.check("the test ran to its end", False, f"{type(e).__name__}: {e}")
             if c.failed:

@@ -9,6 +9,7 @@
 //! run's best on the validation users within the KL budget (docs/decisions.md,
 //! "The experiment").
 
+pub mod comparison;
 #[cfg(feature = "html")]
 pub mod html;
 #[cfg(feature = "html")]
