@@ -17,6 +17,7 @@ use crate::eval::report::{
     Tuning,
 };
 use crate::eval::{self, OutputRecord};
+use crate::rl::run::FrontierPoint;
 use crate::rl::{Metrics, PpoConfig};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -521,6 +522,74 @@ fn read_lines<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result
         .collect()
 }
 
+/// `manifest.json`: every evaluated run of a pipeline folder with its outputs file and
+/// its [`eval::RunLink`], and the comparison files, so that any two runs can be
+/// compared (`tppo compare --runs DIR A B`) and each output links to its run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub runs: Vec<ManifestRun>,
+    /// `compare-PAIR-seedS.jsonl` files written by [`collect`].
+    pub compares: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ManifestRun {
+    /// The outputs (`tppo eval`) of the run, relative to the folder.
+    pub outputs: String,
+    pub link: eval::RunLink,
+}
+
+impl Manifest {
+    /// Read `DIR/manifest.json`.
+    pub fn read(dir: &Path) -> Result<Self> {
+        read_json(&dir.join("manifest.json")).map_err(|e| {
+            Error::Invalid(format!(
+                "{}: no readable manifest.json ({e}); `tppo pipeline --collect {}` writes it",
+                dir.display(),
+                dir.display()
+            ))
+        })
+    }
+
+    /// The outputs of run `id`, each record linked to the run.
+    pub fn outputs(&self, dir: &Path, id: &str) -> Result<Vec<OutputRecord>> {
+        let run = self.runs.iter().find(|r| r.link.id == id).ok_or_else(|| {
+            let ids: Vec<&str> = self.runs.iter().map(|r| r.link.id.as_str()).collect();
+            Error::Invalid(format!(
+                "{}: no run {id:?} in manifest.json; the runs are {}",
+                dir.display(),
+                ids.join(", ")
+            ))
+        })?;
+        let mut out = eval::read_outputs_file(&dir.join(&run.outputs))?;
+        for r in &mut out {
+            r.run = Some(run.link.clone());
+        }
+        Ok(out)
+    }
+}
+
+/// An f32 setting as the f64 its shortest decimal form reads as (0.05, not 0.0500000007).
+fn short(x: f32) -> f64 {
+    x.to_string().parse().unwrap_or(f64::from(x))
+}
+
+/// The link of a final job's run (its saved config and kept checkpoint).
+fn link_of(job: &Job, config: &PpoConfig, best: Option<&FrontierPoint>) -> eval::RunLink {
+    eval::RunLink {
+        id: job.id.clone(),
+        model: job.model.clone(),
+        seed: job.seed,
+        checkpoint: format!("{}-best.safetensors", job.id),
+        iteration: best.map(|b| b.iter),
+        kl: best.map(|b| b.kl),
+        settings: Some(serde_json::json!({
+            "lr": config.lr, "kl_target": config.kl_target.map(short), "kl_coef_start": short(config.kl_coef),
+            "rollouts": config.batch_size, "alpha": short(config.lwp.alpha), "sl": short(config.lwp.sl),
+        })),
+    }
+}
+
 /// Build the report from the outputs of a plan's final jobs in `dir` (however they
 /// ran): the pairwise comparisons (written as `compare-PAIR-seedS.jsonl`),
 /// `report.json` and, with the `html` feature, `report.html`. A job with missing
@@ -548,7 +617,31 @@ pub fn collect(dir: &Path, total: Option<f64>) -> Result<Collected> {
             dir.display()
         )));
     }
-    let sft = eval::read_outputs_file(&dir.join("eval-sft.jsonl"))?;
+    let mut sft = eval::read_outputs_file(&dir.join("eval-sft.jsonl"))?;
+    let sft_link = eval::RunLink {
+        id: "sft".into(),
+        model: "sft".into(),
+        seed: 0,
+        checkpoint: plan
+            .settings
+            .sft
+            .with_extension("safetensors")
+            .display()
+            .to_string(),
+        iteration: None,
+        kl: None,
+        settings: None,
+    };
+    for r in &mut sft {
+        r.run = Some(sft_link.clone());
+    }
+    let mut manifest = Manifest {
+        runs: vec![ManifestRun {
+            outputs: "eval-sft.jsonl".into(),
+            link: sft_link,
+        }],
+        compares: Vec::new(),
+    };
     let mut diversity = vec![Diversity::of("sft", &sft)];
     let mut runs = Vec::new();
     let mut evals: std::collections::BTreeMap<(String, u64), Vec<OutputRecord>> =
@@ -561,10 +654,19 @@ pub fn collect(dir: &Path, total: Option<f64>) -> Result<Collected> {
         let metrics = read_metrics(&stem.with_extension("metrics.jsonl"))?;
         let frontier =
             read_lines(&stem.with_extension("frontier.jsonl"), "frontier").unwrap_or_default();
-        let best = read_json(&crate::rl::run::best_path(&stem).with_extension("point.json")).ok();
+        let best: Option<FrontierPoint> =
+            read_json(&crate::rl::run::best_path(&stem).with_extension("point.json")).ok();
         let out_path = dir.join(format!("eval-{}.jsonl", job.id));
         let (relevance, eval_metrics) = if out_path.exists() {
-            let out = eval::read_outputs_file(&out_path)?;
+            let link = link_of(job, &config, best.as_ref());
+            let mut out = eval::read_outputs_file(&out_path)?;
+            for r in &mut out {
+                r.run = Some(link.clone());
+            }
+            manifest.runs.push(ManifestRun {
+                outputs: format!("eval-{}.jsonl", job.id),
+                link,
+            });
             diversity.push(Diversity::of(&job.id, &out));
             let r = (Some(eval::relevance_of(&out)), Some(eval::metrics_of(&out)));
             evals.insert((job.model.clone(), job.seed), out);
@@ -595,10 +697,9 @@ pub fn collect(dir: &Path, total: Option<f64>) -> Result<Collected> {
             ("ppo-vs-sft", ppo, &sft),
         ] {
             let records = eval::compare(x, y, eval::pairwise::DEFAULT_MARGIN)?;
-            crate::io::write_jsonl(
-                &dir.join(format!("compare-{pair}-seed{seed}.jsonl")),
-                &records,
-            )?;
+            let file = format!("compare-{pair}-seed{seed}.jsonl");
+            crate::io::write_jsonl(&dir.join(&file), &records)?;
+            manifest.compares.push(file);
             compares.push((pair.to_string(), seed, records));
         }
     }
@@ -634,6 +735,7 @@ pub fn collect(dir: &Path, total: Option<f64>) -> Result<Collected> {
         diversity,
     });
     crate::io::write_json(&dir.join("report.json"), &report)?;
+    crate::io::write_json(&dir.join("manifest.json"), &manifest)?;
     #[cfg(feature = "html")]
     crate::io::write_file_atomic(
         &dir.join("report.html"),
@@ -650,6 +752,44 @@ pub fn collect(dir: &Path, total: Option<f64>) -> Result<Collected> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_manifest_links_a_runs_outputs_and_names_the_runs_it_has() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = eval::RunLink {
+            id: "tppo-seed2".into(),
+            model: "tppo".into(),
+            seed: 2,
+            checkpoint: "tppo-seed2-best.safetensors".into(),
+            iteration: Some(7),
+            kl: Some(1.5),
+            settings: Some(serde_json::json!({"lr": 1e-5})),
+        };
+        let m = Manifest {
+            runs: vec![ManifestRun {
+                outputs: "eval-tppo-seed2.jsonl".into(),
+                link: link.clone(),
+            }],
+            compares: vec![],
+        };
+        crate::io::write_json(&dir.path().join("manifest.json"), &m).unwrap();
+        let rec = serde_json::json!({"user_id": "u1", "model": "tppo", "history": [], "response": "a b",
+            "judgement": {"response": "a b", "words": [], "queries": [], "relevant_fraction": 0.0, "sentence": 1}});
+        std::fs::write(dir.path().join("eval-tppo-seed2.jsonl"), format!("{rec}\n")).unwrap();
+        let m = Manifest::read(dir.path()).unwrap();
+        let out = m.outputs(dir.path(), "tppo-seed2").unwrap();
+        assert_eq!(out[0].run.as_ref(), Some(&link));
+        assert_eq!(
+            link.describe(),
+            "tppo-seed2 (tppo, seed 2, iteration 7, KL 1.500): lr 0.00001 · tppo-seed2-best.safetensors"
+        );
+        let e = m.outputs(dir.path(), "ppo-seed9").unwrap_err().to_string();
+        assert!(
+            e.contains("no run \"ppo-seed9\"") && e.contains("tppo-seed2"),
+            "{e}"
+        );
+        assert_eq!(short(0.05), 0.05);
+    }
 
     #[test]
     fn shell_words_are_quoted_only_when_needed() {

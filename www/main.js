@@ -338,6 +338,12 @@ function describeRuns() {
   const run = (label, h) => (h.length ? `${label}: seed ${s.seed}, iteration ${last(h).iter}, KL ${last(h)["objective/kl"].toFixed(3)} (β ${last(h)["objective/kl_coef"].toFixed(3)}), lr ${s.lr}, ${s.batch_size} rollouts/iteration, α ${s.alpha}, sl ${s.sl}` : null);
   return { sft: "SFT: the shipped checkpoint data/models/sft.safetensors", ppo: run("PPO (view 2)", history_.sentence), tppo: run("TPPO (view 2)", history_.token) };
 }
+// A pipeline output's run link ({id, model, seed, iteration, kl, settings, checkpoint}) as one line.
+function runText(l) {
+  const it = l.iteration != null ? `, iteration ${l.iteration}, KL ${Number(l.kl).toFixed(3)}` : "";
+  const set = l.settings ? `: ${Object.entries(l.settings).map(([k, v]) => `${k} ${v}`).join(", ")}` : "";
+  return `${l.id} (${l.model}${l.model === "sft" ? "" : `, seed ${l.seed}`}${it})${set} · ${l.checkpoint}`;
+}
 function tokensLine(rec) {
   const line = el("div", { class: "tokens small" });
   if (rec.tokens && rec.tokens.length) {
@@ -351,7 +357,8 @@ function side(label, rec) {
     class: q.relevant ? "c2" : "c1",
     text: `${q.text} — ${q.repeats ? `repeats query ${q.repeats}` : `${Math.round(100 * q.relevant_fraction)} % of words relevant`}`,
   }));
-  const run = runInfo[rec.model];
+  // The run behind the output: view 2's runs, or the link a pipeline's files carry.
+  const run = runInfo[rec.model] ?? (rec.run ? runText(rec.run) : null);
   return el("div", { class: "side" },
     el("div", { class: "who", text: `${label} · ${rec.model}` }),
     run ? el("div", { class: "run small", text: run }) : "",

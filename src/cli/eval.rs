@@ -132,10 +132,14 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<ExitCode> {
 
 #[derive(Args)]
 pub struct CompareArgs {
-    /// Outputs JSONL of model A (from `tppo eval`).
+    /// Outputs JSONL of model A (from `tppo eval`), or with --runs a run's id (`tppo-seed1`).
     a: PathBuf,
-    /// Outputs JSONL of model B.
+    /// Outputs JSONL of model B, or with --runs a run's id (`ppo-seed2`, `sft`).
     b: PathBuf,
+    /// A pipeline folder: A and B name two of its runs (its manifest.json), and each
+    /// output carries its run (mode, seed, iteration kept, KL, settings).
+    #[arg(long)]
+    runs: Option<PathBuf>,
     /// Compare records JSONL, one per user.
     #[arg(long, default_value = "runs/compare.jsonl")]
     out: PathBuf,
@@ -199,10 +203,17 @@ fn slice_spec(a: &CompareArgs) -> Option<slices::SliceSpec> {
 }
 
 pub fn compare(a: CompareArgs) -> anyhow::Result<ExitCode> {
-    let (ra, rb) = (
-        eval::read_outputs_file(&a.a)?,
-        eval::read_outputs_file(&a.b)?,
-    );
+    let (ra, rb) = match &a.runs {
+        Some(dir) => {
+            let m = tppo::pipeline::Manifest::read(dir)?;
+            let id = |p: &PathBuf| p.to_string_lossy().into_owned();
+            (m.outputs(dir, &id(&a.a))?, m.outputs(dir, &id(&a.b))?)
+        }
+        None => (
+            eval::read_outputs_file(&a.a)?,
+            eval::read_outputs_file(&a.b)?,
+        ),
+    };
     let records = eval::compare(&ra, &rb, a.margin)?;
     let parts = match slice_spec(&a) {
         Some(spec) => Some(slices::slices(&records, &spec, a.resamples, a.seed)?),
@@ -216,11 +227,12 @@ pub fn compare(a: CompareArgs) -> anyhow::Result<ExitCode> {
             regex: None,
             over: slices::RegexOver::History,
         });
-        let name = format!(
-            "{}-vs-{}",
-            ra.first().map_or("A", |r| r.model.as_str()),
-            rb.first().map_or("B", |r| r.model.as_str())
-        );
+        let label = |r: &[OutputRecord], d: &'static str| {
+            r.first().map_or(d.to_string(), |x| {
+                x.run.as_ref().map_or(x.model.clone(), |l| l.id.clone())
+            })
+        };
+        let name = format!("{}-vs-{}", label(&ra, "A"), label(&rb, "B"));
         let page = eval::report::comparison::render(
             "TPPO Lab comparison",
             &[eval::report::comparison::PairInput {

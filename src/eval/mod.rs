@@ -85,6 +85,51 @@ pub struct OutputRecord {
     /// The user's `meta` (hidden interests, drift), for the workbench's slices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<serde_json::Value>,
+    /// The run that produced the output (set by the pipeline's collect and by
+    /// `tppo compare --runs`), so a judgement links back to its training.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunLink>,
+}
+
+/// Which run an output came from: its pipeline job, mode, seed, the iteration kept
+/// and its KL to the SFT policy, and the settings it trained with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunLink {
+    /// The pipeline job (`ppo-seed1`), or `sft`.
+    pub id: String,
+    /// `sft`, `ppo` (sentence reward) or `tppo` (token rewards).
+    pub model: String,
+    pub seed: u64,
+    /// The checkpoint evaluated, relative to the pipeline folder.
+    pub checkpoint: String,
+    /// The iteration kept (best on the validation users within the KL budget) and its KL.
+    #[serde(default)]
+    pub iteration: Option<usize>,
+    #[serde(default)]
+    pub kl: Option<f32>,
+    /// PPO settings (lr, KL target, β start, rollouts per iteration, α, sl); none for SFT.
+    #[serde(default)]
+    pub settings: Option<serde_json::Value>,
+}
+
+impl RunLink {
+    /// One line for people: "tppo seed 1, iteration 40 (KL 1.92), lr 1e-5, …".
+    pub fn describe(&self) -> String {
+        let mut s = format!("{} ({}", self.id, self.model);
+        if self.model != "sft" {
+            s.push_str(&format!(", seed {}", self.seed));
+        }
+        if let (Some(i), Some(k)) = (self.iteration, self.kl) {
+            s.push_str(&format!(", iteration {i}, KL {k:.3}"));
+        }
+        s.push(')');
+        if let Some(serde_json::Value::Object(m)) = &self.settings {
+            let kv: Vec<String> = m.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            s.push_str(&format!(": {}", kv.join(", ")));
+        }
+        s.push_str(&format!(" · {}", self.checkpoint));
+        s
+    }
 }
 
 /// One user, two models, the verdicts in both orders.
@@ -152,6 +197,7 @@ pub async fn records(
                 metrics: Some(metrics::user_metrics(u, &judgement, topics)),
                 targets: u.targets.clone(),
                 meta: u.meta.clone(),
+                run: None,
                 judgement,
                 tokens: t
                     .into_iter()
@@ -390,6 +436,7 @@ mod tests {
             targets: Vec::new(),
             metrics: None,
             meta: None,
+            run: None,
         }
     }
 

@@ -213,6 +213,7 @@ mod tests {
                 ..UserMetrics::default()
             }),
             meta,
+            run: None,
         }
     }
 

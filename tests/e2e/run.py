@@ -403,6 +403,28 @@ def run(page, base, out, c, requests, errors):
     c.check("an imported JSONL with <img onerror> and <script> text executes nothing and shows as text",
             pwned is None and injected == 0 and literal, f"import: {msg!r}")
     shot(page, out, "6-import.png")
+    # A pipeline's compare file: each output names the run it came from (manifest link).
+    def out_rec(model, rid, seed):
+        return {"user_id": "eval-000001", "model": model, "history": [{"kind": "search", "text": "cheap flights"}],
+                "response": "cheap flights", "targets": ["orlando hotels"],
+                "judgement": {"response": "cheap flights", "words": [], "queries": [], "relevant_fraction": 0.0, "sentence": 1},
+                "tokens": [], "run": {"id": rid, "model": model, "seed": seed, "checkpoint": f"{rid}-best.safetensors",
+                                      "iteration": 7, "kl": 1.5, "settings": {"lr": 1e-05, "kl_target": 2.0}}}
+    rec = {"user_id": "eval-000001", "history": [{"kind": "search", "text": "cheap flights"}],
+           "a": out_rec("tppo", "tppo-seed1", 1), "b": out_rec("ppo", "ppo-seed2", 2),
+           "ab": "tie", "ba": "tie", "outcome": "tie", "consistent": True}
+    linked = os.path.join(tempfile.mkdtemp(), "compare-tppo-vs-ppo.jsonl")
+    with open(linked, "w") as f:
+        f.write(json.dumps(rec) + "\n")
+    page.click("#tab-io")
+    page.set_input_files("#import", linked)
+    msg, _ = poll(page, "(() => { const t = document.getElementById('import-status').textContent; return t.includes('compare-tppo-vs-ppo') ? t : null })()", 30)
+    page.click("#tab-compare")
+    runs, _ = poll(page, "(() => { const r = [...document.querySelectorAll('#compare-list .run')].map((e) => e.textContent); return r.length === 2 ? r : null })()", 30)
+    c.check("an imported pipeline compare file shows the run behind each output (id, seed, iteration, KL, settings)",
+            bool(runs) and "tppo-seed1 (tppo, seed 1, iteration 7, KL 1.500)" in runs[0] and "lr 0.00001" in runs[0] and "ppo-seed2" in runs[1],
+            f"{msg!r}; {runs}")
+
     # A file that is not JSONL: the error is shown as an error (role="alert"), not as a grey status line.
     bad = os.path.join(tempfile.mkdtemp(), "bad.jsonl")
     with open(bad, "w") as f:

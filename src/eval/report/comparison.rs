@@ -61,6 +61,7 @@ fn side(label: &str, r: &crate::eval::OutputRecord) -> Markup {
     html! {
         div {
             b { (label) " · " (r.model) }
+            @if let Some(run) = &r.run { div { small { "run: " (run.describe()) } } }
             div {
                 @if r.tokens.is_empty() { (r.response) }
                 @for t in &r.tokens {
@@ -170,6 +171,7 @@ mod tests {
             targets: vec!["cats".into()],
             metrics: None,
             meta: None,
+            run: None,
         }
     }
 
