@@ -80,6 +80,45 @@ impl Kit {
         })
     }
 
+    /// [`Kit::from_bytes`] with the judge's co-occurrence statistics precomputed
+    /// (`data/judge-stats.bin.gz`, [`crate::labeler::cooc::Cooc::to_bytes`]) instead of
+    /// the training users, which the page sends later ([`Kit::set_train`]): its first
+    /// view needs only the judge.
+    pub fn from_bytes_with_statistics(
+        tokenizer: &[u8],
+        vectors: &[u8],
+        vocab: &str,
+        statistics: &[u8],
+        labeler_json: &str,
+        topics_json: &str,
+    ) -> Result<Self> {
+        let tok = Tok::from_bytes(tokenizer)?;
+        let vectors = crate::vectors::WordVectors::from_bytes(vectors, vocab)?;
+        let cooc = crate::labeler::cooc::Cooc::from_bytes(
+            "data/judge-stats.bin.gz",
+            &crate::io::maybe_gunzip(statistics)?,
+        )?;
+        let file: crate::labeler::file::LabelerFile = serde_json::from_str(labeler_json)
+            .map_err(|e| Error::Invalid(format!("data/labeler.json: {e}")))?;
+        let labeler = Labeler::with_statistics(file.config, vectors, cooc);
+        let topics = serde_json::from_str(topics_json)
+            .map_err(|e| Error::Invalid(format!("data/topics.json: {e}")))?;
+        Ok(Self {
+            topics: Some(topics),
+            ..Self::new(tok, labeler, Vec::new())?
+        })
+    }
+
+    /// The training users (the RL prompts and the page's reward-model data), from
+    /// their file's bytes (gzip or not).
+    pub fn set_train(&mut self, train: &[u8]) -> Result<()> {
+        self.train = crate::data::jsonl::read_users_bytes(
+            "data/train.jsonl.gz",
+            &crate::io::maybe_gunzip(train)?,
+        )?;
+        Ok(())
+    }
+
     /// Prompts within the shipped policy's budget.
     pub fn prompter(&self) -> Prompter<'_> {
         Prompter {

@@ -160,6 +160,28 @@ const FILE_CASES: &[(&[&str], &str)] = &[
     (&["data", "check", "no/such.jsonl"], "no/such.jsonl"),
     (
         &[
+            "data",
+            "judge-stats",
+            "--train",
+            "no/such.jsonl",
+            "--out",
+            "target/x.bin",
+        ],
+        "no/such.jsonl",
+    ),
+    (
+        &[
+            "data",
+            "judge-stats",
+            "--labeler",
+            "data/eval.jsonl",
+            "--out",
+            "target/x.bin",
+        ],
+        "data/eval.jsonl",
+    ),
+    (
+        &[
             "export",
             "labels",
             "--labels",

@@ -609,7 +609,7 @@ let limits = null; // the library's, once the worker is up
 const startedAt = performance.now();
 let policyAt = null; // seconds from the start to the SFT policy's arrival
 let readyText = null;
-const readyStatus = () => readyText + (policyAt === null ? "; the SFT policy is loading (generation and training wait for it)" : `; SFT policy loaded at ${policyAt.toFixed(1)} s`);
+const readyStatus = () => readyText + (policyAt === null ? "; the SFT policy and the training users are loading (generation and training wait for them)" : `; SFT policy and training users loaded at ${policyAt.toFixed(1)} s`);
 async function main() {
   const t0 = startedAt;
   say("status", "loading models, tokenizer, judge…");

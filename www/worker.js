@@ -23,12 +23,17 @@ let compared = []; // the pairs of the last comparison or imported compare file
 let policyReady = null; // resolves once the SFT policy is loaded (after the first view)
 // Commands that need the SFT policy wait for it.
 const NEEDS_POLICY = new Set(["generate", "start", "step", "play", "compare", "rmStart", "exportPolicy"]);
-// The SFT policy, fetched once: when the page has shown its first view, or as soon as
-// a command needs it.
+// The SFT policy and the training users, fetched once: when the page has shown its
+// first view, or as soon as a command needs them. `set_train` changes the lab, so it
+// waits until no other call is in flight (a call's awaits would otherwise overlap it).
+let inflight = 0;
+const idle = async () => { while (inflight > 0) await new Promise((r) => setTimeout(r, 20)); };
 function loadPolicy() {
   if (!policyReady) {
-    policyReady = cached("../pkg/models/sft.safetensors").then((sft) => {
+    policyReady = Promise.all([cached("../pkg/models/sft.safetensors"), cached("../data/train.jsonl.gz")]).then(async ([sft, train]) => {
       lab.set_policy(sft);
+      await idle();
+      lab.set_train(train);
       postMessage({ event: "policy-ready" });
     });
     policyReady.catch((err) => postMessage({ event: "policy-error", error: String(err?.message ?? err) }));
@@ -87,11 +92,11 @@ const commands = {
     // What the first view (token rewards) needs; the SFT policy follows while the user
     // reads it (`policyReady`). The checkpoints are the f16 copies in pkg/models
     // (scripts/compact.py), widened to f32 on load.
-    const [tok, vec, vocab, train, labeler, topics, users, rmt, rms] = await Promise.all([
+    const [tok, vec, vocab, stats, labeler, topics, users, rmt, rms] = await Promise.all([
       cached("../data/tokenizer.json"),
       cached("../data/glove-6b-50d.safetensors"),
       text("../data/glove-6b-50d-vocab.txt"),
-      cached("../data/train.jsonl.gz"),
+      cached("../data/judge-stats.bin.gz"), // the judge's statistics; the training users come later
       text("../data/labeler.json"),
       text("../data/topics.json"),
       cached("../data/eval.jsonl"),
@@ -99,7 +104,7 @@ const commands = {
       cached("../pkg/models/rm-sentence.safetensors"),
     ]);
     t.push(performance.now());
-    lab = await Lab.create(backend, tok, vec, vocab, train, labeler, topics, users, rmt, rms);
+    lab = await Lab.create(backend, tok, vec, vocab, stats, labeler, topics, users, rmt, rms);
     t.push(performance.now());
     // Where the start-up time went (ms): the wasm module, the assets, the lab (judge, models).
     const timings = { wasm: t[1] - t[0], assets: t[2] - t[1], lab: t[3] - t[2] };
@@ -203,7 +208,9 @@ onmessage = async (e) => {
     if (!commands[cmd]) throw new Error(`unknown command ${cmd}`);
     if (!["init", "memory", "pause", "resources", "loseDevice"].includes(cmd) && !lab) throw new Error("the lab is still loading");
     if (NEEDS_POLICY.has(cmd)) await loadPolicy();
-    const value = await commands[cmd](args ?? {});
+    let value;
+    inflight += 1;
+    try { value = await commands[cmd](args ?? {}); } finally { inflight -= 1; }
     postMessage({ id, ok: true, value });
   } catch (err) {
     postMessage({ id, ok: false, error: String(err?.message ?? err) });

@@ -38,6 +38,18 @@ pub enum DataCommand {
         #[arg(long, default_value = "data/topics.json")]
         out: PathBuf,
     },
+    /// Write the judge's co-occurrence statistics over the training histories (the
+    /// page loads them instead of the training users before its first view).
+    JudgeStats {
+        #[arg(long, default_value = "data/train.jsonl.gz")]
+        train: PathBuf,
+        /// The judge's settings (its thresholds: min_word_df, min_pair_count).
+        #[arg(long, default_value = "data/labeler.json")]
+        labeler: PathBuf,
+        /// `.gz`: written gzip-compressed.
+        #[arg(long, default_value = "data/judge-stats.bin.gz")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -165,6 +177,29 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<ExitCode> {
             let file = tppo::data::topics::TopicFile::of(&synth::topics(&corpus, &wv));
             write_file_atomic(&out, serde_json::to_string(&file)?.as_bytes())?;
             println!("{} topics → {}", file.topics.len(), out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        DataCommand::JudgeStats {
+            train,
+            labeler,
+            out,
+        } => {
+            let users = jsonl::read_users(&train)?;
+            let file: tppo::labeler::file::LabelerFile =
+                serde_json::from_slice(&tppo::io::read_file(&labeler)?).with_context(|| {
+                    format!(
+                        "{}: a labeler file {{config, calibration}}",
+                        labeler.display()
+                    )
+                })?;
+            let stats = tppo::labeler::Labeler::statistics(file.config, &users);
+            write_file_atomic(&out, &stats.to_bytes())?;
+            println!(
+                "{} histories, {} word pairs → {}",
+                stats.histories,
+                stats.pair_count(),
+                out.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         DataCommand::Synth(a) => {

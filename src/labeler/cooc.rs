@@ -103,7 +103,95 @@ impl Cooc {
     pub fn pair_count(&self) -> usize {
         self.pairs.len()
     }
+
+    /// The statistics as bytes (`data/judge-stats.bin.gz` for the page, which then
+    /// need not read the training histories before its first view): a magic line,
+    /// then little-endian `histories`, `min_pair_count`, the words in id order (df,
+    /// UTF-8 length, bytes) and the pairs sorted by key (key, count).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut words: Vec<(&String, &u32)> = self.ids.iter().collect();
+        words.sort_by_key(|(_, id)| **id);
+        let mut pairs: Vec<(&u64, &u32)> = self.pairs.iter().collect();
+        pairs.sort_unstable();
+        let mut out = MAGIC.to_vec();
+        for v in [self.histories, self.min_pair_count, words.len() as u32] {
+            out.extend(v.to_le_bytes());
+        }
+        for (w, _) in &words {
+            out.extend(self.df[*w].to_le_bytes());
+            out.extend((w.len() as u32).to_le_bytes());
+            out.extend(w.as_bytes());
+        }
+        out.extend((pairs.len() as u32).to_le_bytes());
+        for (k, n) in pairs {
+            out.extend(k.to_le_bytes());
+            out.extend(n.to_le_bytes());
+        }
+        out
+    }
+
+    /// Read [`Cooc::to_bytes`]; a truncated or foreign file is an error, never a panic.
+    pub fn from_bytes(name: &str, bytes: &[u8]) -> crate::Result<Self> {
+        let bad = |m: &str| crate::Error::Invalid(format!("{name}: {m}"));
+        let rest = bytes
+            .strip_prefix(MAGIC)
+            .ok_or_else(|| bad("not judge statistics (`tppo data judge-stats` writes them)"))?;
+        let mut r = Reader { rest };
+        let truncated = || bad("truncated");
+        let histories = r.u32().ok_or_else(truncated)?;
+        let min_pair_count = r.u32().ok_or_else(truncated)?;
+        let n_words = r.u32().ok_or_else(truncated)? as usize;
+        let (mut df, mut ids) = (HashMap::new(), HashMap::new());
+        for id in 0..n_words {
+            let d = r.u32().ok_or_else(truncated)?;
+            let len = r.u32().ok_or_else(truncated)? as usize;
+            let w = std::str::from_utf8(r.take(len).ok_or_else(truncated)?)
+                .map_err(|_| bad("a word is not UTF-8"))?
+                .to_string();
+            df.insert(w.clone(), d);
+            ids.insert(w, id as u32);
+        }
+        let n_pairs = r.u32().ok_or_else(truncated)? as usize;
+        let mut pairs = HashMap::with_capacity(n_pairs.min(bytes.len() / 12));
+        for _ in 0..n_pairs {
+            let k = r.take(8).ok_or_else(truncated)?;
+            let key = u64::from_le_bytes([k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]]);
+            pairs.insert(key, r.u32().ok_or_else(truncated)?);
+        }
+        if !r.rest.is_empty() {
+            return Err(bad("bytes after the last pair"));
+        }
+        Ok(Self {
+            histories,
+            df,
+            ids,
+            pairs,
+            min_pair_count,
+        })
+    }
 }
+
+struct Reader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.rest.len() < n {
+            return None;
+        }
+        let (a, b) = self.rest.split_at(n);
+        self.rest = b;
+        Some(a)
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        self.take(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+}
+
+const MAGIC: &[u8] = b"tppo judge statistics v1\n";
 
 #[cfg(test)]
 mod tests {
@@ -143,5 +231,36 @@ mod tests {
         // A pair below min_pair_count is dropped.
         let c2 = Cooc::learn(&users, &|w| w.to_string(), 1, 3);
         assert_eq!(c2.pmi("alpha", "beta"), None);
+    }
+
+    #[test]
+    fn statistics_round_trip_through_bytes_and_bad_bytes_are_errors() {
+        let users = vec![
+            user(&["alpha beta"]),
+            user(&["alpha", "beta", "délta"]),
+            user(&["alpha gamma délta"]),
+            user(&["gamma délta"]),
+        ];
+        let c = Cooc::learn(&users, &|w| w.to_string(), 1, 1);
+        let bytes = c.to_bytes();
+        let d = Cooc::from_bytes("t", &bytes).unwrap();
+        assert_eq!((d.histories, d.pair_count()), (c.histories, c.pair_count()));
+        for a in ["alpha", "beta", "gamma", "délta", "zeta"] {
+            assert_eq!(d.df(a), c.df(a));
+            for b in ["alpha", "beta", "gamma", "délta", "zeta"] {
+                assert_eq!(d.pmi(a, b), c.pmi(a, b), "{a} {b}");
+            }
+        }
+        assert_eq!(d.to_bytes(), bytes);
+        for cut in [0, 10, MAGIC.len() + 3, bytes.len() - 1] {
+            assert!(
+                Cooc::from_bytes("t", &bytes[..cut]).is_err(),
+                "cut at {cut}"
+            );
+        }
+        let mut long = bytes.clone();
+        long.push(0);
+        let e = Cooc::from_bytes("t", &long).err().map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.contains("after the last pair")));
     }
 }

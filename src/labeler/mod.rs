@@ -195,18 +195,29 @@ pub struct Labeler {
 impl Labeler {
     /// Build from word vectors and the training users (their histories feed the co-occurrence statistics).
     pub fn new(cfg: LabelerConfig, vectors: WordVectors, train: &[User]) -> Self {
+        let cooc = Self::statistics(cfg, train);
+        Self::with_statistics(cfg, vectors, cooc)
+    }
+
+    /// The co-occurrence statistics [`Labeler::new`] learns from `train` (with the
+    /// judge's stemmer and thresholds), for shipping them precomputed.
+    pub fn statistics(cfg: LabelerConfig, train: &[User]) -> Cooc {
         let stemmer = rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English);
-        let cooc = Cooc::learn(
+        Cooc::learn(
             train,
             &|w| stemmer.stem(w).into_owned(),
             cfg.min_word_df,
             cfg.min_pair_count,
-        );
+        )
+    }
+
+    /// The judge from statistics learned before ([`Labeler::statistics`]).
+    pub fn with_statistics(cfg: LabelerConfig, vectors: WordVectors, cooc: Cooc) -> Self {
         Self {
             cfg,
             vectors,
             cooc,
-            stemmer,
+            stemmer: rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English),
         }
     }
 

@@ -3,9 +3,9 @@
 //! the command line's:
 //!
 //! - `create`: WebGPU (or the CPU backend when asked or when WebGPU fails), the
-//!   [`Kit`] (tokenizer, judge, training users), the eval users, and the shipped
-//!   reward models (kind and tokenizer checked); `set_policy`: the SFT policy, sent
-//!   after the first view is up;
+//!   [`Kit`] (tokenizer, the judge from its precomputed statistics), the eval users,
+//!   and the shipped reward models (kind and tokenizer checked); `set_policy` and
+//!   `set_train`: the SFT policy and the training users, sent after the first view;
 //! - `score` / `shade`: token rewards of a response (eq. 5 with the page's α and sl),
 //!   the sentence reward model's score, the judge's word labels with evidence;
 //! - `start` / `step`: PPO (`sentence`) and TPPO (`token`) runs ([`Run`]) from the
@@ -104,7 +104,7 @@ impl Lab {
         tokenizer: Vec<u8>,
         vectors: Vec<u8>,
         vocab: String,
-        train: Vec<u8>,
+        judge_stats: Vec<u8>,
         labeler_json: String,
         topics_json: String,
         users: Vec<u8>,
@@ -117,11 +117,11 @@ impl Lab {
         } else {
             crate::backend::detect().await
         };
-        let kit = Kit::from_bytes(
+        let kit = Kit::from_bytes_with_statistics(
             &tokenizer,
             &vectors,
             &vocab,
-            &train,
+            &judge_stats,
             &labeler_json,
             &topics_json,
         )
@@ -158,6 +158,19 @@ impl Lab {
         )
         .map_err(js_err)?;
         *self.sft.borrow_mut() = Some((policy, std::rc::Rc::new(bytes)));
+        Ok(())
+    }
+
+    /// The training users (RL prompts, the live reward models' data); the page sends
+    /// them after the first view, when no other call is in flight.
+    pub fn set_train(&mut self, bytes: Vec<u8>) -> Result<(), JsError> {
+        self.kit.set_train(&bytes).map_err(js_err)
+    }
+
+    fn train_loaded(&self) -> Result<(), JsError> {
+        if self.kit.train.is_empty() {
+            return Err(js_err("the training users are still loading"));
+        }
         Ok(())
     }
 
@@ -306,6 +319,7 @@ impl Lab {
     /// Start (or restart) a PPO ("sentence") or TPPO ("token") run from the SFT policy.
     pub fn start(&mut self, mode_name: String, settings: JsValue) -> Result<(), JsError> {
         let s: RunSettings = serde_wasm_bindgen::from_value(settings).map_err(js_err)?;
+        self.train_loaded()?;
         let reward = mode(&mode_name)?;
         let mut cfg = PpoConfig {
             reward,
@@ -392,6 +406,7 @@ impl Lab {
     /// also labels the policy's own samples; the page keeps to the targets to start at once).
     pub fn rm_start(&mut self, settings: JsValue) -> Result<JsValue, JsError> {
         let s: RmSettings = serde_wasm_bindgen::from_value(settings).map_err(js_err)?;
+        self.train_loaded()?;
         let kit = &self.kit;
         let label = |users: &[User]| -> Result<Vec<RmExample>, JsError> {
             let labeled = crate::reward::rlaif::label(

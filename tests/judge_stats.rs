@@ -1,0 +1,54 @@
+//! The shipped judge statistics (`data/judge-stats.bin.gz`, which the page loads
+//! instead of the training users) are exactly what the judge learns from the shipped
+//! training users with the shipped thresholds; and a judge built from them labels
+//! like the one that learned them. Regenerate with `tppo data judge-stats`.
+
+use std::path::Path;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+#[test]
+fn the_shipped_judge_statistics_are_the_ones_learned_from_the_training_users() {
+    let p = |f: &str| Path::new(ROOT).join(f);
+    let users = tppo::data::jsonl::read_users(&p("data/train.jsonl.gz")).unwrap();
+    let file: tppo::labeler::file::LabelerFile =
+        serde_json::from_slice(&std::fs::read(p("data/labeler.json")).unwrap()).unwrap();
+    let learned = tppo::labeler::Labeler::statistics(file.config, &users).to_bytes();
+    let shipped =
+        tppo::io::maybe_gunzip(&std::fs::read(p("data/judge-stats.bin.gz")).unwrap()).unwrap();
+    assert!(
+        learned == shipped,
+        "data/judge-stats.bin.gz is stale: run `tppo data judge-stats` (the training users or the judge's thresholds changed)"
+    );
+    // The page's judge (statistics) and the command line's (users) agree on eval users.
+    let read = |f: &str| std::fs::read(p(f)).unwrap();
+    let text = |f: &str| String::from_utf8(read(f)).unwrap();
+    let page = tppo::kit::Kit::from_bytes_with_statistics(
+        &read("data/tokenizer.json"),
+        &read("data/glove-6b-50d.safetensors"),
+        &text("data/glove-6b-50d-vocab.txt"),
+        &read("data/judge-stats.bin.gz"),
+        &text("data/labeler.json"),
+        &text("data/topics.json"),
+    )
+    .unwrap();
+    let cli = tppo::kit::Kit::from_bytes(
+        &read("data/tokenizer.json"),
+        &read("data/glove-6b-50d.safetensors"),
+        &text("data/glove-6b-50d-vocab.txt"),
+        &read("data/train.jsonl.gz"),
+        &text("data/labeler.json"),
+        &text("data/topics.json"),
+    )
+    .unwrap();
+    let eval = tppo::data::jsonl::read_users(&p("data/eval.jsonl")).unwrap();
+    for u in &eval[..200] {
+        let r = u.targets.join("; ");
+        assert_eq!(
+            page.labeler.judge(&u.history, &r),
+            cli.labeler.judge(&u.history, &r),
+            "{}",
+            u.user_id
+        );
+    }
+}
