@@ -112,38 +112,30 @@ need_browser() {
   return 1
 }
 
-# numpy (for python/tppo_reward.py's parity test) in the same virtual environment as
-# Playwright, under the target directory. Prints the environment's python.
-NUMPY_VERSION=2.4.6
-need_numpy() {
-  local venv="$1/browser-venv"
+# The test tools' Python environment under the target directory: one venv, each
+# package pinned and installed from PyPI when missing or at another version.
+# `need_pip_package DIR NAME VERSION` prints the environment's python.
+need_pip_package() {
+  local venv="$1/browser-venv" name="$2" version="$3"
   if [ ! -x "$venv/bin/python" ]; then
     say "creating $venv (python3 -m venv)"
     python3 -m venv "$venv"
   fi
-  if ! "$venv/bin/python" -c "import numpy, sys; sys.exit(numpy.__version__ != '$NUMPY_VERSION')" 2>/dev/null; then
-    say "installing numpy==$NUMPY_VERSION into $venv (pip, from PyPI)"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "numpy==$NUMPY_VERSION"
+  if ! "$venv/bin/python" -c "import sys; from importlib.metadata import version; sys.exit(version('$name') != '$version')" 2>/dev/null; then
+    say "installing $name==$version into $venv (pip, from PyPI)"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$name==$version"
   fi
   echo "$venv/bin/python"
 }
 
-# Playwright's Python package in a virtual environment under the target directory
-# (its own browser download is never used: the tests drive Debian's chromium).
-# Prints the environment's python.
+# numpy, for python/tppo_reward.py's parity test.
+NUMPY_VERSION=2.4.6
+need_numpy() { need_pip_package "$1" numpy "$NUMPY_VERSION"; }
+
+# Playwright's Python package (its own browser download is never used: the tests
+# drive Debian's chromium).
 PLAYWRIGHT_VERSION=1.65.2
-need_playwright() {
-  local venv="$1/browser-venv"
-  if [ ! -x "$venv/bin/python" ]; then
-    say "creating $venv (python3 -m venv)"
-    python3 -m venv "$venv"
-  fi
-  if ! "$venv/bin/python" -c "import playwright, sys; from importlib.metadata import version; sys.exit(version('playwright') != '$PLAYWRIGHT_VERSION')" 2>/dev/null; then
-    say "installing playwright==$PLAYWRIGHT_VERSION into $venv (pip, from PyPI)"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "playwright==$PLAYWRIGHT_VERSION"
-  fi
-  echo "$venv/bin/python"
-}
+need_playwright() { need_pip_package "$1" playwright "$PLAYWRIGHT_VERSION"; }
 
 # The browser build: the library for wasm32 (no CLI features), then its JS bindings
 # into pkg/. wasm-bindgen is called directly (rather than through `wasm-pack build`)

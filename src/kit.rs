@@ -63,21 +63,17 @@ impl Kit {
         labeler_json: &str,
         topics_json: &str,
     ) -> Result<Self> {
-        let tok = Tok::from_bytes(tokenizer)?;
-        let vectors = crate::vectors::WordVectors::from_bytes(vectors, vocab)?;
-        let train = crate::data::jsonl::read_users_bytes(
-            "data/train.jsonl.gz",
-            &crate::io::maybe_gunzip(train)?,
+        let train = read_train(train)?;
+        let mut kit = Self::assemble(
+            tokenizer,
+            vectors,
+            vocab,
+            labeler_json,
+            topics_json,
+            |cfg, v| Ok(Labeler::new(cfg, v, &train)),
         )?;
-        let file: crate::labeler::file::LabelerFile = serde_json::from_str(labeler_json)
-            .map_err(|e| Error::Invalid(format!("data/labeler.json: {e}")))?;
-        let labeler = Labeler::new(file.config, vectors, &train);
-        let topics = serde_json::from_str(topics_json)
-            .map_err(|e| Error::Invalid(format!("data/topics.json: {e}")))?;
-        Ok(Self {
-            topics: Some(topics),
-            ..Self::new(tok, labeler, train)?
-        })
+        kit.train = train;
+        Ok(kit)
     }
 
     /// [`Kit::from_bytes`] with the judge's co-occurrence statistics precomputed
@@ -92,15 +88,39 @@ impl Kit {
         labeler_json: &str,
         topics_json: &str,
     ) -> Result<Self> {
+        Self::assemble(
+            tokenizer,
+            vectors,
+            vocab,
+            labeler_json,
+            topics_json,
+            |cfg, v| {
+                let cooc = crate::labeler::cooc::Cooc::from_bytes(
+                    "data/judge-stats.bin.gz",
+                    &crate::io::maybe_gunzip(statistics)?,
+                )?;
+                Ok(Labeler::with_statistics(cfg, v, cooc))
+            },
+        )
+    }
+
+    /// The kit from the bundled bytes, its judge built by `judge` (no training users yet).
+    fn assemble(
+        tokenizer: &[u8],
+        vectors: &[u8],
+        vocab: &str,
+        labeler_json: &str,
+        topics_json: &str,
+        judge: impl FnOnce(
+            crate::labeler::LabelerConfig,
+            crate::vectors::WordVectors,
+        ) -> Result<Labeler>,
+    ) -> Result<Self> {
         let tok = Tok::from_bytes(tokenizer)?;
         let vectors = crate::vectors::WordVectors::from_bytes(vectors, vocab)?;
-        let cooc = crate::labeler::cooc::Cooc::from_bytes(
-            "data/judge-stats.bin.gz",
-            &crate::io::maybe_gunzip(statistics)?,
-        )?;
         let file: crate::labeler::file::LabelerFile = serde_json::from_str(labeler_json)
             .map_err(|e| Error::Invalid(format!("data/labeler.json: {e}")))?;
-        let labeler = Labeler::with_statistics(file.config, vectors, cooc);
+        let labeler = judge(file.config, vectors)?;
         let topics = serde_json::from_str(topics_json)
             .map_err(|e| Error::Invalid(format!("data/topics.json: {e}")))?;
         Ok(Self {
@@ -112,10 +132,7 @@ impl Kit {
     /// The training users (the RL prompts and the page's reward-model data), from
     /// their file's bytes (gzip or not).
     pub fn set_train(&mut self, train: &[u8]) -> Result<()> {
-        self.train = crate::data::jsonl::read_users_bytes(
-            "data/train.jsonl.gz",
-            &crate::io::maybe_gunzip(train)?,
-        )?;
+        self.train = read_train(train)?;
         Ok(())
     }
 
@@ -142,4 +159,12 @@ impl Kit {
     pub fn fingerprint(&self) -> String {
         self.tok.fingerprint()
     }
+}
+
+/// The training users from their file's bytes (gzip or not).
+fn read_train(bytes: &[u8]) -> Result<Vec<User>> {
+    Ok(crate::data::jsonl::read_users_bytes(
+        "data/train.jsonl.gz",
+        &crate::io::maybe_gunzip(bytes)?,
+    )?)
 }

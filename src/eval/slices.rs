@@ -9,7 +9,7 @@
 //!   the user's hidden interests (`meta.target_on_interest`), "drifting targets"
 //!   when at least one is not, "no meta" for real (AOL/TREC) users without it;
 //! - `topic`: the user's first hidden interest (`meta.interests[0]`);
-//! - `history`: the number of history events, in the buckets 1–8, 9–16, 17–32, 33+;
+//! - `history`: the number of history events, in the buckets 0–8, 9–16, 17–32, 33+;
 //! - `response`: words in A's response, in the buckets 0–3, 4–6, 7–10, 11+;
 //! - a regular expression (Rust `regex` syntax, case-insensitive) over the history's
 //!   texts or over both outputs: "matches" and "does not match".
