@@ -37,7 +37,8 @@ fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsError> {
 
 /// `tppo bench` in the browser: the same workloads (src/bench.rs) on WebGPU ("auto")
 /// or the CPU backend ("cpu"), timed with the page's clock. Run it in a page of its
-/// own (`bench.html`): a page can register the WebGPU device once.
+/// own (`bench.html`): a page can register the WebGPU device once. `only` picks the
+/// workloads as `tppo bench --only` does (`generate,rm,ppo`; empty: all).
 #[wasm_bindgen]
 pub async fn bench(
     backend: String,
@@ -45,8 +46,14 @@ pub async fn bench(
     prompt_len: usize,
     max_new: usize,
     reps: usize,
+    only: String,
 ) -> Result<JsValue, JsError> {
     init_once();
+    let only = if only.trim().is_empty() {
+        crate::bench::Workloads::default()
+    } else {
+        crate::bench::Workloads::parse(&only).map_err(js_err)?
+    };
     let (device, info) = if backend == "cpu" {
         crate::backend::cpu_by_request()
     } else {
@@ -58,6 +65,7 @@ pub async fn bench(
         prompt_len,
         max_new,
         reps,
+        only,
         ..Default::default()
     };
     let now = || js_sys::Date::now();
