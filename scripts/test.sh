@@ -46,15 +46,16 @@ python3 scripts/same_report.py "$target/pipeline-quick/report.json" "$target/pip
 
 step "lints (native and wasm32)"
 cargo clippy --release --all-targets -- -D warnings
+cargo clippy --release --target wasm32-unknown-unknown --lib --no-default-features --features webgpu -- -D warnings
 cargo clippy --release --target wasm32-unknown-unknown --lib --no-default-features -- -D warnings
 
-step "wasm32 build of the library (cargo build --target wasm32-unknown-unknown --lib), bindings into pkg/"
+step "wasm32 builds of the library (with WebGPU into pkg/, CPU-only into pkg/cpu/)"
 build_pkg
 
 if [ "$BROWSER_TESTS" = run ]; then
   step "library tests in headless Chromium on WebGPU and CPU (wasm-pack test, tests/web.rs, webdriver.json)"
   WASM_BINDGEN_TEST_TIMEOUT=900 wasm-pack test --headless --chrome --release --chromedriver "$(command -v chromedriver)" \
-    -- --no-default-features --test web
+    -- --no-default-features --features webgpu --test web
 
   step "set-up: Playwright (Python package in $target/browser-venv)"
   python=$(need_playwright "$target")

@@ -137,15 +137,21 @@ need_numpy() { need_pip_package "$1" numpy "$NUMPY_VERSION"; }
 PLAYWRIGHT_VERSION=1.65.2
 need_playwright() { need_pip_package "$1" playwright "$PLAYWRIGHT_VERSION"; }
 
-# The browser build: the library for wasm32 (no CLI features), then its JS bindings
-# into pkg/. wasm-bindgen is called directly (rather than through `wasm-pack build`)
-# to drop the 4 MB name section; wasm-opt is not used (Debian's crashed in Chromium).
+# The browser build: the library for wasm32 (no CLI features), then its JS bindings:
+# pkg/ with the WebGPU backend, pkg/cpu/ with the CPU backend only (the page loads it
+# where WebGPU is absent or the CPU backend is asked for; no GPU kernel compiler, so
+# about a third of the bytes). wasm-bindgen is called directly (rather than through
+# `wasm-pack build`) to drop the name section; wasm-opt is not used (Debian's crashed
+# in Chromium).
 build_pkg() {
   local target
   target=$(target_dir)
-  cargo build --release --target wasm32-unknown-unknown --lib --no-default-features
+  cargo build --release --target wasm32-unknown-unknown --lib --no-default-features --features webgpu
   wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
     --out-dir pkg "$target/wasm32-unknown-unknown/release/tppo.wasm"
+  cargo build --release --target wasm32-unknown-unknown --lib --no-default-features
+  wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
+    --out-dir pkg/cpu "$target/wasm32-unknown-unknown/release/tppo.wasm"
   # The page downloads f16 copies of the shipped checkpoints (half the bytes; tests/compact.rs).
   python3 scripts/compact.py --out pkg/models data/models/sft.safetensors \
     data/models/rm-token.safetensors data/models/rm-sentence.safetensors

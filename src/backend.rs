@@ -1,9 +1,10 @@
 //! The one place that knows about backends. Everything else takes a burn
 //! `Device` and runs the same model code on it.
 //!
-//! - Browser: WebGPU through `Device::wgpu_options().init_async()`; when that
-//!   fails (no adapter, blocked, unsupported), the pure-Rust CPU backend Flex,
-//!   with the reason kept for the page's badge.
+//! - Browser: WebGPU through `Device::wgpu_options().init_async()` (the `webgpu`
+//!   feature: the page's full build); when that fails (no adapter, blocked,
+//!   unsupported), or in the CPU-only build (pkg/cpu/), the pure-Rust CPU backend
+//!   Flex, with the reason kept for the page's badge.
 //! - Native: Flex by default; the `gpu` cargo feature adds wgpu (Vulkan, Metal, DX12).
 
 use burn::tensor::{Device, Tensor};
@@ -34,12 +35,17 @@ impl BackendInfo {
 
 /// The CPU backend because the user asked for it (`?backend=cpu`, `--cpu-only`).
 pub fn cpu_by_request() -> (Device, BackendInfo) {
+    cpu_because("the CPU backend was asked for")
+}
+
+/// The CPU backend, for the reason given (shown in the page's badge).
+pub fn cpu_because(reason: &str) -> (Device, BackendInfo) {
     (
         cpu(),
         BackendInfo {
             backend: "cpu".into(),
             name: "Flex (pure-Rust CPU)".into(),
-            fallback_reason: Some("the CPU backend was asked for".into()),
+            fallback_reason: Some(reason.into()),
             check: 12.0,
         },
     )
@@ -64,7 +70,7 @@ async fn check(device: &Device) -> f32 {
 
 /// Pick the best backend: wgpu (WebGPU in a browser) when built in and available, else the CPU.
 pub async fn detect() -> (Device, BackendInfo) {
-    #[cfg(any(target_arch = "wasm32", feature = "gpu"))]
+    #[cfg(any(feature = "webgpu", feature = "gpu"))]
     let reason = match Device::wgpu_options().init_with_setup_async().await {
         Ok((device, setup)) => {
             let a = setup.adapter.get_info();
@@ -96,7 +102,12 @@ pub async fn detect() -> (Device, BackendInfo) {
         }
         Err(e) => Some(e.to_string()),
     };
-    #[cfg(not(any(target_arch = "wasm32", feature = "gpu")))]
+    #[cfg(all(not(any(feature = "webgpu", feature = "gpu")), target_arch = "wasm32"))]
+    let reason = Some("this build has no WebGPU backend (the page's CPU-only build)".to_string());
+    #[cfg(all(
+        not(any(feature = "webgpu", feature = "gpu")),
+        not(target_arch = "wasm32")
+    ))]
     let reason: Option<String> = None;
     let device = cpu();
     let check = check(&device).await;

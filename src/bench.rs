@@ -122,6 +122,10 @@ pub struct BenchRow {
     pub min_ms: f64,
     /// Throughput where it means something (tokens/s), else null.
     pub tokens_per_s: Option<f64>,
+    /// GPU compute dispatches per repetition, where the caller counts them (the
+    /// browser's bench counts WebGPU's `dispatchWorkgroups` calls), else null.
+    #[serde(default)]
+    pub dispatches: Option<f64>,
 }
 
 fn prompts(cfg: &BenchConfig, seed: u64) -> Vec<Vec<u32>> {
@@ -135,6 +139,14 @@ fn prompts(cfg: &BenchConfig, seed: u64) -> Vec<Vec<u32>> {
         .collect()
 }
 
+/// Counts device work (GPU dispatches so far) for the rows' `dispatches`.
+pub type Counter<'a> = Option<&'a dyn Fn() -> f64>;
+
+/// Dispatches per repetition between two readings of `count` around `reps` repetitions.
+fn per_rep(count: Counter, from: Option<f64>, reps: usize) -> Option<f64> {
+    Some((count?() - from?) / reps as f64)
+}
+
 fn row(backend: &str, workload: &str, mut times: Vec<f64>, tokens: Option<f64>) -> BenchRow {
     times.sort_by(f64::total_cmp);
     let ms = times[times.len() / 2];
@@ -144,18 +156,22 @@ fn row(backend: &str, workload: &str, mut times: Vec<f64>, tokens: Option<f64>) 
         ms,
         min_ms: times[0],
         tokens_per_s: tokens.map(|t| t / (ms / 1000.0)),
+        dispatches: None,
     }
 }
 
 const EOS: u32 = 2;
 const PAD: u32 = 0;
 
-/// Run every workload on `device` (training ones on its autodiff twin).
+/// Run every workload on `device` (training ones on its autodiff twin). `count`, when
+/// given, reads a running count of GPU dispatches: each row then says how many one
+/// repetition issued (the timed ones; the warm-up is left out).
 pub async fn run(
     cfg: &BenchConfig,
     backend: &str,
     device: &Device,
     now: &dyn Fn() -> f64,
+    count: Counter<'_>,
     mut on_row: impl FnMut(&BenchRow),
 ) -> crate::Result<Vec<BenchRow>> {
     let mut rows = Vec::new();
@@ -178,7 +194,11 @@ pub async fn run(
     for (cache, name) in generate {
         let mut times = Vec::new();
         let mut tokens = 0usize;
+        let mut from = None;
         for i in 0..=reps {
+            if i == 1 {
+                from = count.map(|c| c());
+            }
             let t0 = now();
             let out = policy.generate(&ps, &sample, EOS, PAD, cache, device).await;
             if i > 0 {
@@ -186,7 +206,8 @@ pub async fn run(
                 tokens = out.iter().map(Vec::len).sum();
             }
         }
-        let r = row(backend, name, times, Some(tokens as f64));
+        let mut r = row(backend, name, times, Some(tokens as f64));
+        r.dispatches = per_rep(count, from, reps);
         on_row(&r);
         rows.push(r);
     }
@@ -221,7 +242,11 @@ pub async fn run(
         let b = batch(&refs, PAD);
         let tcfg = RmTrainConfig::default();
         let mut times = Vec::new();
+        let mut from = None;
         for i in 0..=reps {
+            if i == 1 {
+                from = count.map(|c| c());
+            }
             let t0 = now();
             // The trainers' own step (crate::optim): its one read of the loss and the
             // gradient norm waits for everything queued before it.
@@ -233,7 +258,8 @@ pub async fn run(
                 times.push(now() - t0);
             }
         }
-        let r = row(backend, "reward-model step (token, eq. 3)", times, None);
+        let mut r = row(backend, "reward-model step (token, eq. 3)", times, None);
+        r.dispatches = per_rep(count, from, reps);
         on_row(&r);
         rows.push(r);
     }
@@ -257,7 +283,11 @@ pub async fn run(
         let mut ppo = Ppo::new(pcfg, policy, reference, rm, EOS, PAD, ad.clone(), None)?;
         let mut times = Vec::new();
         let mut tokens = 0.0;
+        let mut from = None;
         for i in 0..=reps {
+            if i == 1 {
+                from = count.map(|c| c());
+            }
             let t0 = now();
             let (m, _) = ppo.iteration(&ps).await?;
             if i > 0 {
@@ -265,12 +295,13 @@ pub async fn run(
                 tokens = f64::from(m.response_length) * cfg.batch as f64;
             }
         }
-        let r = row(
+        let mut r = row(
             backend,
             "PPO iteration (rollout + 4×2 updates)",
             times,
             Some(tokens),
         );
+        r.dispatches = per_rep(count, from, reps);
         on_row(&r);
         rows.push(r);
     }

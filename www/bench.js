@@ -17,7 +17,7 @@ worker.onmessage = (e) => {
   clearInterval(timer);
   if (e.data.ok) {
     const r = e.data.value;
-    out.textContent = r.rows.map((x) => `${x.backend.padEnd(40)} ${x.workload.padEnd(40)} ${x.ms.toFixed(1).padStart(10)} ms ${x.tokens_per_s ? x.tokens_per_s.toFixed(0) + " tok/s" : ""}`).join("\n");
+    out.textContent = r.rows.map((x) => `${x.backend.padEnd(40)} ${x.workload.padEnd(40)} ${x.ms.toFixed(1).padStart(10)} ms ${x.tokens_per_s ? x.tokens_per_s.toFixed(0) + " tok/s" : ""}${x.dispatches != null ? ` ${x.dispatches.toFixed(0)} dispatches` : ""}`).join("\n");
     document.body.dataset.result = JSON.stringify(r);
     document.body.dataset.done = "1";
   } else {

@@ -156,7 +156,9 @@ async function loadUser() {
 async function score() {
   const index = Number($("user").value) || 0;
   scored = await call("score", { index, response: $("response").value, alpha: Number($("alpha").value), sl: Number($("sl").value) });
-  $("sentence-score").textContent = `sentence reward model: P(2) − P(1) = ${scored.sentence_score.toFixed(3)} (one number for the whole response)`;
+  $("sentence-score").textContent = scored.sentence_score === null
+    ? "sentence reward model: loading… (its one number for the whole response follows)"
+    : `sentence reward model: P(2) − P(1) = ${scored.sentence_score.toFixed(3)} (one number for the whole response)`;
   $("words").replaceChildren(...scored.words.map((w) => el("span", { class: `c${w.class}`, text: `${w.text} ${w.class}`, title: w.evidence })));
   $("verdict").textContent = `judge: sentence label ${scored.sentence} (${Math.round(100 * scored.relevant_fraction)}% of content words relevant)`;
   await recolor();
@@ -598,6 +600,8 @@ listeners.push((m) => {
     document.body.dataset.policy = "1";
     policyAt = (performance.now() - startedAt) / 1000;
     if (readyText && !$("status").classList.contains("error")) say("status", readyStatus());
+    // The sentence reward model arrived with the policy: its score joins the first view.
+    if (scored && scored.sentence_score === null) score().catch(fail);
   }
   else if (m.event === "policy-error") sayError("status", `the SFT policy did not load: ${m.error}`);
 });
@@ -609,7 +613,7 @@ let limits = null; // the library's, once the worker is up
 const startedAt = performance.now();
 let policyAt = null; // seconds from the start to the SFT policy's arrival
 let readyText = null;
-const readyStatus = () => readyText + (policyAt === null ? "; the SFT policy and the training users are loading (generation and training wait for them)" : `; SFT policy and training users loaded at ${policyAt.toFixed(1)} s`);
+const readyStatus = () => readyText + (policyAt === null ? "; the SFT policy, the sentence reward model and the training users are loading (generation and training wait for them)" : `; SFT policy, sentence reward model and training users loaded at ${policyAt.toFixed(1)} s`);
 async function main() {
   const t0 = startedAt;
   say("status", "loading models, tokenizer, judge…");

@@ -1,7 +1,11 @@
 // The lab's worker: it owns the wasm `Lab` (models, judge, PPO/TPPO runs), so the
 // page never freezes. Messages in: {id, cmd, args}; out: {id, ok, value | error},
 // and events {event, ...} while training plays.
-import init, { Lab, lwp_curve, shade, colours, limits, slices, comparison_html } from "../pkg/tppo.js";
+//
+// Two builds of the same library: pkg/ with the WebGPU backend, and pkg/cpu/ with the
+// CPU backend only (about a third of the size: no GPU kernel compiler). The CPU one is
+// loaded when the CPU backend is asked for or the browser has no WebGPU.
+let lib = null; // the wasm package's exports (Lab, lwp_curve, shade, ...)
 
 // Every WebGPU device the wasm code asks for, so that its loss reaches the page
 // (which then replaces this worker by one on the CPU backend), and so that the
@@ -20,20 +24,24 @@ let wasm = null;
 let lab = null;
 let playing = false;
 let compared = []; // the pairs of the last comparison or imported compare file
-let policyReady = null; // resolves once the SFT policy is loaded (after the first view)
-// Commands that need the SFT policy wait for it.
+let policyReady = null; // resolves once the rest is loaded (after the first view)
+// Commands that need the SFT policy (or the sentence RM, or the training users) wait for it.
 const NEEDS_POLICY = new Set(["generate", "start", "step", "play", "compare", "rmStart", "exportPolicy"]);
-// The SFT policy and the training users, fetched once: when the page has shown its
-// first view, or as soon as a command needs them. `set_train` changes the lab, so it
-// waits until no other call is in flight (a call's awaits would otherwise overlap it).
+// What the first view does not need (the SFT policy, the sentence reward model, the
+// training users), fetched once: when the page has shown its first view, or as soon as
+// a command needs it. `set_rest` changes the lab, so it waits until no other call is in
+// flight (a call's awaits would otherwise overlap it).
 let inflight = 0;
 const idle = async () => { while (inflight > 0) await new Promise((r) => setTimeout(r, 20)); };
 function loadPolicy() {
   if (!policyReady) {
-    policyReady = Promise.all([cached("../pkg/models/sft.safetensors"), cached("../data/train.jsonl.gz")]).then(async ([sft, train]) => {
-      lab.set_policy(sft);
+    policyReady = Promise.all([
+      cached("../pkg/models/sft.safetensors"),
+      cached("../pkg/models/rm-sentence.safetensors"),
+      cached("../data/train.jsonl.gz"),
+    ]).then(async ([sft, rms, train]) => {
       await idle();
-      lab.set_train(train);
+      lab.set_rest(sft, rms, train);
       postMessage({ event: "policy-ready" });
     });
     policyReady.catch((err) => postMessage({ event: "policy-error", error: String(err?.message ?? err) }));
@@ -74,7 +82,7 @@ const text = async (url) => new TextDecoder().decode(await cached(url));
 function withColours(result) {
   const paint = (rec) => {
     if (!rec?.tokens?.length) return;
-    const c = colours(Float32Array.from(rec.tokens.map((t) => t.reward)));
+    const c = lib.colours(Float32Array.from(rec.tokens.map((t) => t.reward)));
     rec.tokens.forEach((t, i) => { t.colour = c[i]; });
   };
   for (const p of result.pairs ?? []) for (const r of p.records) { paint(r.a); paint(r.b); }
@@ -86,13 +94,16 @@ const tick = () => new Promise((r) => setTimeout(r, 0));
 const commands = {
   async init({ backend }) {
     const t = [performance.now()];
+    const gpu = backend !== "cpu" && !!self.navigator.gpu;
+    const build = gpu ? "../pkg/" : "../pkg/cpu/";
+    lib = await import(build + "tppo.js");
     // The wasm module through the Cache API too (a Response, so it still compiles while streaming).
-    wasm = await init({ module_or_path: await cachedResponse(new URL("../pkg/tppo_bg.wasm", import.meta.url).href) });
+    wasm = await lib.default({ module_or_path: await cachedResponse(new URL(build + "tppo_bg.wasm", import.meta.url).href) });
     t.push(performance.now());
-    // What the first view (token rewards) needs; the SFT policy follows while the user
-    // reads it (`policyReady`). The checkpoints are the f16 copies in pkg/models
-    // (scripts/compact.py), widened to f32 on load.
-    const [tok, vec, vocab, stats, labeler, topics, users, rmt, rms] = await Promise.all([
+    // What the first view (token rewards) needs; the SFT policy, the sentence reward
+    // model and the training users follow while the user reads it (`policyReady`). The
+    // checkpoints are the f16 copies in pkg/models (scripts/compact.py), widened to f32 on load.
+    const [tok, vec, vocab, stats, labeler, topics, users, rmt] = await Promise.all([
       cached("../data/tokenizer.json"),
       cached("../data/glove-6b-50d.safetensors"),
       text("../data/glove-6b-50d-vocab.txt"),
@@ -101,20 +112,19 @@ const commands = {
       text("../data/topics.json"),
       cached("../data/eval.jsonl"),
       cached("../pkg/models/rm-token.safetensors"),
-      cached("../pkg/models/rm-sentence.safetensors"),
     ]);
     t.push(performance.now());
-    lab = await Lab.create(backend, tok, vec, vocab, stats, labeler, topics, users, rmt, rms);
+    lab = await lib.Lab.create(gpu || backend === "cpu" ? backend : "no-webgpu", tok, vec, vocab, stats, labeler, topics, users, rmt);
     t.push(performance.now());
     // Where the start-up time went (ms): the wasm module, the assets, the lab (judge, models).
     const timings = { wasm: t[1] - t[0], assets: t[2] - t[1], lab: t[3] - t[2] };
-    return { backend: lab.backend(), users: lab.users(), timings };
+    return { backend: lab.backend(), users: lab.users(), timings, build: gpu ? "webgpu" : "cpu" };
   },
   user: ({ index }) => lab.user(index),
-  lwp: ({ alpha, sl, n }) => Array.from(lwp_curve(alpha, sl, n)),
+  lwp: ({ alpha, sl, n }) => Array.from(lib.lwp_curve(alpha, sl, n)),
   // Eq. 5 and the heatmap's colours, from the library.
-  shade: ({ margins, alpha, sl }) => shade(Float32Array.from(margins), alpha, sl),
-  colours: ({ rewards }) => colours(Float32Array.from(rewards)),
+  shade: ({ margins, alpha, sl }) => lib.shade(Float32Array.from(margins), alpha, sl),
+  colours: ({ rewards }) => lib.colours(Float32Array.from(rewards)),
   score: ({ index, response, alpha, sl }) => lab.score(index, response, alpha, sl),
   generate: ({ model, index, temperature, seed }) => lab.generate(model, index, temperature, BigInt(seed)),
   start({ settings }) {
@@ -183,14 +193,14 @@ const commands = {
   // The workbench's slices of the last comparison (the library's W/T/L, intervals, κ).
   slices({ spec }) {
     if (!compared.length) throw new Error("compare the models (or import a compare file) first; an outputs file has no pairs to slice");
-    return slices(compared, spec);
+    return lib.slices(compared, spec);
   },
   // The same as a self-contained static HTML page (the library's template).
   comparisonHtml({ spec }) {
     if (!compared.length) throw new Error("compare the models (or import a compare file) first");
-    return comparison_html(compared, spec);
+    return lib.comparison_html(compared, spec);
   },
-  limits: () => limits(),
+  limits: () => lib.limits(),
   loadPolicy() { loadPolicy().catch(() => {}); return true; },
   exportPolicy: ({ model }) => lab.export_policy(model),
   loseDevice() {

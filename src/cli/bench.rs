@@ -80,7 +80,7 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     let mut all = Vec::new();
     for (name, device) in &devices {
-        let rows = tppo::backend::block_on(run(&cfg, name, device, &now, |r| {
+        let rows = tppo::backend::block_on(run(&cfg, name, device, &now, None, |r| {
             if !a.json {
                 println!("{}", tppo::bench::row_line(r));
             }

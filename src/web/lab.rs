@@ -4,8 +4,9 @@
 //!
 //! - `create`: WebGPU (or the CPU backend when asked or when WebGPU fails), the
 //!   [`Kit`] (tokenizer, the judge from its precomputed statistics), the eval users,
-//!   and the shipped reward models (kind and tokenizer checked); `set_policy` and
-//!   `set_train`: the SFT policy and the training users, sent after the first view;
+//!   and the token reward model (kind and tokenizer checked): what the first view
+//!   needs; `set_rest`: the SFT policy, the sentence reward model and the training
+//!   users, which the page sends while the user reads the first view;
 //! - `score` / `shade`: token rewards of a response (eq. 5 with the page's α and sl),
 //!   the sentence reward model's score, the judge's word labels with evidence;
 //! - `start` / `step`: PPO (`sentence`) and TPPO (`token`) runs ([`Run`]) from the
@@ -41,12 +42,11 @@ pub struct Lab {
     info: BackendInfo,
     kit: Kit,
     users: Vec<User>,
-    /// The SFT policy and its bytes: loaded after `create`, while the user reads the
-    /// first view (`set_policy`), which needs only the judge and the reward models.
-    /// A `RefCell`: it arrives while other calls may be in flight (`&self`).
-    sft: std::cell::RefCell<Option<(Policy, std::rc::Rc<Vec<u8>>)>>,
     rm_token: RewardModel,
-    rm_sentence: RewardModel,
+    /// The SFT policy (with its bytes) and the sentence reward model: loaded after
+    /// `create`, while the user reads the first view (`set_rest`).
+    sft: Option<(Policy, std::rc::Rc<Vec<u8>>)>,
+    rm_sentence: Option<RewardModel>,
     runs: Vec<Run>,
     rm_runs: Vec<(RmTrainer, Vec<RmExample>, Vec<RmExample>)>,
 }
@@ -97,7 +97,8 @@ fn mode(name: &str) -> Result<RewardMode, JsError> {
 
 #[wasm_bindgen]
 impl Lab {
-    /// Load everything. `backend`: "auto" (WebGPU, else CPU) or "cpu".
+    /// Load what the first view needs. `backend`: "auto" (WebGPU, else CPU), "cpu" or
+    /// "no-webgpu" ([`super::device_for`]).
     #[allow(clippy::too_many_arguments)]
     pub async fn create(
         backend: String,
@@ -109,14 +110,9 @@ impl Lab {
         topics_json: String,
         users: Vec<u8>,
         rm_token: Vec<u8>,
-        rm_sentence: Vec<u8>,
     ) -> Result<Lab, JsError> {
         super::init_once();
-        let (device, info) = if backend == "cpu" {
-            crate::backend::cpu_by_request()
-        } else {
-            crate::backend::detect().await
-        };
+        let (device, info) = super::device_for(&backend).await;
         let kit = Kit::from_bytes_with_statistics(
             &tokenizer,
             &vectors,
@@ -135,36 +131,37 @@ impl Lab {
         Ok(Lab {
             rm_token: rm::from_bytes("rm-token.safetensors", &rm_token, &fp, &device)
                 .map_err(js_err)?,
-            rm_sentence: rm::from_bytes("rm-sentence.safetensors", &rm_sentence, &fp, &device)
-                .map_err(js_err)?,
+            rm_sentence: None,
             device,
             info,
             kit,
             users,
-            sft: std::cell::RefCell::new(None),
+            sft: None,
             runs: Vec::new(),
             rm_runs: Vec::new(),
         })
     }
 
-    /// The shipped SFT policy (checked like every checkpoint); the page sends it after
-    /// the first view is up.
-    pub fn set_policy(&self, bytes: Vec<u8>) -> Result<(), JsError> {
-        let (policy, _) = checkpoint::policy_from_bytes(
-            "sft.safetensors",
-            &bytes,
-            &self.kit.fingerprint(),
-            &self.device,
-        )
-        .map_err(js_err)?;
-        *self.sft.borrow_mut() = Some((policy, std::rc::Rc::new(bytes)));
+    /// What the first view does not need: the shipped SFT policy and sentence reward
+    /// model (checked like every checkpoint) and the training users (RL prompts, the
+    /// live reward models' data). The page sends them once the first view is up, when
+    /// no other call is in flight (this takes `&mut self`).
+    pub fn set_rest(
+        &mut self,
+        sft: Vec<u8>,
+        rm_sentence: Vec<u8>,
+        train: Vec<u8>,
+    ) -> Result<(), JsError> {
+        let fp = self.kit.fingerprint();
+        let (policy, _) = checkpoint::policy_from_bytes("sft.safetensors", &sft, &fp, &self.device)
+            .map_err(js_err)?;
+        let rm_sentence =
+            rm::from_bytes("rm-sentence.safetensors", &rm_sentence, &fp, &self.device)
+                .map_err(js_err)?;
+        self.kit.set_train(&train).map_err(js_err)?;
+        self.sft = Some((policy, std::rc::Rc::new(sft)));
+        self.rm_sentence = Some(rm_sentence);
         Ok(())
-    }
-
-    /// The training users (RL prompts, the live reward models' data); the page sends
-    /// them after the first view, when no other call is in flight.
-    pub fn set_train(&mut self, bytes: Vec<u8>) -> Result<(), JsError> {
-        self.kit.set_train(&bytes).map_err(js_err)
     }
 
     fn train_loaded(&self) -> Result<(), JsError> {
@@ -177,9 +174,14 @@ impl Lab {
     /// The SFT policy and its bytes (cheap clones: the tensors and bytes are shared).
     fn sft(&self) -> Result<(Policy, std::rc::Rc<Vec<u8>>), JsError> {
         self.sft
-            .borrow()
             .clone()
             .ok_or_else(|| js_err("the SFT policy is still loading"))
+    }
+
+    fn rm_sentence(&self) -> Result<&RewardModel, JsError> {
+        self.rm_sentence
+            .as_ref()
+            .ok_or_else(|| js_err("the sentence reward model is still loading"))
     }
 
     pub fn backend(&self) -> Result<JsValue, JsError> {
@@ -251,7 +253,8 @@ impl Lab {
     }
 
     /// Token rewards (margins P(2) − P(1), and eq. 5 with `alpha` and `sl`), the
-    /// sentence RM's score and the judge's words for a response.
+    /// sentence RM's score (null while it is still loading) and the judge's words for
+    /// a response.
     pub async fn score(
         &self,
         index: usize,
@@ -272,11 +275,15 @@ impl Lab {
         let (p, _) = self.kit.prompter().prompt(&user.history).map_err(js_err)?;
         let mut ids = self.kit.tok.encode(&response).map_err(js_err)?.ids;
         ids.push(self.kit.sp.eos);
-        let sentence = self
-            .rm_sentence
-            .margins(&[&p], &[&ids], self.kit.sp.pad, &self.device)
-            .await
-            .map_err(js_err)?;
+        let sentence = match &self.rm_sentence {
+            Some(rm) => rm
+                .margins(&[&p], &[&ids], self.kit.sp.pad, &self.device)
+                .await
+                .map_err(js_err)?
+                .first()
+                .and_then(|m| m.last().copied()),
+            None => None,
+        };
         let r = &rec[0];
         let words: Vec<serde_json::Value> = r
             .judgement
@@ -287,7 +294,7 @@ impl Lab {
         to_js(&serde_json::json!({
             "tokens": r.tokens,
             "colours": r.tokens.iter().map(|t| crate::reward::lwp::colour(t.reward)).collect::<Vec<_>>(),
-            "sentence_score": sentence[0].last().copied().unwrap_or(0.0),
+            "sentence_score": sentence,
             "words": words,
             "queries": r.judgement.queries,
             "sentence": r.judgement.sentence,
@@ -338,7 +345,7 @@ impl Lab {
         };
         let rm = match reward {
             RewardMode::Token => self.rm_token.clone(),
-            RewardMode::Sentence => self.rm_sentence.clone(),
+            RewardMode::Sentence => self.rm_sentence()?.clone(),
         };
         let sft_bytes = self.sft()?.1;
         let run = Run::new(

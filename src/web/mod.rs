@@ -13,6 +13,19 @@ unsafe extern "C" {
     fn __wasm_call_ctors();
 }
 
+/// The device the page asked for: `"cpu"` (the user's choice), `"no-webgpu"` (the
+/// browser has none: the page loaded the CPU-only build), or `"auto"` (WebGPU, else
+/// the CPU with the reason).
+pub(crate) async fn device_for(
+    backend: &str,
+) -> (burn::tensor::Device, crate::backend::BackendInfo) {
+    match backend {
+        "cpu" => crate::backend::cpu_by_request(),
+        "no-webgpu" => crate::backend::cpu_because("this browser has no WebGPU (navigator.gpu)"),
+        _ => crate::backend::detect().await,
+    }
+}
+
 /// Run the static constructors once, before anything touches burn (DESIGN §7:
 /// otherwise rustc 1.95's linker may wrap every export in `__wasm_call_ctors`, and
 /// without them cubecl's type registry is empty). In-browser tests call it first too.
@@ -38,7 +51,8 @@ fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsError> {
 /// `tppo bench` in the browser: the same workloads (src/bench.rs) on WebGPU ("auto")
 /// or the CPU backend ("cpu"), timed with the page's clock. Run it in a page of its
 /// own (`bench.html`): a page can register the WebGPU device once. `only` picks the
-/// workloads as `tppo bench --only` does (`generate,rm,ppo`; empty: all).
+/// workloads as `tppo bench --only` does (`generate,rm,ppo`; empty: all);
+/// `dispatches`, when given, returns the running count of GPU dispatches.
 #[wasm_bindgen]
 pub async fn bench(
     backend: String,
@@ -47,6 +61,7 @@ pub async fn bench(
     max_new: usize,
     reps: usize,
     only: String,
+    dispatches: Option<js_sys::Function>,
 ) -> Result<JsValue, JsError> {
     init_once();
     let only = if only.trim().is_empty() {
@@ -54,11 +69,7 @@ pub async fn bench(
     } else {
         crate::bench::Workloads::parse(&only).map_err(js_err)?
     };
-    let (device, info) = if backend == "cpu" {
-        crate::backend::cpu_by_request()
-    } else {
-        crate::backend::detect().await
-    };
+    let (device, info) = device_for(&backend).await;
     let name = info.label();
     let cfg = crate::bench::BenchConfig {
         batch,
@@ -69,7 +80,18 @@ pub async fn bench(
         ..Default::default()
     };
     let now = || js_sys::Date::now();
-    let rows = crate::bench::run(&cfg, &name, &device, &now, |_| {})
+    // The page's running count of WebGPU dispatches (www/bench-worker.js wraps
+    // `dispatchWorkgroups`), read around the timed repetitions.
+    let count = dispatches.map(|f| {
+        move || {
+            f.call0(&JsValue::NULL)
+                .ok()
+                .and_then(|v| v.as_f64())
+                .unwrap_or(f64::NAN)
+        }
+    });
+    let count_ref = count.as_ref().map(|c| c as &dyn Fn() -> f64);
+    let rows = crate::bench::run(&cfg, &name, &device, &now, count_ref, |_| {})
         .await
         .map_err(js_err)?;
     to_js(&serde_json::json!({ "config": cfg, "rows": rows }))

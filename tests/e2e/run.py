@@ -29,7 +29,9 @@ Checks (each prints ok/FAIL and its detail):
     is reachable by Tab; the bench page runs in a worker and its clock keeps ticking.
 
 --bench QUERY runs `tppo bench` in the page (bench.html) on the CPU backend and on
-WebGPU instead, and prints its table (not a test)."""
+WebGPU instead, and prints its table (not a test). --bench-table TPPO runs the same
+workloads natively (TPPO, one core and two) and in the page at the lab's default sizes
+and at the bench size, and prints the joint table of docs/perf.md (not a test)."""
 import argparse
 import json
 import os
@@ -175,6 +177,40 @@ def bench(browser, base, query, backends):
         print(page.evaluate("document.getElementById('out').textContent"))
         if done == "1":
             print(page.evaluate("document.body.dataset.result"))
+
+
+# The sizes of the joint table: the lab's own defaults (the page's 4 rollouts of 24 new
+# tokens; 108 tokens is the median prompt of the eval users with the shipped tokenizer)
+# and the bench sizes of issue 16.
+TABLE_SIZES = [("lab defaults", 4, 108, 24), ("bench size", 8, 128, 16)]
+
+
+def bench_table(browser, base, native, reps):
+    """`tppo bench` natively (one core: `taskset -c 0`, one rayon thread; and both cores)
+    and in the page on the CPU backend (its worker), the same workloads and sizes, one
+    after the other; a Markdown table with the ratio page / native single-core."""
+    page = browser.new_page()
+    rows = []
+    for label, batch, prompt, new in TABLE_SIZES:
+        args = ["bench", "--cpu-only", "--json", "--batch", str(batch), "--prompt-len", str(prompt),
+                "--max-new", str(new), "--reps", str(reps), "--only", "generate,rm,ppo"]
+        one = json.loads(subprocess.run(["taskset", "-c", "0", native, *args], check=True, capture_output=True,
+                                        text=True, env={**os.environ, "RAYON_NUM_THREADS": "1"}).stdout)
+        two = json.loads(subprocess.run([native, *args], check=True, capture_output=True, text=True).stdout)
+        page.goto(f"{base}bench.html?backend=cpu&batch={batch}&prompt={prompt}&new={new}&reps={reps}")
+        done, _ = poll(page, "document.body.dataset.done || null", 1800, 1.0)
+        if done != "1":
+            out = page.evaluate("document.getElementById('out').textContent")
+            raise RuntimeError(f"the page's bench did not finish: {out}")
+        web = json.loads(page.evaluate("document.body.dataset.result"))
+        ms = lambda r, w: next(x["ms"] for x in r["rows"] if x["workload"] == w)
+        for x in web["rows"]:
+            w = x["workload"]
+            rows.append((f"{label} (batch {batch}, prompt {prompt}, {new} new)", w, ms(one, w), ms(two, w), x["ms"]))
+    print("| size | workload | native, 1 core (ms) | native, 2 cores (ms) | page, CPU backend (ms) | page / native 1 core |")
+    print("|---|---|---|---|---|---|")
+    for size, w, a, b, p in rows:
+        print(f"| {size} | {w} | {a:,.0f} | {b:,.0f} | {p:,.0f} | {p / a:.1f}× |")
 
 
 AXE = os.path.join(ROOT, "tests", "e2e", "vendor", "axe-core", "axe.min.js")
@@ -460,6 +496,8 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated groups: main, device-loss, soak")
     ap.add_argument("--bench", metavar="QUERY", help="run bench.html with this query instead of the tests")
     ap.add_argument("--backends", default="cpu,auto", help="with --bench: the backends, comma-separated")
+    ap.add_argument("--bench-table", metavar="TPPO", help="the joint native/page bench table (docs/perf.md), native runs with this binary")
+    ap.add_argument("--reps", type=int, default=3, help="with --bench-table: timed repetitions per workload")
     ap.add_argument("--first-visit", action="store_true", help="measure bytes and time to ready (fresh profile, repeat visit) instead of the tests")
     ap.add_argument("--soak", type=int, default=12, metavar="N", help="iterations per mode of the soak check (300 for the long run)")
     a = ap.parse_args()
@@ -475,6 +513,9 @@ def main():
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             if a.bench:
                 bench(browser, base, a.bench, a.backends.split(","))
+                return 0
+            if a.bench_table:
+                bench_table(browser, base, a.bench_table, a.reps)
                 return 0
             if a.first_visit:
                 first_visit(browser, base)
