@@ -97,12 +97,16 @@ def shot(page, out, name):
     page.screenshot(path=os.path.join(out, name))
 
 
-def soak(page, base, out, c, iters):
-    """PPO + TPPO playing for `iters` iterations per mode on the CPU backend (issue 16):
+SOAK_QUERY = "backend=cpu&batch=2&maxnew=12&seed=3"
+
+
+def soak(page, base, out, c, iters, query=SOAK_QUERY):
+    """PPO + TPPO playing for `iters` iterations per mode (by default on the CPU backend
+    with 2 rollouts of 12 tokens; `query` sets the page's backend and settings; issue 16):
     the worker's wasm memory and the seconds per iteration against the iteration, and
     pause / resume along the way. Writes DIR/soak.csv; checks that after a warm-up of 5
     iterations the memory stops growing and the iteration time does not drift up."""
-    state, _ = open_page(page, base + "?backend=cpu&batch=2&maxnew=12&seed=3&view=train")
+    state, _ = open_page(page, base + f"?{query}&view=train")
     page.click("#play")
     rows, paused_ok, resumed_ok, t0 = [], None, None, time.time()
     while True:
@@ -120,7 +124,7 @@ def soak(page, base, out, c, iters):
             page.click("#play")
             got, _ = poll(page, f"document.getElementById('view-train').dataset.points !== {json.dumps(before)} || null", 120)
             resumed_ok = bool(got)
-        if n >= iters or time.time() - t0 > 60 * 60:
+        if n >= iters or time.time() - t0 > 3 * 60 * 60:
             break
         time.sleep(1.0)
     page.click("#pause")
@@ -500,6 +504,7 @@ def main():
     ap.add_argument("--reps", type=int, default=3, help="with --bench-table: timed repetitions per workload")
     ap.add_argument("--first-visit", action="store_true", help="measure bytes and time to ready (fresh profile, repeat visit) instead of the tests")
     ap.add_argument("--soak", type=int, default=12, metavar="N", help="iterations per mode of the soak check (300 for the long run)")
+    ap.add_argument("--soak-query", default=SOAK_QUERY, metavar="Q", help="the page's query for the soak check (e.g. backend=auto for WebGPU; without batch/maxnew: the page's defaults)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     server = None
@@ -532,7 +537,7 @@ def main():
                 if c.wanted("main") or c.wanted("device-loss"):
                     run(page, base, a.out, c, requests, errors)
                 if c.wanted("soak"):
-                    soak(page, base, a.out, c, a.soak)
+                    soak(page, base, a.out, c, a.soak, a.soak_query)
             except Exception as e:  # a broken step: record it as a failure, keep the trace
                 c.check("the test ran to its end", False, f"{type(e).__name__}: {e}")
             if c.failed:
