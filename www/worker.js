@@ -27,12 +27,20 @@ let compared = []; // the pairs of the last comparison or imported compare file
 let policyReady = null; // resolves once the rest is loaded (after the first view)
 // Commands that need the SFT policy (or the sentence RM, or the training users) wait for it.
 const NEEDS_POLICY = new Set(["generate", "start", "step", "play", "compare", "rmStart", "exportPolicy"]);
+// One call into the lab at a time. On WebGPU a call awaits the GPU, and another call
+// made meanwhile would find the lab borrowed (wasm-bindgen's "recursive use of an
+// object"): a `score` while a training step awaits, or `set_rest` while anything does.
+// Each command runs alone; `play` and `rmPlay` take their turn once per step, so
+// other commands get in between steps.
+let queue = Promise.resolve();
+function exclusive(f) {
+  const run = queue.then(f, f);
+  queue = run.catch(() => {});
+  return run;
+}
 // What the first view does not need (the SFT policy, the sentence reward model, the
 // training users), fetched once: when the page has shown its first view, or as soon as
-// a command needs it. `set_rest` changes the lab, so it waits until no other call is in
-// flight (a call's awaits would otherwise overlap it).
-let inflight = 0;
-const idle = async () => { while (inflight > 0) await new Promise((r) => setTimeout(r, 20)); };
+// a command needs it.
 function loadPolicy() {
   if (!policyReady) {
     policyReady = Promise.all([
@@ -40,8 +48,7 @@ function loadPolicy() {
       cached("../pkg/models/rm-sentence.safetensors"),
       cached("../data/train.jsonl.gz"),
     ]).then(async ([sft, rms, train]) => {
-      await idle();
-      lab.set_rest(sft, rms, train);
+      await exclusive(() => lab.set_rest(sft, rms, train));
       postMessage({ event: "policy-ready" });
     });
     policyReady.catch((err) => postMessage({ event: "policy-error", error: String(err?.message ?? err) }));
@@ -147,7 +154,7 @@ const commands = {
     let done = 0;
     while (playing && done < iters) {
       for (const mode of ["sentence", "token"]) {
-        const value = await lab.step(mode);
+        const value = await exclusive(() => lab.step(mode));
         postMessage({ event: "step", mode, value });
         await tick(); // let "pause" in
         if (!playing) break;
@@ -170,8 +177,7 @@ const commands = {
     playing = true;
     let done = 0;
     while (playing && done < evals) {
-      const losses = await lab.rm_step(steps);
-      const evals_ = await lab.rm_eval();
+      const [losses, evals_] = await exclusive(async () => [await lab.rm_step(steps), await lab.rm_eval()]);
       postMessage({ event: "rm", value: losses.map((l, i) => ({ ...l, eval: evals_[i].eval })) });
       await tick();
       done += 1;
@@ -212,15 +218,18 @@ const commands = {
   resources: () => performance.getEntriesByType("resource").map((e) => e.name),
 };
 
+// Commands that take their own turns (`play`, `rmPlay`: one per step) or do not call
+// the lab (so "pause" is never queued behind a step).
+const OWN_TURNS = new Set(["play", "rmPlay", "pause", "memory", "loseDevice", "loadPolicy"]);
+
 onmessage = async (e) => {
   const { id, cmd, args } = e.data;
   try {
     if (!commands[cmd]) throw new Error(`unknown command ${cmd}`);
     if (!["init", "memory", "pause", "resources", "loseDevice"].includes(cmd) && !lab) throw new Error("the lab is still loading");
     if (NEEDS_POLICY.has(cmd)) await loadPolicy();
-    let value;
-    inflight += 1;
-    try { value = await commands[cmd](args ?? {}); } finally { inflight -= 1; }
+    const run = () => commands[cmd](args ?? {});
+    const value = await (OWN_TURNS.has(cmd) ? run() : exclusive(run));
     postMessage({ id, ok: true, value });
   } catch (err) {
     postMessage({ id, ok: false, error: String(err?.message ?? err) });
