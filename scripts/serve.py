@@ -12,7 +12,12 @@ checkpoints) are sent gzip-compressed to a browser that accepts it
 (`Content-Encoding: gzip`), compressed once per file version and kept in memory
 (what the page loads is compressed before the server listens, so no visitor waits
 for it): the 31 MB wasm module with WebGPU goes over the wire as about 5.4 MB, the
-7.8 MB CPU-only one as about 2.0 MB."""
+7.8 MB CPU-only one as about 2.0 MB.
+
+Every response says `Cross-Origin-Opener-Policy: same-origin` and
+`Cross-Origin-Embedder-Policy: require-corp`: a page so isolated may share memory
+between threads (SharedArrayBuffer), which the threaded CPU build (pkg/cpu/) needs.
+Everything the lab loads is on this origin, so nothing else changes."""
 import argparse
 import concurrent.futures
 import email.utils
@@ -78,6 +83,11 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Last-Modified", self.date_time_string(mtime))
         self.end_headers()
         return io.BytesIO(body)
+
+    def end_headers(self):
+        self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+        self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+        super().end_headers()
 
     def log_message(self, fmt, *args):
         if not self.quiet:

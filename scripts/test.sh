@@ -20,6 +20,9 @@ step "set-up: wasm target, wasm-pack, wasm-bindgen-cli $(locked_wasm_bindgen)"
 need_wasm_tools
 target=$(target_dir)
 
+step "set-up: Rust $THREADS_NIGHTLY with rust-src (the threaded CPU build)"
+need_threads_toolchain
+
 step "format"
 cargo fmt --check
 
@@ -49,7 +52,7 @@ cargo clippy --release --all-targets -- -D warnings
 cargo clippy --release --target wasm32-unknown-unknown --lib --no-default-features --features webgpu -- -D warnings
 cargo clippy --release --target wasm32-unknown-unknown --lib --no-default-features -- -D warnings
 
-step "wasm32 builds of the library (with WebGPU into pkg/, CPU-only into pkg/cpu/)"
+step "wasm32 builds of the library (with WebGPU into pkg/; CPU-only with threads into pkg/cpu/)"
 build_pkg
 
 if [ "$BROWSER_TESTS" = run ]; then

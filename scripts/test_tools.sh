@@ -42,11 +42,16 @@ if [ "$1" = install ]; then
 fi
 if [ "$1" = metadata ]; then echo '{"target_directory": "/somewhere/target"}'; fi
 STUB
-  # rustup: `target list --installed` prints the installed targets; `target add` records.
+  # rustup: `target list --installed` prints the installed targets; `target add` records;
+  # `run TOOLCHAIN ...` succeeds when $SANDBOX/toolchains lists TOOLCHAIN; `component
+  # list --installed` prints $SANDBOX/components.
   cat >"$box/bin/rustup" <<'STUB'
 #!/bin/bash
 echo "rustup $*" >>"$SANDBOX/calls"
 if [ "$*" = "target list --installed" ]; then cat "$SANDBOX/targets"; fi
+if [ "$1" = run ]; then grep -qxF "$2" "$SANDBOX/toolchains" 2>/dev/null; exit; fi
+if [ "$1 $2" = "component list" ]; then cat "$SANDBOX/components" 2>/dev/null; fi
+exit 0
 STUB
   # python3: records; `-m venv DIR` makes DIR/bin/python, itself a recording stub.
   cat >"$box/bin/python3" <<'STUB'
@@ -177,6 +182,44 @@ if [ $status -eq 0 ] && has_call "cargo metadata --format-version 1 --no-deps" &
   ok "the target directory is asked of cargo"
 else
   fail "the target directory is asked of cargo" "exit status $status" "output: $(tr '\n' '|' <<<"$out")"
+fi
+rm -rf "$box"
+
+# 8. The threaded CPU build's nightly: installed with rust-src when missing, only
+# rust-src added when that is what is missing, nothing when both are there, and no
+# rustup at all builds pkg/cpu/ without threads (said, not failed).
+nightly=$(awk -F= '/^THREADS_NIGHTLY=/ { print $2; exit }' "$tools_sh")
+new_sandbox
+in_sandbox 'need_threads_toolchain; echo "THREADS_TOOLCHAIN=$THREADS_TOOLCHAIN"'
+if [ $status -eq 0 ] && [ -n "$nightly" ] && has_call "rustup toolchain install $nightly --profile minimal --component rust-src" &&
+  grep -qx "THREADS_TOOLCHAIN=$nightly" <<<"$out"; then
+  ok "no nightly: installs $nightly with rust-src for the threaded CPU build"
+else
+  fail "no nightly: installs $nightly with rust-src for the threaded CPU build" "exit status $status" \
+    "calls: $(tr '\n' '|' <<<"$calls")" "output: $(tr '\n' '|' <<<"$out")"
+fi
+echo "$nightly" >"$box/toolchains"
+: >"$box/calls"
+in_sandbox 'need_threads_toolchain; echo "THREADS_TOOLCHAIN=$THREADS_TOOLCHAIN"'
+if [ $status -eq 0 ] && has_call "rustup component add rust-src --toolchain $nightly" && ! grep -q 'toolchain install' <<<"$calls"; then
+  ok "nightly without rust-src: adds rust-src only"
+else
+  fail "nightly without rust-src: adds rust-src only" "exit status $status" "calls: $(tr '\n' '|' <<<"$calls")"
+fi
+echo "rust-src (installed)" >"$box/components"
+: >"$box/calls"
+in_sandbox 'need_threads_toolchain; echo "THREADS_TOOLCHAIN=$THREADS_TOOLCHAIN"'
+if [ $status -eq 0 ] && ! grep -q 'toolchain install\|component add' <<<"$calls" && grep -qx "THREADS_TOOLCHAIN=$nightly" <<<"$out"; then
+  ok "nightly with rust-src: installs nothing"
+else
+  fail "nightly with rust-src: installs nothing" "exit status $status" "calls: $(tr '\n' '|' <<<"$calls")"
+fi
+rm "$box/bin/rustup"
+in_sandbox 'need_threads_toolchain; echo "THREADS_TOOLCHAIN=$THREADS_TOOLCHAIN"'
+if [ $status -eq 0 ] && grep -qx "THREADS_TOOLCHAIN=" <<<"$out" && grep -q 'will have no threads' <<<"$out"; then
+  ok "no rustup: the CPU build goes without threads, and says so"
+else
+  fail "no rustup: the CPU build goes without threads, and says so" "exit status $status" "output: $(tr '\n' '|' <<<"$out")"
 fi
 rm -rf "$box"
 

@@ -137,21 +137,62 @@ need_numpy() { need_pip_package "$1" numpy "$NUMPY_VERSION"; }
 PLAYWRIGHT_VERSION=1.65.2
 need_playwright() { need_pip_package "$1" playwright "$PLAYWRIGHT_VERSION"; }
 
+# The threaded CPU build (pkg/cpu/) needs std rebuilt with atomics, which only a
+# nightly toolchain can do (`-Z build-std`): this one, pinned, with its rust-src.
+THREADS_NIGHTLY=nightly-2026-05-20
+# Atomics and shared memory (bulk-memory, mutable-globals: what wasm-bindgen's thread
+# support asks for), SIMD as in .cargo/config.toml (which these flags replace, so the
+# getrandom backend is repeated), up to 2 GiB of memory, and the TLS exports with which
+# wasm-bindgen starts each thread.
+THREADS_RUSTFLAGS='--cfg getrandom_backend="wasm_js" -C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128 -C link-arg=--shared-memory -C link-arg=--max-memory=2147483648 -C link-arg=--import-memory -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base'
+
+# The nightly above with rust-src, installed by rustup when missing. Sets
+# THREADS_TOOLCHAIN to it, or to nothing where there is no rustup (pkg/cpu/ is then
+# built without threads, and says so).
+need_threads_toolchain() {
+  THREADS_TOOLCHAIN=
+  if ! command -v rustup >/dev/null 2>&1; then
+    say "rustup is not on PATH: the CPU build (pkg/cpu/) will have no threads (it needs $THREADS_NIGHTLY)"
+    return 0
+  fi
+  if ! rustup run "$THREADS_NIGHTLY" rustc --version >/dev/null 2>&1; then
+    say "installing Rust $THREADS_NIGHTLY with rust-src (rustup, minimal profile) for the threaded CPU build"
+    rustup toolchain install "$THREADS_NIGHTLY" --profile minimal --component rust-src
+  elif ! rustup component list --toolchain "$THREADS_NIGHTLY" --installed | grep -q '^rust-src'; then
+    say "adding rust-src to Rust $THREADS_NIGHTLY (the threaded CPU build rebuilds std)"
+    rustup component add rust-src --toolchain "$THREADS_NIGHTLY"
+  fi
+  THREADS_TOOLCHAIN=$THREADS_NIGHTLY
+}
+
 # The browser build: the library for wasm32 (no CLI features), then its JS bindings:
-# pkg/ with the WebGPU backend, pkg/cpu/ with the CPU backend only (the page loads it
-# where WebGPU is absent or the CPU backend is asked for; no GPU kernel compiler, so
-# about a third of the bytes). wasm-bindgen is called directly (rather than through
-# `wasm-pack build`) to drop the name section; wasm-opt is not used (Debian's crashed
-# in Chromium).
+# pkg/ with the WebGPU backend (stable Rust; its CPU backend runs on one thread),
+# pkg/cpu/ with the CPU backend only and threads (nightly, atomics, its own target
+# directory under the one target/: std is rebuilt for it), which the page loads where
+# WebGPU is absent or the CPU backend is asked for (www/builds.js). No GPU kernel
+# compiler there, so about a third of the bytes. wasm-bindgen is called directly
+# (rather than through `wasm-pack build`) to drop the name section; wasm-opt is not
+# used (Debian's crashed in Chromium). Call need_threads_toolchain first.
 build_pkg() {
   local target
   target=$(target_dir)
   cargo build --release --target wasm32-unknown-unknown --lib --no-default-features --features webgpu
   wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
     --out-dir pkg "$target/wasm32-unknown-unknown/release/tppo.wasm"
-  cargo build --release --target wasm32-unknown-unknown --lib --no-default-features
-  wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
-    --out-dir pkg/cpu "$target/wasm32-unknown-unknown/release/tppo.wasm"
+  rm -rf pkg/cpu
+  if [ -n "${THREADS_TOOLCHAIN:-}" ]; then
+    say "pkg/cpu/: the CPU-only build with threads (Rust $THREADS_TOOLCHAIN, std rebuilt with atomics)"
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$THREADS_RUSTFLAGS" cargo "+$THREADS_TOOLCHAIN" build \
+      --release --target wasm32-unknown-unknown --lib --no-default-features \
+      -Z build-std=panic_abort,std --target-dir "$target/wasm-threads"
+    wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
+      --out-dir pkg/cpu "$target/wasm-threads/wasm32-unknown-unknown/release/tppo.wasm"
+  else
+    say "pkg/cpu/: the CPU-only build WITHOUT threads (no $THREADS_NIGHTLY): the page's CPU backend runs on one core"
+    cargo build --release --target wasm32-unknown-unknown --lib --no-default-features
+    wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
+      --out-dir pkg/cpu "$target/wasm32-unknown-unknown/release/tppo.wasm"
+  fi
   # The page downloads f16 copies of the shipped checkpoints (half the bytes; tests/compact.rs).
   python3 scripts/compact.py --out pkg/models data/models/sft.safetensors \
     data/models/rm-token.safetensors data/models/rm-sentence.safetensors

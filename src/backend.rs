@@ -26,10 +26,18 @@ impl BackendInfo {
     /// How a table names it: `webgpu (adapter)`, or `cpu` with the reason for the fallback.
     pub fn label(&self) -> String {
         match (&self.backend[..], &self.fallback_reason) {
-            ("cpu", Some(why)) => format!("cpu ({why})"),
-            ("cpu", None) => "cpu".into(),
+            ("cpu", Some(why)) => format!("{} ({why})", cpu_label()),
+            ("cpu", None) => cpu_label(),
             (b, _) => format!("{b} ({})", self.name),
         }
+    }
+}
+
+/// `cpu`, or `cpu, N threads` where its work runs on a pool of N > 1.
+fn cpu_label() -> String {
+    match crate::cpu::par::threads() {
+        1 => "cpu".into(),
+        n => format!("cpu, {n} threads"),
     }
 }
 
@@ -44,7 +52,10 @@ pub fn cpu_because(reason: &str) -> (Device, BackendInfo) {
         cpu(),
         BackendInfo {
             backend: "cpu".into(),
-            name: "Flex (pure-Rust CPU)".into(),
+            name: match crate::cpu::par::threads() {
+                1 => "Flex (pure-Rust CPU)".into(),
+                n => format!("Flex (pure-Rust CPU, {n} threads)"),
+            },
             fallback_reason: Some(reason.into()),
             check: 12.0,
         },
@@ -115,7 +126,10 @@ pub async fn detect() -> (Device, BackendInfo) {
         device,
         BackendInfo {
             backend: "cpu".into(),
-            name: "Flex (pure-Rust CPU)".into(),
+            name: match crate::cpu::par::threads() {
+                1 => "Flex (pure-Rust CPU)".into(),
+                n => format!("Flex (pure-Rust CPU, {n} threads)"),
+            },
             fallback_reason: reason,
             check,
         },

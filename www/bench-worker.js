@@ -1,5 +1,8 @@
 // `tppo bench` off the page's main thread: the page stays responsive while it runs.
-// The CPU backend runs the page's CPU-only build (pkg/cpu/), as the lab does.
+// The CPU backend runs the build the lab would (www/builds.js): pkg/cpu/, on its pool
+// of threads, where the page is cross-origin isolated.
+import { pickBuild, startThreads } from "./builds.js";
+
 //
 // Every WebGPU compute dispatch is counted (the wrapped `dispatchWorkgroups`), so that
 // each row can say how many one repetition issues.
@@ -17,11 +20,11 @@ if (self.GPUComputePassEncoder) {
 onmessage = async (e) => {
   const { backend, batch, prompt, newTokens, reps, only } = e.data;
   try {
-    const cpuBuild = backend === "cpu" || !self.navigator.gpu;
-    const lib = await import(cpuBuild ? "../pkg/cpu/tppo.js" : "../pkg/tppo.js");
+    const { dir, gpu, asked } = pickBuild(backend);
+    const lib = await import(dir + "tppo.js");
     await lib.default();
-    const asked = cpuBuild && backend !== "cpu" ? "no-webgpu" : backend;
-    postMessage({ ok: true, value: await lib.bench(asked, batch, prompt, newTokens, reps, only ?? "", cpuBuild ? undefined : () => dispatches) });
+    await startThreads(lib);
+    postMessage({ ok: true, value: await lib.bench(asked, batch, prompt, newTokens, reps, only ?? "", gpu ? () => dispatches : undefined) });
   } catch (err) {
     postMessage({ ok: false, error: String(err?.message ?? err) });
   }

@@ -560,6 +560,7 @@ window.tppoLab = {
 
 function showBackend(b, reason) {
   $("badge").textContent = b.backend === "cpu" ? `CPU fallback: ${reason ?? b.fallback_reason ?? "no GPU backend built"}` : `${b.backend}: ${b.name}`;
+  $("badge").title = b.name; // on the CPU: how many threads (the threaded build, www/builds.js)
   $("badge").dataset.backend = b.backend;
 }
 

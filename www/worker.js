@@ -2,9 +2,12 @@
 // page never freezes. Messages in: {id, cmd, args}; out: {id, ok, value | error},
 // and events {event, ...} while training plays.
 //
-// Two builds of the same library: pkg/ with the WebGPU backend, and pkg/cpu/ with the
-// CPU backend only (about a third of the size: no GPU kernel compiler). The CPU one is
-// loaded when the CPU backend is asked for or the browser has no WebGPU.
+// Two builds of the same library (www/builds.js): pkg/ with the WebGPU backend, and
+// pkg/cpu/ with the CPU backend only (about a third of the size: no GPU kernel
+// compiler) on a pool of threads. The CPU one is loaded when the CPU backend is asked
+// for or the browser has no WebGPU.
+import { pickBuild, startThreads } from "./builds.js";
+
 let lib = null; // the wasm package's exports (Lab, lwp_curve, shade, ...)
 
 // Every WebGPU device the wasm code asks for, so that its loss reaches the page
@@ -101,11 +104,11 @@ const tick = () => new Promise((r) => setTimeout(r, 0));
 const commands = {
   async init({ backend }) {
     const t = [performance.now()];
-    const gpu = backend !== "cpu" && !!self.navigator.gpu;
-    const build = gpu ? "../pkg/" : "../pkg/cpu/";
-    lib = await import(build + "tppo.js");
+    const { dir, gpu, asked, build } = pickBuild(backend);
+    lib = await import(dir + "tppo.js");
     // The wasm module through the Cache API too (a Response, so it still compiles while streaming).
-    wasm = await lib.default({ module_or_path: await cachedResponse(new URL(build + "tppo_bg.wasm", import.meta.url).href) });
+    wasm = await lib.default({ module_or_path: await cachedResponse(new URL(dir + "tppo_bg.wasm", import.meta.url).href) });
+    const threads = await startThreads(lib);
     t.push(performance.now());
     // What the first view (token rewards) needs; the SFT policy, the sentence reward
     // model and the training users follow while the user reads it (`policyReady`). The
@@ -121,11 +124,11 @@ const commands = {
       cached("../pkg/models/rm-token.safetensors"),
     ]);
     t.push(performance.now());
-    lab = await lib.Lab.create(gpu || backend === "cpu" ? backend : "no-webgpu", tok, vec, vocab, stats, labeler, topics, users, rmt);
+    lab = await lib.Lab.create(asked, tok, vec, vocab, stats, labeler, topics, users, rmt);
     t.push(performance.now());
     // Where the start-up time went (ms): the wasm module, the assets, the lab (judge, models).
     const timings = { wasm: t[1] - t[0], assets: t[2] - t[1], lab: t[3] - t[2] };
-    return { backend: lab.backend(), users: lab.users(), timings, build: gpu ? "webgpu" : "cpu" };
+    return { backend: lab.backend(), users: lab.users(), timings, build, threads };
   },
   user: ({ index }) => lab.user(index),
   lwp: ({ alpha, sl, n }) => Array.from(lib.lwp_curve(alpha, sl, n)),

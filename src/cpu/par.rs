@@ -1,5 +1,8 @@
 //! Independent pieces of work side by side: one scoped thread each natively, one
-//! after another in the browser (this build of the wasm module has no threads).
+//! rayon task each in the browser's threaded build (Web Workers through
+//! wasm-bindgen-rayon, `pkg/cpu/`), one after another in a wasm build without threads
+//! (the WebGPU build, `pkg/`, whose CPU backend is the fallback where the page is not
+//! cross-origin isolated).
 //!
 //! burn's CPU backend runs most ops on the calling thread (only large matmuls use
 //! its thread pool), so a 2-core machine sits half idle unless the caller splits
@@ -13,19 +16,35 @@
 //! core the pool has no idle core to give, and waking it for every op cost more than
 //! it saved (measured: PPO iteration 1,360 → 1,130 ms).
 //!
-//! Plain scoped threads rather than rayon's `join`: a rayon worker that waits may
-//! run another piece on its own stack while it is inside burn's autodiff graph, and
-//! burn's own ops inside a piece may still use rayon's pool. A piece runs with its
-//! caller's choice of fast path ([`super::fast_path`]).
+//! Natively, plain scoped threads rather than rayon's `join`: a rayon worker that
+//! waits may run another piece on its own stack while it is inside burn's autodiff
+//! graph, and burn's own ops inside a piece may still use rayon's pool. In the
+//! browser there is no `std::thread::spawn`, so the pieces are rayon tasks; there
+//! burn's CPU backend has no rayon (its `rayon` feature is native only) and a piece
+//! hands nothing to the pool, so a waiting worker has nothing else to pick up. A piece
+//! runs with its caller's choice of fast path ([`super::fast_path`]).
 //!
-//! [`map_chunks`] spreads the rows of one kernel over rayon's threads (natively,
-//! outside a piece), and [`gemm_threads`] says whether a GEMM may.
+//! [`map_chunks`] spreads the rows of one kernel over rayon's threads (outside a
+//! piece, where there are threads), and [`gemm_threads`] says whether a GEMM may.
+
+/// Whether this build has threads: natively, and the wasm build with atomics (whose
+/// page starts a pool of Web Workers before anything else runs).
+pub const THREADS: bool = cfg!(any(not(target_arch = "wasm32"), target_feature = "atomics"));
+
+/// How many threads the CPU work may use: rayon's pool where there are threads (in the
+/// browser's threaded build the page starts it first: `initThreadPool`), 1 otherwise.
+pub fn threads() -> usize {
+    #[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
+    return rayon::current_num_threads();
+    #[cfg(not(any(not(target_arch = "wasm32"), target_feature = "atomics")))]
+    1
+}
 
 /// How many pieces work is split into where it can be: one per core of a 2-core
-/// machine natively, one in the browser (this wasm build has no threads).
-pub const PIECES: usize = if cfg!(target_arch = "wasm32") { 1 } else { 2 };
+/// machine where there are threads, one in a wasm build without them.
+pub const PIECES: usize = if THREADS { 2 } else { 1 };
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
 thread_local! {
     static PIECE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
@@ -34,15 +53,15 @@ thread_local! {
 /// then keep to it (the other core has a piece of its own) instead of waking
 /// rayon's pool for every op.
 pub fn in_piece() -> bool {
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
     return PIECE.with(std::cell::Cell::get);
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(not(any(not(target_arch = "wasm32"), target_feature = "atomics")))]
     false
 }
 
 /// `f()` as a piece (see [`in_piece`]); the thread is itself again afterwards, even
 /// when `f` panics.
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
 fn as_piece<R>(f: impl FnOnce() -> R) -> R {
     super::with_cell(&PIECE, true, f)
 }
@@ -64,6 +83,16 @@ pub fn map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R>
                 .collect()
         });
     }
+    #[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+    if items.len() > 1 {
+        use rayon::prelude::*;
+        let fast = super::fast_path();
+        return items
+            .into_par_iter()
+            .with_max_len(1)
+            .map(|x| super::with_fast_path(fast, || as_piece(|| f(x))))
+            .collect();
+    }
     items.into_iter().map(f).collect()
 }
 
@@ -82,18 +111,27 @@ pub fn join<A: Send, B: Send>(
             hb.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
         )
     });
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+    {
+        let fast = super::fast_path();
+        return rayon::join(
+            move || super::with_fast_path(fast, || as_piece(a)),
+            move || super::with_fast_path(fast, || as_piece(b)),
+        );
+    }
+    #[cfg(not(any(not(target_arch = "wasm32"), target_feature = "atomics")))]
     (a(), b())
 }
 
 /// `f(i, chunk)` for the `size`-long chunks of `data`, results in the chunks' order:
-/// on rayon's threads natively (outside a piece), one after another otherwise.
+/// on rayon's threads where there are threads (outside a piece), one after another
+/// otherwise.
 pub fn map_chunks<R: Send>(
     data: &mut [f32],
     size: usize,
     f: impl Fn(usize, &mut [f32]) -> R + Sync + Send,
 ) -> Vec<R> {
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
     if !in_piece() {
         use rayon::prelude::*;
         return data
@@ -109,9 +147,9 @@ pub fn map_chunks<R: Send>(
 }
 
 /// How a GEMM of `flops` multiply-adds runs: on rayon's pool when it is large and
-/// this thread is not a piece (natively), on this thread otherwise.
+/// this thread is not a piece (where there are threads), on this thread otherwise.
 pub fn gemm_threads(flops: usize) -> gemm::Parallelism {
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
     if flops >= 192 * 192 * 192 && !in_piece() {
         return gemm::Parallelism::Rayon(0);
     }

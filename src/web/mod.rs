@@ -38,6 +38,19 @@ pub fn init_once() {
     });
 }
 
+/// The threaded CPU build (`pkg/cpu/`, built with atomics) exports `initThreadPool(n)`:
+/// the page's worker calls it once, before the lab, to start `n` Web Workers for the
+/// pieces of [`crate::cpu::par`].
+#[cfg(target_feature = "atomics")]
+pub use wasm_bindgen_rayon::init_thread_pool;
+
+/// How many threads the CPU work of this build runs on: the pool's size in the
+/// threaded build (after `initThreadPool`), 1 otherwise.
+#[wasm_bindgen]
+pub fn threads() -> usize {
+    crate::cpu::par::threads()
+}
+
 fn js_err(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())
 }

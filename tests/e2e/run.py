@@ -281,6 +281,11 @@ def run(page, base, out, c, requests, errors):
     state, t = open_page(page, base + "?backend=cpu&batch=2&maxnew=12&seed=1")
     status = page.evaluate("document.getElementById('status').textContent")
     c.check("page loads on the CPU backend", state == "1", f"{t:.1f} s; {status}")
+    # scripts/serve.py isolates the page (COOP/COEP), so the CPU backend is the threaded build
+    # (www/builds.js) on one Web Worker per core; the badge's title says how many.
+    iso, title, cores = page.evaluate("[crossOriginIsolated, document.getElementById('badge').title, navigator.hardwareConcurrency]")
+    c.check("the CPU backend runs on a pool of threads (cross-origin isolated page, threaded build)",
+            iso and (cores < 2 or f"{cores} threads" in title), f"crossOriginIsolated {iso}; {cores} cores; badge title {title!r}")
     poll(page, "document.querySelectorAll('#tokens span').length > 0 || null", 60)
     before = page.evaluate("[...document.querySelectorAll('#tokens span')].map(e => e.style.background)")
     page.fill("#alpha", "3")
