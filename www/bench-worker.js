@@ -18,12 +18,12 @@ if (self.GPUComputePassEncoder) {
 }
 
 onmessage = async (e) => {
-  const { backend, batch, prompt, newTokens, reps, only } = e.data;
+  const { backend, batch, prompt, newTokens, reps, only, threads } = e.data;
   try {
     const { dir, gpu, asked } = pickBuild(backend);
     const lib = await import(dir + "tppo.js");
     await lib.default();
-    await startThreads(lib);
+    await startThreads(lib, threads); // `&threads=N` in bench.html's URL: a pool of N (default: one per core)
     postMessage({ ok: true, value: await lib.bench(asked, batch, prompt, newTokens, reps, only ?? "", gpu ? () => dispatches : undefined) });
   } catch (err) {
     postMessage({ ok: false, error: String(err?.message ?? err) });

@@ -25,4 +25,4 @@ worker.onmessage = (e) => {
     document.body.dataset.done = "error";
   }
 };
-worker.postMessage({ backend: q.get("backend") ?? "auto", batch: n("batch", 8), prompt: n("prompt", 128), newTokens: n("new", 16), reps: n("reps", 2), only: q.get("only") ?? "" });
+worker.postMessage({ backend: q.get("backend") ?? "auto", batch: n("batch", 8), prompt: n("prompt", 128), newTokens: n("new", 16), reps: n("reps", 2), only: q.get("only") ?? "", threads: q.get("threads") ? n("threads", 0) : undefined });

@@ -17,10 +17,11 @@ export function pickBuild(backend) {
   return { dir, gpu, asked, build: gpu ? "webgpu" : dir === "../pkg/cpu/" ? "cpu" : "webgpu build, CPU backend" };
 }
 
-// Start the thread pool of a threaded build (one Web Worker per core); a build without
-// threads has no `initThreadPool`. Returns how many threads the CPU work runs on.
-export async function startThreads(lib) {
+// Start the thread pool of a threaded build (`n` Web Workers, default one per core); a
+// build without threads has no `initThreadPool`. Returns how many threads the CPU work
+// runs on.
+export async function startThreads(lib, n) {
   if (!lib.initThreadPool) return 1;
-  await lib.initThreadPool(Math.max(1, self.navigator.hardwareConcurrency ?? 2));
+  await lib.initThreadPool(Math.max(1, n || (self.navigator.hardwareConcurrency ?? 2)));
   return lib.threads();
 }

@@ -191,8 +191,10 @@ TABLE_SIZES = [("lab defaults", 4, 108, 24), ("bench size", 8, 128, 16)]
 
 def bench_table(browser, base, native, reps):
     """`tppo bench` natively (one core: `taskset -c 0`, one rayon thread; and both cores)
-    and in the page on the CPU backend (its worker), the same workloads and sizes, one
-    after the other; a Markdown table with the ratio page / native single-core."""
+    and in the page on the CPU backend (its worker; the threaded build on a pool of one
+    Web Worker, then one per core), the same workloads and sizes, one after the other; a
+    Markdown table with the ratios of the page on every core to native single-core and
+    to native on both cores."""
     page = browser.new_page()
     rows = []
     for label, batch, prompt, new in TABLE_SIZES:
@@ -201,20 +203,23 @@ def bench_table(browser, base, native, reps):
         one = json.loads(subprocess.run(["taskset", "-c", "0", native, *args], check=True, capture_output=True,
                                         text=True, env={**os.environ, "RAYON_NUM_THREADS": "1"}).stdout)
         two = json.loads(subprocess.run([native, *args], check=True, capture_output=True, text=True).stdout)
-        page.goto(f"{base}bench.html?backend=cpu&batch={batch}&prompt={prompt}&new={new}&reps={reps}")
-        done, _ = poll(page, "document.body.dataset.done || null", 1800, 1.0)
-        if done != "1":
-            out = page.evaluate("document.getElementById('out').textContent")
-            raise RuntimeError(f"the page's bench did not finish: {out}")
-        web = json.loads(page.evaluate("document.body.dataset.result"))
+        web = {}
+        for threads in (1, 0):  # the page's threaded build on a pool of one worker, then one per core
+            page.goto(f"{base}bench.html?backend=cpu&batch={batch}&prompt={prompt}&new={new}&reps={reps}&threads={threads}")
+            done, _ = poll(page, "document.body.dataset.done || null", 1800, 1.0)
+            if done != "1":
+                out = page.evaluate("document.getElementById('out').textContent")
+                raise RuntimeError(f"the page's bench did not finish: {out}")
+            web[threads] = json.loads(page.evaluate("document.body.dataset.result"))
         ms = lambda r, w: next(x["ms"] for x in r["rows"] if x["workload"] == w)
-        for x in web["rows"]:
+        for x in web[0]["rows"]:
             w = x["workload"]
-            rows.append((f"{label} (batch {batch}, prompt {prompt}, {new} new)", w, ms(one, w), ms(two, w), x["ms"]))
-    print("| size | workload | native, 1 core (ms) | native, 2 cores (ms) | page, CPU backend (ms) | page / native 1 core |")
-    print("|---|---|---|---|---|---|")
-    for size, w, a, b, p in rows:
-        print(f"| {size} | {w} | {a:,.0f} | {b:,.0f} | {p:,.0f} | {p / a:.1f}× |")
+            rows.append((f"{label} (batch {batch}, prompt {prompt}, {new} new)", w, ms(one, w), ms(two, w), ms(web[1], w), x["ms"]))
+    cores = page.evaluate("navigator.hardwareConcurrency")
+    print(f"| size | workload | native, 1 core (ms) | native, 2 cores (ms) | page, 1 thread (ms) | page, {cores} threads (ms) | page ({cores} threads) / native 1 core | page / native 2 cores |")
+    print("|---|---|---|---|---|---|---|---|")
+    for size, w, a, b, p1, p in rows:
+        print(f"| {size} | {w} | {a:,.0f} | {b:,.0f} | {p1:,.0f} | {p:,.0f} | {p / a:.1f}× | {p / b:.1f}× |")
 
 
 AXE = os.path.join(ROOT, "tests", "e2e", "vendor", "axe-core", "axe.min.js")
