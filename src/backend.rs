@@ -41,6 +41,14 @@ fn cpu_label() -> String {
     }
 }
 
+/// The CPU backend's name, with its threads where it has a pool of more than one.
+fn cpu_name() -> String {
+    match crate::cpu::par::threads() {
+        1 => "Flex (pure-Rust CPU)".into(),
+        n => format!("Flex (pure-Rust CPU, {n} threads)"),
+    }
+}
+
 /// The CPU backend because the user asked for it (`?backend=cpu`, `--cpu-only`).
 pub fn cpu_by_request() -> (Device, BackendInfo) {
     cpu_because("the CPU backend was asked for")
@@ -52,10 +60,7 @@ pub fn cpu_because(reason: &str) -> (Device, BackendInfo) {
         cpu(),
         BackendInfo {
             backend: "cpu".into(),
-            name: match crate::cpu::par::threads() {
-                1 => "Flex (pure-Rust CPU)".into(),
-                n => format!("Flex (pure-Rust CPU, {n} threads)"),
-            },
+            name: cpu_name(),
             fallback_reason: Some(reason.into()),
             check: 12.0,
         },
@@ -126,10 +131,7 @@ pub async fn detect() -> (Device, BackendInfo) {
         device,
         BackendInfo {
             backend: "cpu".into(),
-            name: match crate::cpu::par::threads() {
-                1 => "Flex (pure-Rust CPU)".into(),
-                n => format!("Flex (pure-Rust CPU, {n} threads)"),
-            },
+            name: cpu_name(),
             fallback_reason: reason,
             check,
         },

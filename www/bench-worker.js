@@ -1,11 +1,11 @@
 // `tppo bench` off the page's main thread: the page stays responsive while it runs.
 // The CPU backend runs the build the lab would (www/builds.js): pkg/cpu/, on its pool
 // of threads, where the page is cross-origin isolated.
-import { pickBuild, startThreads } from "./builds.js";
-
 //
 // Every WebGPU compute dispatch is counted (the wrapped `dispatchWorkgroups`), so that
 // each row can say how many one repetition issues.
+import { pickBuild, startThreads } from "./builds.js";
+
 let dispatches = 0;
 if (self.GPUComputePassEncoder) {
   for (const name of ["dispatchWorkgroups", "dispatchWorkgroupsIndirect"]) {

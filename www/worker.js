@@ -108,7 +108,8 @@ const commands = {
     lib = await import(dir + "tppo.js");
     // The wasm module through the Cache API too (a Response, so it still compiles while streaming).
     wasm = await lib.default({ module_or_path: await cachedResponse(new URL(dir + "tppo_bg.wasm", import.meta.url).href) });
-    const threads = await startThreads(lib);
+    // The thread pool starts while the assets download; the lab needs it (Lab.create).
+    const pool = startThreads(lib);
     t.push(performance.now());
     // What the first view (token rewards) needs; the SFT policy, the sentence reward
     // model and the training users follow while the user reads it (`policyReady`). The
@@ -123,10 +124,11 @@ const commands = {
       cached("../data/eval.jsonl"),
       cached("../pkg/models/rm-token.safetensors"),
     ]);
+    const threads = await pool;
     t.push(performance.now());
     lab = await lib.Lab.create(asked, tok, vec, vocab, stats, labeler, topics, users, rmt);
     t.push(performance.now());
-    // Where the start-up time went (ms): the wasm module, the assets, the lab (judge, models).
+    // Where the start-up time went (ms): the wasm module, the assets (and the thread pool), the lab (judge, models).
     const timings = { wasm: t[1] - t[0], assets: t[2] - t[1], lab: t[3] - t[2] };
     return { backend: lab.backend(), users: lab.users(), timings, build, threads };
   },
