@@ -26,6 +26,7 @@ import gzip
 import http.server
 import io
 import os
+import re
 import sys
 import threading
 
@@ -46,6 +47,22 @@ def compressed(path):
     with _lock:
         _cache[key] = body
     return body
+
+
+def page_files(root):
+    """The files over 64 kB the page loads, compressed before the server listens: the built
+    modules and checkpoints (pkg/, pkg/cpu/, pkg/models/), www/, and the files of data/
+    that www/'s scripts name (not the command line's own data, such as val.jsonl)."""
+    www = os.path.join(root, "www")
+    scripts = [os.path.join(www, f) for f in sorted(os.listdir(www)) if f.endswith(".js")] if os.path.isdir(www) else []
+    named = set()
+    for path in scripts:
+        with open(path, encoding="utf-8") as f:
+            named.update(re.findall(r"\.\./data/([\w.-]+)", f.read()))
+    dirs = [os.path.join(root, p) for p in ("pkg", "pkg/cpu", "pkg/models", "www")]
+    files = [os.path.join(d, f) for d in dirs if os.path.isdir(d) for f in sorted(os.listdir(d))]
+    files += [os.path.join(root, "data", f) for f in sorted(named)]
+    return [f for f in files if os.path.isfile(f) and os.path.splitext(f)[1] in COMPRESSIBLE and os.path.getsize(f) > 64_000]
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
@@ -104,11 +121,8 @@ def main():
     handler = functools.partial(Handler, directory=a.dir)
     # Compress what the page loads once, before listening (two threads: zlib releases the
     # GIL), as a build that ships pre-compressed files would: no visitor waits for it.
-    big = [os.path.join(d, f) for d in (os.path.join(a.dir, p) for p in ("pkg", "pkg/cpu", "pkg/models", "data", "www"))
-           if os.path.isdir(d) for f in sorted(os.listdir(d))
-           if os.path.splitext(f)[1] in COMPRESSIBLE and os.path.getsize(os.path.join(d, f)) > 64_000]
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        list(pool.map(compressed, big))
+        list(pool.map(compressed, page_files(a.dir)))
     with http.server.ThreadingHTTPServer(("127.0.0.1", a.port), handler) as httpd:
         print(f"serving http://127.0.0.1:{httpd.server_address[1]}/", flush=True)
         try:

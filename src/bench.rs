@@ -142,21 +142,58 @@ fn prompts(cfg: &BenchConfig, seed: u64) -> Vec<Vec<u32>> {
 /// Counts device work (GPU dispatches so far) for the rows' `dispatches`.
 pub type Counter<'a> = Option<&'a dyn Fn() -> f64>;
 
-/// Dispatches per repetition between two readings of `count` around `reps` repetitions.
-fn per_rep(count: Counter, from: Option<f64>, reps: usize) -> Option<f64> {
-    Some((count?() - from?) / reps as f64)
+/// The clock of one workload's repetitions: repetition 0 warms up and is not timed;
+/// `count` is read after it and at the end, so `dispatches` is per timed repetition.
+struct Clock<'a> {
+    now: &'a dyn Fn() -> f64,
+    count: Counter<'a>,
+    times: Vec<f64>,
+    from: Option<f64>,
+    t0: f64,
 }
 
-fn row(backend: &str, workload: &str, mut times: Vec<f64>, tokens: Option<f64>) -> BenchRow {
-    times.sort_by(f64::total_cmp);
-    let ms = times[times.len() / 2];
-    BenchRow {
-        backend: backend.into(),
-        workload: workload.into(),
-        ms,
-        min_ms: times[0],
-        tokens_per_s: tokens.map(|t| t / (ms / 1000.0)),
-        dispatches: None,
+impl<'a> Clock<'a> {
+    fn new(now: &'a dyn Fn() -> f64, count: Counter<'a>) -> Self {
+        Self {
+            now,
+            count,
+            times: Vec::new(),
+            from: None,
+            t0: 0.0,
+        }
+    }
+
+    fn start(&mut self, rep: usize) {
+        if rep == 1 {
+            self.from = self.count.map(|c| c());
+        }
+        self.t0 = (self.now)();
+    }
+
+    /// Ends repetition `rep`; true when it was a timed one.
+    fn stop(&mut self, rep: usize) -> bool {
+        if rep > 0 {
+            self.times.push((self.now)() - self.t0);
+        }
+        rep > 0
+    }
+
+    /// The row: median and minimum over the timed repetitions.
+    fn row(mut self, backend: &str, workload: &str, tokens: Option<f64>) -> BenchRow {
+        self.times.sort_by(f64::total_cmp);
+        let ms = self.times[self.times.len() / 2];
+        let reps = self.times.len() as f64;
+        BenchRow {
+            backend: backend.into(),
+            workload: workload.into(),
+            ms,
+            min_ms: self.times[0],
+            tokens_per_s: tokens.map(|t| t / (ms / 1000.0)),
+            dispatches: self
+                .count
+                .zip(self.from)
+                .map(|(c, from)| (c() - from) / reps),
+        }
     }
 }
 
@@ -192,22 +229,16 @@ pub async fn run(
         Vec::new()
     };
     for (cache, name) in generate {
-        let mut times = Vec::new();
+        let mut clock = Clock::new(now, count);
         let mut tokens = 0usize;
-        let mut from = None;
         for i in 0..=reps {
-            if i == 1 {
-                from = count.map(|c| c());
-            }
-            let t0 = now();
+            clock.start(i);
             let out = policy.generate(&ps, &sample, EOS, PAD, cache, device).await;
-            if i > 0 {
-                times.push(now() - t0);
+            if clock.stop(i) {
                 tokens = out.iter().map(Vec::len).sum();
             }
         }
-        let mut r = row(backend, name, times, Some(tokens as f64));
-        r.dispatches = per_rep(count, from, reps);
+        let r = clock.row(backend, name, Some(tokens as f64));
         on_row(&r);
         rows.push(r);
     }
@@ -241,25 +272,18 @@ pub async fn run(
         let refs: Vec<&RmExample> = examples.iter().collect();
         let b = batch(&refs, PAD);
         let tcfg = RmTrainConfig::default();
-        let mut times = Vec::new();
-        let mut from = None;
+        let mut clock = Clock::new(now, count);
         for i in 0..=reps {
-            if i == 1 {
-                from = count.map(|c| c());
-            }
-            let t0 = now();
+            clock.start(i);
             // The trainers' own step (crate::optim): its one read of the loss and the
             // gradient norm waits for everything queued before it.
             let loss = batch_loss(&rm, &b, &tcfg, Some(&mut rng), &ad);
             let value = loss.clone().detach().inner();
             let grads = GradientsParams::from_grads(loss.backward(), &rm);
             rm = stepper.step(rm, grads, tcfg.lr, vec![value]).await?.0;
-            if i > 0 {
-                times.push(now() - t0);
-            }
+            clock.stop(i);
         }
-        let mut r = row(backend, "reward-model step (token, eq. 3)", times, None);
-        r.dispatches = per_rep(count, from, reps);
+        let r = clock.row(backend, "reward-model step (token, eq. 3)", None);
         on_row(&r);
         rows.push(r);
     }
@@ -281,27 +305,20 @@ pub async fn run(
         }
         .init(device);
         let mut ppo = Ppo::new(pcfg, policy, reference, rm, EOS, PAD, ad.clone(), None)?;
-        let mut times = Vec::new();
+        let mut clock = Clock::new(now, count);
         let mut tokens = 0.0;
-        let mut from = None;
         for i in 0..=reps {
-            if i == 1 {
-                from = count.map(|c| c());
-            }
-            let t0 = now();
+            clock.start(i);
             let (m, _) = ppo.iteration(&ps).await?;
-            if i > 0 {
-                times.push(now() - t0);
+            if clock.stop(i) {
                 tokens = f64::from(m.response_length) * cfg.batch as f64;
             }
         }
-        let mut r = row(
+        let r = clock.row(
             backend,
             "PPO iteration (rollout + 4×2 updates)",
-            times,
             Some(tokens),
         );
-        r.dispatches = per_rep(count, from, reps);
         on_row(&r);
         rows.push(r);
     }
@@ -412,5 +429,43 @@ pub mod pytorch {
                 Some((o.workload.as_str(), o.ms, t.ms, t.ms / o.ms))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    /// The warm-up is neither timed nor counted; the row has the median and minimum of
+    /// the timed repetitions and the dispatches per timed repetition.
+    #[test]
+    fn clock_leaves_out_the_warm_up() {
+        let t = Cell::new(0.0);
+        let n = Cell::new(0.0);
+        let now = || t.get();
+        let count = || n.get();
+        let mut clock = Clock::new(&now, Some(&count));
+        // (ms, dispatches) of repetition 0 (warm-up), then of the three timed ones.
+        for (rep, (ms, d)) in [(100.0, 7.0), (10.0, 5.0), (30.0, 5.0), (20.0, 5.0)]
+            .into_iter()
+            .enumerate()
+        {
+            clock.start(rep);
+            t.set(t.get() + ms);
+            n.set(n.get() + d);
+            assert_eq!(clock.stop(rep), rep > 0);
+        }
+        let r = clock.row("cpu", "w", Some(40.0));
+        assert_eq!((r.ms, r.min_ms), (20.0, 10.0));
+        assert_eq!(r.dispatches, Some(5.0));
+        assert_eq!(r.tokens_per_s, Some(40.0 / 0.020));
+        // No counter, no dispatches.
+        let mut clock = Clock::new(&now, None);
+        clock.start(0);
+        clock.stop(0);
+        clock.start(1);
+        clock.stop(1);
+        assert_eq!(clock.row("cpu", "w", None).dispatches, None);
     }
 }
