@@ -7,11 +7,12 @@
 //! command line (`tppo compare --html`) and the page (Import / export view).
 //! Templated with maud, which escapes every interpolated string.
 
+use super::page::head;
 use crate::eval::CompareRecord;
 use crate::eval::pairwise::{Outcome, WinTieLose};
 use crate::eval::slices::{self, SliceSpec};
 use crate::reward::lwp::colour;
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{DOCTYPE, Markup, html};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:1180px;margin:2em auto;padding:0 1em;color:#222}\
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}\
@@ -102,12 +103,7 @@ pub fn render(
     let page = html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'";
-                title { (title) }
-                style { (PreEscaped(STYLE)) }
-            }
+            (head(title, "default-src 'none'; style-src 'unsafe-inline'", STYLE))
             body {
                 h1 { (title) }
                 p { small { "Exported by TPPO Lab. Win / tie / lose: the judge in both orders, a win only when both agree; intervals: paired bootstrap over users ("

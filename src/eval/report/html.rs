@@ -3,6 +3,7 @@
 //! maud, which escapes every interpolated string.
 
 use super::Report;
+use super::page::head;
 use super::plots::{Series, curve, lines, wtl_bars};
 use crate::eval::OutputRecord;
 use crate::eval::pairwise::WinTieLose;
@@ -171,12 +172,7 @@ pub fn render(r: &Report, sft: &[OutputRecord]) -> crate::Result<String> {
     let page = html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src 'self'";
-                title { "TPPO Lab pipeline report" }
-                style { (PreEscaped(STYLE)) }
-            }
+            (head("TPPO Lab pipeline report", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'", STYLE))
             body {
                 h1 { "TPPO Lab: pipeline report" }
                 p {

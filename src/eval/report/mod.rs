@@ -12,6 +12,7 @@
 pub mod comparison;
 #[cfg(feature = "html")]
 pub mod html;
+mod page;
 #[cfg(feature = "html")]
 mod plots;
 
