@@ -50,7 +50,7 @@ python3 scripts/same_report.py "$target/pipeline-quick/report.json" "$target/pip
 step "lints (native and wasm32)"
 cargo clippy --release --all-targets -- -D warnings
 cargo clippy --release --target wasm32-unknown-unknown --lib --no-default-features --features webgpu -- -D warnings
-cargo clippy --release --target wasm32-unknown-unknown --lib --no-default-features -- -D warnings
+lint_cpu_wasm
 
 step "wasm32 builds of the library (with WebGPU into pkg/; CPU-only with threads into pkg/cpu/)"
 build_pkg

@@ -185,34 +185,42 @@ else
 fi
 rm -rf "$box"
 
-# 8. The threaded CPU build's nightly: installed with rust-src when missing, only
-# rust-src added when that is what is missing, nothing when both are there, and no
-# rustup at all builds pkg/cpu/ without threads (said, not failed).
+# 8. The threaded CPU build's nightly: installed with rust-src and clippy when missing,
+# only the missing components added when the toolchain is there, nothing when all are
+# there, and no rustup at all builds pkg/cpu/ without threads (said, not failed).
 nightly=$(awk -F= '/^THREADS_NIGHTLY=/ { print $2; exit }' "$tools_sh")
 new_sandbox
 in_sandbox 'need_threads_toolchain; echo "THREADS_TOOLCHAIN=$THREADS_TOOLCHAIN"'
-if [ $status -eq 0 ] && [ -n "$nightly" ] && has_call "rustup toolchain install $nightly --profile minimal --component rust-src" &&
+if [ $status -eq 0 ] && [ -n "$nightly" ] && has_call "rustup toolchain install $nightly --profile minimal --component rust-src --component clippy" &&
   grep -qx "THREADS_TOOLCHAIN=$nightly" <<<"$out"; then
-  ok "no nightly: installs $nightly with rust-src for the threaded CPU build"
+  ok "no nightly: installs $nightly with rust-src and clippy for the threaded CPU build"
 else
-  fail "no nightly: installs $nightly with rust-src for the threaded CPU build" "exit status $status" \
+  fail "no nightly: installs $nightly with rust-src and clippy for the threaded CPU build" "exit status $status" \
     "calls: $(tr '\n' '|' <<<"$calls")" "output: $(tr '\n' '|' <<<"$out")"
 fi
 echo "$nightly" >"$box/toolchains"
 : >"$box/calls"
 in_sandbox 'need_threads_toolchain; echo "THREADS_TOOLCHAIN=$THREADS_TOOLCHAIN"'
-if [ $status -eq 0 ] && has_call "rustup component add rust-src --toolchain $nightly" && ! grep -q 'toolchain install' <<<"$calls"; then
-  ok "nightly without rust-src: adds rust-src only"
+if [ $status -eq 0 ] && has_call "rustup component add rust-src clippy --toolchain $nightly" && ! grep -q 'toolchain install' <<<"$calls"; then
+  ok "nightly without its components: adds rust-src and clippy only"
 else
-  fail "nightly without rust-src: adds rust-src only" "exit status $status" "calls: $(tr '\n' '|' <<<"$calls")"
+  fail "nightly without its components: adds rust-src and clippy only" "exit status $status" "calls: $(tr '\n' '|' <<<"$calls")"
 fi
 echo "rust-src (installed)" >"$box/components"
 : >"$box/calls"
 in_sandbox 'need_threads_toolchain; echo "THREADS_TOOLCHAIN=$THREADS_TOOLCHAIN"'
-if [ $status -eq 0 ] && ! grep -q 'toolchain install\|component add' <<<"$calls" && grep -qx "THREADS_TOOLCHAIN=$nightly" <<<"$out"; then
-  ok "nightly with rust-src: installs nothing"
+if [ $status -eq 0 ] && has_call "rustup component add clippy --toolchain $nightly" && ! grep -q 'toolchain install' <<<"$calls"; then
+  ok "nightly with rust-src only: adds clippy only"
 else
-  fail "nightly with rust-src: installs nothing" "exit status $status" "calls: $(tr '\n' '|' <<<"$calls")"
+  fail "nightly with rust-src only: adds clippy only" "exit status $status" "calls: $(tr '\n' '|' <<<"$calls")"
+fi
+printf 'clippy-x86_64-unknown-linux-gnu\nrust-src\n' >"$box/components"
+: >"$box/calls"
+in_sandbox 'need_threads_toolchain; echo "THREADS_TOOLCHAIN=$THREADS_TOOLCHAIN"'
+if [ $status -eq 0 ] && ! grep -q 'toolchain install\|component add' <<<"$calls" && grep -qx "THREADS_TOOLCHAIN=$nightly" <<<"$out"; then
+  ok "nightly with rust-src and clippy: installs nothing"
+else
+  fail "nightly with rust-src and clippy: installs nothing" "exit status $status" "calls: $(tr '\n' '|' <<<"$calls")"
 fi
 rm "$box/bin/rustup"
 in_sandbox 'need_threads_toolchain; echo "THREADS_TOOLCHAIN=$THREADS_TOOLCHAIN"'

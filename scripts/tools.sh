@@ -146,7 +146,8 @@ THREADS_NIGHTLY=nightly-2026-05-20
 # wasm-bindgen starts each thread.
 THREADS_RUSTFLAGS='--cfg getrandom_backend="wasm_js" -C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128 -C link-arg=--shared-memory -C link-arg=--max-memory=2147483648 -C link-arg=--import-memory -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base'
 
-# The nightly above with rust-src, installed by rustup when missing. Sets
+# The nightly above with rust-src (the threaded build rebuilds std) and clippy (which
+# lints the code under atomics), installed by rustup when missing. Sets
 # THREADS_TOOLCHAIN to it, or to nothing where there is no rustup (pkg/cpu/ is then
 # built without threads, and says so).
 need_threads_toolchain() {
@@ -156,13 +157,33 @@ need_threads_toolchain() {
     return 0
   fi
   if ! rustup run "$THREADS_NIGHTLY" rustc --version >/dev/null 2>&1; then
-    say "installing Rust $THREADS_NIGHTLY with rust-src (rustup, minimal profile) for the threaded CPU build"
-    rustup toolchain install "$THREADS_NIGHTLY" --profile minimal --component rust-src
-  elif ! rustup component list --toolchain "$THREADS_NIGHTLY" --installed | grep -q '^rust-src'; then
-    say "adding rust-src to Rust $THREADS_NIGHTLY (the threaded CPU build rebuilds std)"
-    rustup component add rust-src --toolchain "$THREADS_NIGHTLY"
+    say "installing Rust $THREADS_NIGHTLY with rust-src and clippy (rustup, minimal profile) for the threaded CPU build"
+    rustup toolchain install "$THREADS_NIGHTLY" --profile minimal --component rust-src --component clippy
+  else
+    local have c missing=()
+    have=$(rustup component list --toolchain "$THREADS_NIGHTLY" --installed)
+    for c in rust-src clippy; do
+      grep -q "^$c" <<<"$have" || missing+=("$c")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+      say "adding ${missing[*]} to Rust $THREADS_NIGHTLY (the threaded CPU build rebuilds std; clippy lints it)"
+      rustup component add "${missing[@]}" --toolchain "$THREADS_NIGHTLY"
+    fi
   fi
   THREADS_TOOLCHAIN=$THREADS_NIGHTLY
+}
+
+# clippy on the threaded CPU build (atomics; what `build_pkg` builds into pkg/cpu/), or
+# on the CPU-only build without threads where there is no nightly. Call
+# need_threads_toolchain first.
+lint_cpu_wasm() {
+  if [ -n "${THREADS_TOOLCHAIN:-}" ]; then
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$THREADS_RUSTFLAGS" cargo "+$THREADS_TOOLCHAIN" clippy \
+      --release --target wasm32-unknown-unknown --lib --no-default-features \
+      -Z build-std=panic_abort,std --target-dir "$(target_dir)/wasm-threads" -- -D warnings
+  else
+    cargo clippy --release --target wasm32-unknown-unknown --lib --no-default-features -- -D warnings
+  fi
 }
 
 # The browser build: the library for wasm32 (no CLI features), then its JS bindings:

@@ -114,10 +114,10 @@ pub fn join<A: Send, B: Send>(
     #[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
     {
         let fast = super::fast_path();
-        return rayon::join(
+        rayon::join(
             move || super::with_fast_path(fast, || as_piece(a)),
             move || super::with_fast_path(fast, || as_piece(b)),
-        );
+        )
     }
     #[cfg(not(any(not(target_arch = "wasm32"), target_feature = "atomics")))]
     (a(), b())
