@@ -199,29 +199,23 @@ else
     "calls: $(tr '\n' '|' <<<"$calls")" "output: $(tr '\n' '|' <<<"$out")"
 fi
 echo "$nightly" >"$box/toolchains"
-: >"$box/calls"
-in_sandbox 'need_threads_toolchain; echo "THREADS_TOOLCHAIN=$THREADS_TOOLCHAIN"'
-if [ $status -eq 0 ] && has_call "rustup component add rust-src clippy --toolchain $nightly" && ! grep -q 'toolchain install' <<<"$calls"; then
-  ok "nightly without its components: adds rust-src and clippy only"
-else
-  fail "nightly without its components: adds rust-src and clippy only" "exit status $status" "calls: $(tr '\n' '|' <<<"$calls")"
-fi
-echo "rust-src (installed)" >"$box/components"
-: >"$box/calls"
-in_sandbox 'need_threads_toolchain; echo "THREADS_TOOLCHAIN=$THREADS_TOOLCHAIN"'
-if [ $status -eq 0 ] && has_call "rustup component add clippy --toolchain $nightly" && ! grep -q 'toolchain install' <<<"$calls"; then
-  ok "nightly with rust-src only: adds clippy only"
-else
-  fail "nightly with rust-src only: adds clippy only" "exit status $status" "calls: $(tr '\n' '|' <<<"$calls")"
-fi
-printf 'clippy-x86_64-unknown-linux-gnu\nrust-src\n' >"$box/components"
-: >"$box/calls"
-in_sandbox 'need_threads_toolchain; echo "THREADS_TOOLCHAIN=$THREADS_TOOLCHAIN"'
-if [ $status -eq 0 ] && ! grep -q 'toolchain install\|component add' <<<"$calls" && grep -qx "THREADS_TOOLCHAIN=$nightly" <<<"$out"; then
-  ok "nightly with rust-src and clippy: installs nothing"
-else
-  fail "nightly with rust-src and clippy: installs nothing" "exit status $status" "calls: $(tr '\n' '|' <<<"$calls")"
-fi
+# The components installed (as `rustup component list --installed` prints them), the one
+# call expected (none: no install at all), and the case's name.
+while IFS='|' read -r -u 3 components expect name; do
+  printf '%b' "$components" >"$box/components"
+  : >"$box/calls"
+  in_sandbox 'need_threads_toolchain; echo "THREADS_TOOLCHAIN=$THREADS_TOOLCHAIN"'
+  if [ -n "$expect" ]; then added=$(has_call "$expect" && echo yes); else added=$(grep -q 'component add' <<<"$calls" || echo yes); fi
+  if [ $status -eq 0 ] && [ "$added" = yes ] && ! grep -q 'toolchain install' <<<"$calls" && grep -qx "THREADS_TOOLCHAIN=$nightly" <<<"$out"; then
+    ok "$name"
+  else
+    fail "$name" "exit status $status" "calls: $(tr '\n' '|' <<<"$calls")"
+  fi
+done 3<<CASES
+|rustup component add rust-src clippy --toolchain $nightly|nightly without its components: adds rust-src and clippy only
+rust-src (installed)\n|rustup component add clippy --toolchain $nightly|nightly with rust-src only: adds clippy only
+clippy-x86_64-unknown-linux-gnu\nrust-src\n||nightly with rust-src and clippy: installs nothing
+CASES
 rm "$box/bin/rustup"
 in_sandbox 'need_threads_toolchain; echo "THREADS_TOOLCHAIN=$THREADS_TOOLCHAIN"'
 if [ $status -eq 0 ] && grep -qx "THREADS_TOOLCHAIN=" <<<"$out" && grep -q 'will have no threads' <<<"$out"; then
