@@ -544,7 +544,8 @@ async function memory() {
   try {
     const m = await call("memory");
     const heap = performance.memory ? ` · JS heap ${(performance.memory.usedJSHeapSize / 2 ** 20).toFixed(0)} MB` : "";
-    $("memory").textContent = `wasm memory ${(m.wasm / 2 ** 20).toFixed(0)} MB${heap}`;
+    const gpu = m.gpu == null ? "" : ` · GPU buffers ${(m.gpu / 2 ** 20).toFixed(0)} MB`;
+    $("memory").textContent = `wasm memory ${(m.wasm / 2 ** 20).toFixed(0)} MB${gpu}${heap}`;
   } catch { /* the worker is busy starting */ }
 }
 
@@ -552,7 +553,7 @@ async function memory() {
 // And to test the CPU fallback: destroy the worker's WebGPU device mid-run.
 window.tppoLab = {
   resources: async () => [...performance.getEntriesByType("resource").map((e) => e.name), ...(await call("resources"))],
-  // For the soak test: the worker's wasm memory, and each mode's iteration times.
+  // For the soak test: the worker's wasm memory and GPU buffers, and each mode's iteration times.
   memory: () => call("memory"),
   iterations: () => ({ ppo: history_.sentence.map((m) => m["time/iteration_s"]), tppo: history_.token.map((m) => m["time/iteration_s"]) }),
   loseDevice: () => call("loseDevice"),

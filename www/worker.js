@@ -23,6 +23,36 @@ if (self.GPUAdapter) {
     return device;
   };
 }
+// The bytes of the GPU buffers the wasm code holds: created, and neither destroyed nor
+// garbage-collected (wgpu's WebGPU backend does not destroy a buffer it drops; the
+// browser frees it with the JS object). The GPU side of the memory readout, which the
+// soak test watches for growth (issue 16). burn's pool keeps its buffers for reuse, so
+// this is what it has reserved, plus the mappable buffers (`MAP_READ`/`MAP_WRITE`:
+// reads back to the CPU) not yet collected, counted apart.
+const gpuBytes = { all: 0, mappable: 0 };
+if (self.GPUDevice) {
+  const createBuffer = GPUDevice.prototype.createBuffer;
+  const destroy = GPUBuffer.prototype.destroy;
+  const live = new WeakMap(); // buffer → its entry, until destroyed or collected
+  const forget = (entry) => {
+    if (entry.counted) { entry.counted = false; gpuBytes.all -= entry.size; if (entry.mappable) gpuBytes.mappable -= entry.size; }
+  };
+  const collected = new FinalizationRegistry(forget);
+  GPUDevice.prototype.createBuffer = function (...args) {
+    const buffer = createBuffer.apply(this, args);
+    const entry = { size: buffer.size, mappable: (buffer.usage & (GPUBufferUsage.MAP_READ | GPUBufferUsage.MAP_WRITE)) !== 0, counted: true };
+    live.set(buffer, entry);
+    collected.register(buffer, entry);
+    gpuBytes.all += entry.size;
+    if (entry.mappable) gpuBytes.mappable += entry.size;
+    return buffer;
+  };
+  GPUBuffer.prototype.destroy = function (...args) {
+    const entry = live.get(this);
+    if (entry) forget(entry);
+    return destroy.apply(this, args);
+  };
+}
 let wasm = null;
 let lab = null;
 let playing = false;
@@ -218,7 +248,14 @@ const commands = {
     for (const d of devices) d.destroy();
     return devices.length;
   },
-  memory: () => ({ wasm: wasm ? wasm.memory.buffer.byteLength : 0 }),
+  // The worker's wasm memory, and its GPU buffers' bytes (null on the CPU backend). A
+  // browser started with --js-flags=--expose-gc (the soak test's) collects garbage
+  // first, so that buffers waiting for collection are not read as growth.
+  memory() {
+    self.gc?.();
+    const gpu = devices.length > 0;
+    return { wasm: wasm ? wasm.memory.buffer.byteLength : 0, gpu: gpu ? gpuBytes.all : null, gpuMappable: gpu ? gpuBytes.mappable : null };
+  },
   // Every URL this worker fetched (the page's end-to-end test checks they are all same-origin).
   resources: () => performance.getEntriesByType("resource").map((e) => e.name),
 };

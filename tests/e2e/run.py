@@ -47,7 +47,9 @@ CHROMIUM = os.environ.get("TPPO_CHROMIUM", "/usr/bin/chromium")
 # DESIGN §6: WebGPU through SwiftShader, no background traffic.
 ARGS = ["--enable-unsafe-webgpu", "--no-sandbox", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-        "--disable-dev-shm-usage"]
+        "--disable-dev-shm-usage",
+        # gc() in the page's worker: its memory readout collects garbage first (the soak).
+        "--js-flags=--expose-gc"]
 
 
 class Checks:
@@ -103,18 +105,21 @@ SOAK_QUERY = "backend=cpu&batch=2&maxnew=12&seed=3"
 def soak(page, base, out, c, iters, query=SOAK_QUERY):
     """PPO + TPPO playing for `iters` iterations per mode (by default on the CPU backend
     with 2 rollouts of 12 tokens; `query` sets the page's backend and settings; issue 16):
-    the worker's wasm memory and the seconds per iteration against the iteration, and
-    pause / resume along the way. Writes DIR/soak.csv; checks that after a warm-up of 5
-    iterations the memory stops growing and the iteration time does not drift up."""
+    the worker's wasm memory (and on WebGPU the bytes of its GPU buffers) and the seconds
+    per iteration against the iteration, and pause / resume along the way. Writes
+    DIR/soak.csv; checks that after a warm-up of 5 iterations the memory stops growing
+    and the iteration time does not drift up."""
     state, _ = open_page(page, base + f"?{query}&view=train")
     page.click("#play")
     rows, paused_ok, resumed_ok, t0 = [], None, None, time.time()
     while True:
         it = page.evaluate("window.tppoLab.iterations()")
-        mem = page.evaluate("window.tppoLab.memory().then((m) => m.wasm, () => null)")
+        mem = page.evaluate("window.tppoLab.memory().catch(() => null)")
         n = min(len(it["ppo"]), len(it["tppo"]))
         if mem is not None and (not rows or rows[-1][0] != n):
-            rows.append((n, mem / 2 ** 20, it["ppo"][n - 1] if n else None, it["tppo"][n - 1] if n else None, time.time() - t0))
+            gpu = None if mem.get("gpu") is None else mem["gpu"] / 2 ** 20
+            mappable = None if mem.get("gpuMappable") is None else mem["gpuMappable"] / 2 ** 20
+            rows.append((n, mem["wasm"] / 2 ** 20, gpu, mappable, it["ppo"][n - 1] if n else None, it["tppo"][n - 1] if n else None, time.time() - t0))
         if paused_ok is None and n >= max(2, iters // 2):
             page.click("#pause")
             poll(page, "document.getElementById('play').disabled ? null : 1", 120)
@@ -129,19 +134,26 @@ def soak(page, base, out, c, iters, query=SOAK_QUERY):
         time.sleep(1.0)
     page.click("#pause")
     with open(os.path.join(out, "soak.csv"), "w") as f:
-        f.write("iterations,wasm_mb,ppo_s,tppo_s,elapsed_s\n")
+        f.write("iterations,wasm_mb,gpu_mb,gpu_mappable_mb,ppo_s,tppo_s,elapsed_s\n")
         for r in rows:
             f.write(",".join("" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v) for v in r) + "\n")
     warm = [r for r in rows if r[0] >= 5]
     grown = warm[-1][1] - warm[0][1] if len(warm) >= 2 else None
+    on_gpu = len(warm) >= 2 and warm[0][2] is not None and warm[-1][2] is not None
+    gpu_grown = warm[-1][2] - warm[0][2] if on_gpu else None
     it = page.evaluate("window.tppoLab.iterations()")
     times = [a + b for a, b in zip(it["ppo"], it["tppo"])]
     early = sum(times[5:10]) / max(1, len(times[5:10]))
     late = sum(times[-5:]) / 5
     print(f"soak: {len(times)} iterations per mode; wasm memory {rows[0][1]:.0f} → {warm[0][1] if warm else float('nan'):.0f} MB at iteration 5 → {rows[-1][1]:.0f} MB; "
           f"PPO+TPPO seconds per iteration {early:.2f} (iterations 6–10) → {late:.2f} (last 5); {out}/soak.csv")
+    if on_gpu:
+        print(f"soak: GPU buffers {rows[0][2] or 0:.0f} → {warm[0][2]:.0f} MB at iteration 5 → {warm[-1][2]:.0f} MB "
+              f"(of which mappable, for reads back: {warm[0][3]:.0f} → {warm[-1][3]:.0f} MB)")
     c.check("soak: pause stops and play resumes training", bool(paused_ok) and bool(resumed_ok), f"paused {paused_ok}, resumed {resumed_ok}")
     c.check("soak: wasm memory does not grow after the warm-up", grown is not None and grown <= 16, f"{grown} MB grown after iteration 5")
+    if on_gpu:
+        c.check("soak: GPU buffers do not grow after the warm-up", gpu_grown <= 16, f"{gpu_grown:.1f} MB grown after iteration 5")
     c.check("soak: the iteration time does not drift up", late <= 1.5 * early, f"{early:.2f} s → {late:.2f} s")
 
 
