@@ -553,8 +553,8 @@ async function memory() {
 // And to test the CPU fallback: destroy the worker's WebGPU device mid-run.
 window.tppoLab = {
   resources: async () => [...performance.getEntriesByType("resource").map((e) => e.name), ...(await call("resources"))],
-  // For the soak test: the worker's wasm memory and GPU buffers, and each mode's iteration times.
-  memory: () => call("memory"),
+  // For the soak test: the worker's wasm memory and GPU buffers (garbage collected first), and each mode's iteration times.
+  memory: () => call("memory", { collect: true }),
   iterations: () => ({ ppo: history_.sentence.map((m) => m["time/iteration_s"]), tppo: history_.token.map((m) => m["time/iteration_s"]) }),
   loseDevice: () => call("loseDevice"),
 };

@@ -248,11 +248,12 @@ const commands = {
     for (const d of devices) d.destroy();
     return devices.length;
   },
-  // The worker's wasm memory, and its GPU buffers' bytes (null on the CPU backend). A
-  // browser started with --js-flags=--expose-gc (the soak test's) collects garbage
-  // first, so that buffers waiting for collection are not read as growth.
-  memory() {
-    self.gc?.();
+  // The worker's wasm memory, and its GPU buffers' bytes (null on the CPU backend).
+  // `collect` (the soak test, in a browser started with --js-flags=--expose-gc) collects
+  // garbage first, so that buffers waiting for collection are not read as growth; the
+  // page's own readout every 2 s shows what the browser holds.
+  memory({ collect }) {
+    if (collect) self.gc?.();
     const gpu = devices.length > 0;
     return { wasm: wasm ? wasm.memory.buffer.byteLength : 0, gpu: gpu ? gpuBytes.all : null, gpuMappable: gpu ? gpuBytes.mappable : null };
   },

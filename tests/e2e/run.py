@@ -48,7 +48,7 @@ CHROMIUM = os.environ.get("TPPO_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--enable-unsafe-webgpu", "--no-sandbox", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
         "--disable-dev-shm-usage",
-        # gc() in the page's worker: its memory readout collects garbage first (the soak).
+        # gc() in the page's worker: the soak's memory readings collect garbage first.
         "--js-flags=--expose-gc"]
 
 
