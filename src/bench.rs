@@ -8,9 +8,9 @@
 //! `performance.now()` in a browser.
 
 use crate::model::policy::{PolicyConfig, SampleConfig};
-use crate::reward::data::{RmExample, batch};
+use crate::reward::data::RmExample;
 use crate::reward::model::{Level, RewardModelConfig};
-use crate::reward::train::{RmTrainConfig, batch_loss};
+use crate::reward::train::{RmTrainConfig, batch_grads};
 use crate::rl::{Ppo, PpoConfig};
 use burn::tensor::Device;
 use rand::{Rng, SeedableRng};
@@ -247,7 +247,6 @@ pub async fn run(
     let ad = device.clone().autodiff();
     let trunk = cfg.policy.trunk;
     if cfg.only.rm_step {
-        use burn::optim::GradientsParams;
         let mut rm = RewardModelConfig {
             trunk,
             level: Level::Token,
@@ -270,17 +269,21 @@ pub async fn run(
             })
             .collect();
         let refs: Vec<&RmExample> = examples.iter().collect();
-        let b = batch(&refs, PAD);
-        let tcfg = RmTrainConfig::default();
+        // As the page trains it: the batch's gradient in one piece per core.
+        let tcfg = RmTrainConfig {
+            grad_shards: crate::cpu::par::PIECES,
+            ..RmTrainConfig::default()
+        };
         let mut clock = Clock::new(now, count);
         for i in 0..=reps {
             clock.start(i);
             // The trainers' own step (crate::optim): its one read of the loss and the
             // gradient norm waits for everything queued before it.
-            let loss = batch_loss(&rm, &b, &tcfg, Some(&mut rng), &ad);
-            let value = loss.clone().detach().inner();
-            let grads = GradientsParams::from_grads(loss.backward(), &rm);
-            rm = stepper.step(rm, grads, tcfg.lr, vec![value]).await?.0;
+            let (grads, loss) = batch_grads(&rm, &refs, &tcfg, &mut rng, PAD, &ad);
+            rm = stepper
+                .step(rm, grads, tcfg.lr, vec![loss.inner()])
+                .await?
+                .0;
             clock.stop(i);
         }
         let r = clock.row(backend, "reward-model step (token, eq. 3)", None);

@@ -125,6 +125,11 @@ pub struct RmDataArgs {
     /// Evaluate on the eval labels every N steps (and after the last).
     #[arg(long, default_value_t = RmTrainConfig::default().eval_every, value_parser = args::count(1, 1_000_000))]
     eval_every: usize,
+    /// Compute each batch's gradient in this many pieces side by side, one thread each
+    /// (the same gradient up to float rounding; faster where there are cores to spare:
+    /// docs/perf.md). 1 keeps the recorded runs' numbers bit for bit.
+    #[arg(long, default_value_t = RmTrainConfig::default().grad_shards, value_parser = args::count(1, 64))]
+    grad_shards: usize,
 }
 
 #[derive(Args)]
@@ -190,6 +195,7 @@ fn rm_run(
         epochs: a.epochs.unwrap_or(if a.preset == "quick" { 1 } else { 3 }),
         seed: a.seed,
         eval_every: a.eval_every,
+        grad_shards: a.grad_shards,
         ..Default::default()
     };
     let what = format!("{} w={w}", level.kind());

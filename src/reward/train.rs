@@ -4,8 +4,9 @@ use super::data::{RmBatch, RmExample, batch};
 use super::loss::{global_loss, local_loss, probability_mask, total_loss};
 use super::metrics::{accuracy, auc, balanced_accuracy};
 use super::model::{Level, RewardModel};
+use crate::cpu::par;
 use crate::error::Result;
-use crate::optim::Stepper;
+use crate::optim::{Stepper, grads};
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::activation::softmax;
@@ -25,6 +26,16 @@ pub struct RmTrainConfig {
     pub seed: u64,
     /// Evaluate every this many steps (and at the end).
     pub eval_every: usize,
+    /// Pieces each batch's gradient is computed in, side by side where there are
+    /// threads (crate::cpu::par), summed before the step: the same gradient up to float
+    /// rounding ([`batch_grads`]). 1 by default, so that the recorded runs and shipped
+    /// checkpoints reproduce bit for bit; the page and `tppo bench` use one per core.
+    #[serde(default = "one")]
+    pub grad_shards: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl RmTrainConfig {
@@ -63,6 +74,7 @@ impl Default for RmTrainConfig {
             lr: 5e-4,
             seed: 1,
             eval_every: 50,
+            grad_shards: 1,
         }
     }
 }
@@ -78,9 +90,8 @@ fn classes(b: &RmBatch, labels: &[u8], n: usize, device: &Device) -> Tensor<2, I
     )
 }
 
-/// The loss of one batch. Token level: eq. 3 over the valid set (response tokens,
-/// and in training the probability mask). Sentence level: cross-entropy of the
-/// sentence label at the last response token.
+/// The loss of one batch (the probability mask drawn from `rng` in training; see
+/// [`masked_loss`]).
 pub fn batch_loss(
     model: &RewardModel,
     b: &RmBatch,
@@ -88,14 +99,35 @@ pub fn batch_loss(
     rng: Option<&mut rand_chacha::ChaCha8Rng>,
     device: &Device,
 ) -> Tensor<1> {
+    masked_loss(model, b, &keep_mask(b, cfg, rng), cfg, device)
+}
+
+/// [B · r] the valid set V of eq. 1–2 at the token level: the response tokens, and in
+/// training (`rng`) the probability mask over them. Empty at the sentence level.
+fn keep_mask(
+    b: &RmBatch,
+    cfg: &RmTrainConfig,
+    rng: Option<&mut rand_chacha::ChaCha8Rng>,
+) -> Vec<bool> {
+    match (cfg.level, rng) {
+        (Level::Sentence, _) => Vec::new(),
+        (Level::Token, Some(rng)) => probability_mask(&b.labels, &b.response(), rng),
+        (Level::Token, None) => b.response(),
+    }
+}
+
+/// The loss of one batch over the valid set `keep` ([`keep_mask`]). Token level: eq. 3.
+/// Sentence level: cross-entropy of the sentence label at the last response token.
+fn masked_loss(
+    model: &RewardModel,
+    b: &RmBatch,
+    keep: &[bool],
+    cfg: &RmTrainConfig,
+    device: &Device,
+) -> Tensor<1> {
     let (rows, r) = (b.tail.seqs.batch, b.tail.r);
     match cfg.level {
         Level::Token => {
-            let response = b.response();
-            let keep = match rng {
-                Some(rng) => probability_mask(&b.labels, &response, rng),
-                None => response,
-            };
             let valid: Vec<f32> = keep.iter().map(|&k| if k { 1.0 } else { 0.0 }).collect();
             let valid = Tensor::<2>::from_data(TensorData::new(valid, [rows, r]), device);
             let logits = model.logits_tail(&b.tail.seqs, r, device);
@@ -120,6 +152,51 @@ pub fn batch_loss(
             )
         }
     }
+}
+
+/// The gradient and the loss (detached) of one training batch, in `cfg.grad_shards`
+/// pieces of its rows side by side (crate::cpu::par). The probability mask is drawn
+/// once over the whole batch, as without pieces; each piece is batched on its own
+/// (its tail as long as its own longest response) and its loss scaled by its share of
+/// the rows: eq. 1 and 2 (and the sentence loss) average over the rows, so the pieces'
+/// losses and gradients sum to the batch's, up to float rounding.
+pub fn batch_grads(
+    model: &RewardModel,
+    examples: &[&RmExample],
+    cfg: &RmTrainConfig,
+    rng: &mut rand_chacha::ChaCha8Rng,
+    pad: u32,
+    device: &Device,
+) -> (GradientsParams, Tensor<1>) {
+    let whole = batch(examples, pad);
+    let keep = keep_mask(&whole, cfg, Some(rng));
+    let (n, width) = (examples.len(), whole.tail.r);
+    let size = n.div_ceil(cfg.grad_shards.max(1)).max(1);
+    let starts: Vec<usize> = (0..n).step_by(size).collect();
+    let piece = |start: usize| {
+        let rows = &examples[start..(start + size).min(n)];
+        let b = batch(rows, pad);
+        // Each row of the piece keeps the last `b.tail.r` entries of its row in the
+        // whole batch's mask: the responses are right-aligned in both.
+        let keep: Vec<bool> = match cfg.level {
+            Level::Sentence => Vec::new(),
+            Level::Token => (start..start + rows.len())
+                .flat_map(|g| &keep[(g + 1) * width - b.tail.r..(g + 1) * width])
+                .copied()
+                .collect(),
+        };
+        let model = model.valid().train();
+        let loss =
+            masked_loss(&model, &b, &keep, cfg, device).mul_scalar(rows.len() as f32 / n as f32);
+        let value = loss.clone().detach();
+        (GradientsParams::from_grads(loss.backward(), &model), value)
+    };
+    let (grads, losses): (Vec<_>, Vec<_>) = par::map(starts, piece).into_iter().unzip();
+    let loss = losses
+        .into_iter()
+        .reduce(|a, b| a + b)
+        .expect("a batch has at least one row");
+    (grads::sum(model, grads), loss)
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -297,13 +374,10 @@ impl RmTrainer {
             .map(|&i| &train[i])
             .collect();
         self.pos = end;
-        let b = batch(&refs, pad);
-        let loss = batch_loss(&self.model, &b, &self.cfg, Some(&mut self.rng), device);
-        let value = loss.clone().detach().inner();
-        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        let (grads, loss) = batch_grads(&self.model, &refs, &self.cfg, &mut self.rng, pad, device);
         let (model, stepped) = self
             .stepper
-            .step(self.model.clone(), grads, self.cfg.lr, vec![value])
+            .step(self.model.clone(), grads, self.cfg.lr, vec![loss.inner()])
             .await?;
         self.model = model;
         self.step += 1;
@@ -490,6 +564,112 @@ mod tests {
             RmTrainConfig::default().balanced(&train).class_weights,
             [1.0; 3]
         );
+    }
+
+    /// Every parameter's gradient, in the model's order.
+    fn flat(model: &RewardModel, g: &GradientsParams) -> Vec<f32> {
+        use burn::module::{ModuleVisitor, Param};
+        struct Flat<'a>(&'a GradientsParams, Vec<f32>);
+        impl ModuleVisitor for Flat<'_> {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                let g = self
+                    .0
+                    .get::<D>(param.id)
+                    .expect("every parameter has a gradient");
+                self.1.extend(g.into_data().try_to_vec::<f32>().unwrap());
+            }
+        }
+        let mut f = Flat(g, Vec::new());
+        model.visit(&mut f);
+        f.1
+    }
+
+    /// The batch's gradient in pieces is the gradient of its loss computed whole (the
+    /// plain `batch_loss` + backward of before), at both levels: ragged responses, so
+    /// the pieces' tails are shorter than the batch's, and more relevant than
+    /// irrelevant tokens, so the probability mask drops some (drawn once, over the
+    /// whole batch, from the same seed).
+    #[test]
+    fn a_batch_gradient_in_pieces_is_the_gradient_of_the_whole_batch() {
+        let device = cpu().autodiff();
+        let trunk = TrunkConfig {
+            vocab: 30,
+            d_model: 16,
+            n_layers: 1,
+            n_heads: 2,
+            d_ff: 32,
+            max_len: 16,
+        };
+        let ex = |response: Vec<u32>, classes: Vec<u8>, sentence| RmExample {
+            prompt: vec![1, 5, 7],
+            repeated: vec![false; response.len()],
+            response,
+            classes,
+            sentence,
+        };
+        let examples = [
+            ex(vec![11, 12, 13, 14, 2], vec![2, 2, 2, 2, 0], 2),
+            ex(vec![21, 2], vec![1, 0], 1),
+            ex(
+                vec![10, 11, 12, 13, 14, 12, 2],
+                vec![2, 2, 2, 2, 2, 2, 0],
+                2,
+            ),
+            ex(vec![13, 2], vec![2, 0], 2),
+            ex(vec![12, 11, 2], vec![2, 2, 0], 2),
+        ];
+        let refs: Vec<&RmExample> = examples.iter().collect();
+        let whole_batch = batch(&refs, 0);
+        let mask = probability_mask(
+            &whole_batch.labels,
+            &whole_batch.response(),
+            &mut rand_chacha::ChaCha8Rng::seed_from_u64(9),
+        );
+        assert!(
+            mask.iter().filter(|&&k| k).count()
+                < whole_batch.response().iter().filter(|&&k| k).count(),
+            "the mask must drop tokens here, or the test does not test it"
+        );
+        for level in [Level::Token, Level::Sentence] {
+            let model = RewardModelConfig { trunk, level }.init(&device);
+            let cfg = RmTrainConfig {
+                level,
+                w: 0.4,
+                ..RmTrainConfig::default()
+            };
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+            let loss = batch_loss(&model, &whole_batch, &cfg, Some(&mut rng), &device);
+            let want_loss: f32 = loss.clone().into_scalar();
+            let want = flat(
+                &model,
+                &GradientsParams::from_grads(loss.backward(), &model),
+            );
+            let scale = want.iter().fold(0.0f32, |m, g| m.max(g.abs()));
+            assert!(scale > 0.0);
+            for shards in [1, 2, 3, 5] {
+                let cfg = RmTrainConfig {
+                    grad_shards: shards,
+                    ..cfg
+                };
+                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+                let (g, loss) = batch_grads(&model, &refs, &cfg, &mut rng, 0, &device);
+                let got_loss: f32 = loss.into_scalar();
+                assert!(
+                    (got_loss - want_loss).abs() < 1e-5 * (1.0 + want_loss.abs()),
+                    "{level:?}, {shards} pieces: loss {got_loss} vs {want_loss}"
+                );
+                let got = flat(&model, &g);
+                assert_eq!(got.len(), want.len());
+                let worst = got
+                    .iter()
+                    .zip(&want)
+                    .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+                assert!(
+                    worst <= 1e-4 * scale,
+                    "{level:?}, {shards} pieces: gradients differ by {worst} (largest {scale})"
+                );
+            }
+        }
     }
 
     /// Relevant tokens are ids 10..15, irrelevant 20..25, in any order; the sentence

@@ -453,6 +453,7 @@ impl Lab {
                 batch_size: s.batch_size.clamp(1, 64),
                 lr: s.lr,
                 seed: s.seed,
+                grad_shards: crate::cpu::par::PIECES,
                 ..RmTrainConfig::default()
             }
             .balanced(&train);
