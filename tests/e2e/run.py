@@ -31,10 +31,12 @@ Checks (each prints ok/FAIL and its detail):
 --bench QUERY runs `tppo bench` in the page (bench.html) on the CPU backend and on
 WebGPU instead, and prints its table (not a test). --bench-table TPPO runs the same
 workloads natively (TPPO, one core and two) and in the page at the lab's default sizes
-and at the bench size, and prints the joint table of docs/perf.md (not a test)."""
+and at the bench size, and prints the joint table of docs/perf.md (not a test);
+--rounds N measures it N times over (medians, and the ratios' range)."""
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -58,6 +60,10 @@ class Checks:
 
     def wanted(self, group):
         return not self.only or group in self.only
+
+    def skip(self, name, why):
+        """A check that could not run here, said as such (never counted as passed)."""
+        print(f"skip {name}: {why}", flush=True)
 
     def check(self, name, ok, detail=""):
         (self.passed if ok else self.failed).append(name)
@@ -110,6 +116,7 @@ def soak(page, base, out, c, iters, query=SOAK_QUERY):
     DIR/soak.csv; checks that after a warm-up of 5 iterations the memory stops growing
     and the iteration time does not drift up."""
     state, _ = open_page(page, base + f"?{query}&view=train")
+    badge = page.evaluate("[document.getElementById('badge').dataset.backend, document.getElementById('badge').textContent]")
     page.click("#play")
     rows, paused_ok, resumed_ok, t0 = [], None, None, time.time()
     while True:
@@ -154,6 +161,8 @@ def soak(page, base, out, c, iters, query=SOAK_QUERY):
     c.check("soak: wasm memory does not grow after the warm-up", grown is not None and grown <= 16, f"{grown} MB grown after iteration 5")
     if on_gpu:
         c.check("soak: GPU buffers do not grow after the warm-up", gpu_grown <= 16, f"{gpu_grown:.1f} MB grown after iteration 5")
+    elif "backend=cpu" not in query:
+        c.skip("soak: GPU buffers do not grow after the warm-up", f"the lab ran on the {badge[0]} backend ({badge[1]})")
     c.check("soak: the iteration time does not drift up", late <= 1.5 * early, f"{early:.2f} s → {late:.2f} s")
 
 
@@ -201,37 +210,47 @@ def bench(browser, base, query, backends):
 TABLE_SIZES = [("lab defaults", 4, 108, 24), ("bench size", 8, 128, 16)]
 
 
-def bench_table(browser, base, native, reps):
+def bench_table(browser, base, native, reps, rounds=1):
     """`tppo bench` natively (one core: `taskset -c 0`, one rayon thread; and both cores)
     and in the page on the CPU backend (its worker; the threaded build on a pool of one
-    Web Worker, then one per core), the same workloads and sizes, one after the other; a
-    Markdown table with the ratios of the page on every core to native single-core and
-    to native on both cores."""
+    Web Worker, then one per core), the same workloads and sizes, one after the other,
+    `rounds` times over; a Markdown table with the medians over the rounds and the ratios
+    of the page on every core to native single-core and to native on both cores (with
+    more than one round: the median ratio of the rounds, their range in brackets)."""
     page = browser.new_page()
-    rows = []
-    for label, batch, prompt, new in TABLE_SIZES:
-        args = ["bench", "--cpu-only", "--json", "--batch", str(batch), "--prompt-len", str(prompt),
-                "--max-new", str(new), "--reps", str(reps), "--only", "generate,rm,ppo"]
-        one = json.loads(subprocess.run(["taskset", "-c", "0", native, *args], check=True, capture_output=True,
-                                        text=True, env={**os.environ, "RAYON_NUM_THREADS": "1"}).stdout)
-        two = json.loads(subprocess.run([native, *args], check=True, capture_output=True, text=True).stdout)
-        web = {}
-        for threads in (1, 0):  # the page's threaded build on a pool of one worker, then one per core
-            page.goto(f"{base}bench.html?backend=cpu&batch={batch}&prompt={prompt}&new={new}&reps={reps}&threads={threads}")
-            done, _ = poll(page, "document.body.dataset.done || null", 1800, 1.0)
-            if done != "1":
-                out = page.evaluate("document.getElementById('out').textContent")
-                raise RuntimeError(f"the page's bench did not finish: {out}")
-            web[threads] = json.loads(page.evaluate("document.body.dataset.result"))
-        ms = lambda r, w: next(x["ms"] for x in r["rows"] if x["workload"] == w)
-        for x in web[0]["rows"]:
-            w = x["workload"]
-            rows.append((f"{label} (batch {batch}, prompt {prompt}, {new} new)", w, ms(one, w), ms(two, w), ms(web[1], w), x["ms"]))
+    cells = {}  # (size, workload) -> [(native 1 core, native 2 cores, page 1 thread, page all threads) per round]
+    for r in range(rounds):
+        for label, batch, prompt, new in TABLE_SIZES:
+            args = ["bench", "--cpu-only", "--json", "--batch", str(batch), "--prompt-len", str(prompt),
+                    "--max-new", str(new), "--reps", str(reps), "--only", "generate,rm,ppo"]
+            one = json.loads(subprocess.run(["taskset", "-c", "0", native, *args], check=True, capture_output=True,
+                                            text=True, env={**os.environ, "RAYON_NUM_THREADS": "1"}).stdout)
+            two = json.loads(subprocess.run([native, *args], check=True, capture_output=True, text=True).stdout)
+            web = {}
+            for threads in (1, 0):  # the page's threaded build on a pool of one worker, then one per core
+                page.goto(f"{base}bench.html?backend=cpu&batch={batch}&prompt={prompt}&new={new}&reps={reps}&threads={threads}")
+                done, _ = poll(page, "document.body.dataset.done || null", 1800, 1.0)
+                if done != "1":
+                    out = page.evaluate("document.getElementById('out').textContent")
+                    raise RuntimeError(f"the page's bench did not finish: {out}")
+                web[threads] = json.loads(page.evaluate("document.body.dataset.result"))
+            ms = lambda res, w: next(x["ms"] for x in res["rows"] if x["workload"] == w)
+            for x in web[0]["rows"]:
+                w = x["workload"]
+                key = (f"{label} (batch {batch}, prompt {prompt}, {new} new)", w)
+                cells.setdefault(key, []).append((ms(one, w), ms(two, w), ms(web[1], w), x["ms"]))
+                if w.startswith("PPO"):
+                    print(f"# round {r + 1}: {label}, PPO iteration: page / native 1 core {x['ms'] / ms(one, w):.2f}×", flush=True)
+    def ratio(runs, i, j):
+        rs = [x[i] / x[j] for x in runs]
+        return f"{statistics.median(rs):.1f}×" + (f" ({min(rs):.1f}–{max(rs):.1f})" if len(rs) > 1 else "")
+
     cores = page.evaluate("navigator.hardwareConcurrency")
     print(f"| size | workload | native, 1 core (ms) | native, 2 cores (ms) | page, 1 thread (ms) | page, {cores} threads (ms) | page ({cores} threads) / native 1 core | page / native 2 cores |")
     print("|---|---|---|---|---|---|---|---|")
-    for size, w, a, b, p1, p in rows:
-        print(f"| {size} | {w} | {a:,.0f} | {b:,.0f} | {p1:,.0f} | {p:,.0f} | {p / a:.1f}× | {p / b:.1f}× |")
+    for (size, w), runs in cells.items():
+        a, b, p1, p = (statistics.median(x[i] for x in runs) for i in range(4))
+        print(f"| {size} | {w} | {a:,.0f} | {b:,.0f} | {p1:,.0f} | {p:,.0f} | {ratio(runs, 3, 0)} | {ratio(runs, 3, 1)} |")
 
 
 AXE = os.path.join(ROOT, "tests", "e2e", "vendor", "axe-core", "axe.min.js")
@@ -524,6 +543,7 @@ def main():
     ap.add_argument("--backends", default="cpu,auto", help="with --bench: the backends, comma-separated")
     ap.add_argument("--bench-table", metavar="TPPO", help="the joint native/page bench table (docs/perf.md), native runs with this binary")
     ap.add_argument("--reps", type=int, default=3, help="with --bench-table: timed repetitions per workload")
+    ap.add_argument("--rounds", type=int, default=1, help="with --bench-table: measure the whole table this many times (medians and ranges)")
     ap.add_argument("--first-visit", action="store_true", help="measure bytes and time to ready (fresh profile, repeat visit) instead of the tests")
     ap.add_argument("--soak", type=int, default=12, metavar="N", help="iterations per mode of the soak check (300 for the long run)")
     ap.add_argument("--soak-query", default=SOAK_QUERY, metavar="Q", help="the page's query for the soak check (e.g. backend=auto for WebGPU; without batch/maxnew: the page's defaults)")
@@ -542,7 +562,7 @@ def main():
                 bench(browser, base, a.bench, a.backends.split(","))
                 return 0
             if a.bench_table:
-                bench_table(browser, base, a.bench_table, a.reps)
+                bench_table(browser, base, a.bench_table, a.reps, a.rounds)
                 return 0
             if a.first_visit:
                 first_visit(browser, base)
