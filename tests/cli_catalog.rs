@@ -66,6 +66,7 @@ fn numeric_cases() -> Vec<(Vec<&'static str>, &'static str, &'static [&'static s
         (rm.clone(), "--w", PROBABILITY),
         (rm.clone(), "--epochs", COUNT_FROM_1),
         (rm.clone(), "--eval-every", COUNT_FROM_1),
+        (rm.clone(), "--grad-shards", COUNT_FROM_1),
         (rm.clone(), "--seed", SEED),
         (ablate.clone(), "--values", PROBABILITY),
         (ablate.clone(), "--jobs", COUNT_FROM_1),
