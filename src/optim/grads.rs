@@ -76,6 +76,25 @@ pub fn clip_to_norm<M: Module>(
     grads
 }
 
+/// Every parameter's gradient, in the module's order, as one list (for tests that
+/// compare two sets of gradients); panics when a parameter has none.
+#[cfg(test)]
+pub(crate) fn flat<M: Module>(module: &M, grads: &GradientsParams) -> Vec<f32> {
+    struct Flat<'a>(&'a GradientsParams, Vec<f32>);
+    impl ModuleVisitor for Flat<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let g = self
+                .0
+                .get::<D>(param.id)
+                .expect("every parameter has a gradient");
+            self.1.extend(g.into_data().try_to_vec::<f32>().unwrap());
+        }
+    }
+    let mut f = Flat(grads, Vec::new());
+    module.visit(&mut f);
+    f.1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -566,22 +566,16 @@ mod tests {
         );
     }
 
-    /// Every parameter's gradient, in the model's order.
-    fn flat(model: &RewardModel, g: &GradientsParams) -> Vec<f32> {
-        use burn::module::{ModuleVisitor, Param};
-        struct Flat<'a>(&'a GradientsParams, Vec<f32>);
-        impl ModuleVisitor for Flat<'_> {
-            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-                let g = self
-                    .0
-                    .get::<D>(param.id)
-                    .expect("every parameter has a gradient");
-                self.1.extend(g.into_data().try_to_vec::<f32>().unwrap());
-            }
+    /// The trunk of the tests' reward models: token ids below 30, sequences up to 16.
+    fn toy_trunk() -> TrunkConfig {
+        TrunkConfig {
+            vocab: 30,
+            d_model: 32,
+            n_layers: 1,
+            n_heads: 2,
+            d_ff: 64,
+            max_len: 16,
         }
-        let mut f = Flat(g, Vec::new());
-        model.visit(&mut f);
-        f.1
     }
 
     /// The batch's gradient in pieces is the gradient of its loss computed whole (the
@@ -592,14 +586,7 @@ mod tests {
     #[test]
     fn a_batch_gradient_in_pieces_is_the_gradient_of_the_whole_batch() {
         let device = cpu().autodiff();
-        let trunk = TrunkConfig {
-            vocab: 30,
-            d_model: 16,
-            n_layers: 1,
-            n_heads: 2,
-            d_ff: 32,
-            max_len: 16,
-        };
+        let trunk = toy_trunk();
         let ex = |response: Vec<u32>, classes: Vec<u8>, sentence| RmExample {
             prompt: vec![1, 5, 7],
             repeated: vec![false; response.len()],
@@ -640,7 +627,7 @@ mod tests {
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
             let loss = batch_loss(&model, &whole_batch, &cfg, Some(&mut rng), &device);
             let want_loss: f32 = loss.clone().into_scalar();
-            let want = flat(
+            let want = grads::flat(
                 &model,
                 &GradientsParams::from_grads(loss.backward(), &model),
             );
@@ -658,7 +645,7 @@ mod tests {
                     (got_loss - want_loss).abs() < 1e-5 * (1.0 + want_loss.abs()),
                     "{level:?}, {shards} pieces: loss {got_loss} vs {want_loss}"
                 );
-                let got = flat(&model, &g);
+                let got = grads::flat(&model, &g);
                 assert_eq!(got.len(), want.len());
                 if shards == 1 {
                     // One piece is the step of before, bit for bit (recorded runs reproduce).
@@ -717,14 +704,7 @@ mod tests {
     #[test]
     fn both_levels_learn_the_toy_task() {
         let device = cpu().autodiff();
-        let trunk = TrunkConfig {
-            vocab: 30,
-            d_model: 32,
-            n_layers: 1,
-            n_heads: 2,
-            d_ff: 64,
-            max_len: 16,
-        };
+        let trunk = toy_trunk();
         let (train_set, eval_set) = (toy(256, 1), toy(64, 2));
         for level in [Level::Token, Level::Sentence] {
             let cfg = RmTrainConfig {

@@ -886,17 +886,6 @@ mod tests {
             }
         }
         // The gradients themselves (Adam's step would hide a wrong scale).
-        use burn::module::{ModuleVisitor, Param};
-        struct Flat<'a>(&'a GradientsParams, Vec<f32>);
-        impl ModuleVisitor for Flat<'_> {
-            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-                let g = self
-                    .0
-                    .get::<D>(param.id)
-                    .expect("every parameter has a gradient");
-                self.1.extend(g.into_data().try_to_vec::<f32>().unwrap());
-            }
-        }
         let c = cfg(RewardMode::Token, 0.05);
         let ppo = Ppo::new(
             c,
@@ -914,11 +903,7 @@ mod tests {
         ro.advantages.iter_mut().flatten().for_each(|a| *a += 1.0);
         let idx: Vec<usize> = (0..prompts.len()).collect();
         let total: usize = ro.responses.iter().map(Vec::len).sum();
-        let flat = |g: &GradientsParams| {
-            let mut f = Flat(g, Vec::new());
-            p0.visit(&mut f);
-            f.1
-        };
+        let flat = |g: &GradientsParams| grads::flat(&p0, g);
         let grads = |piece: &[usize]| {
             piece_grads(p0.valid().train(), &ro, piece, total, &c, PAD, &device).0
         };
