@@ -91,7 +91,7 @@ fn classes(b: &RmBatch, labels: &[u8], n: usize, device: &Device) -> Tensor<2, I
 }
 
 /// The loss of one batch (the probability mask drawn from `rng` in training; see
-/// [`masked_loss`]).
+/// `masked_loss`).
 pub fn batch_loss(
     model: &RewardModel,
     b: &RmBatch,
@@ -160,6 +160,9 @@ fn masked_loss(
 /// (its tail as long as its own longest response) and its loss scaled by its share of
 /// the rows: eq. 1 and 2 (and the sentence loss) average over the rows, so the pieces'
 /// losses and gradients sum to the batch's, up to float rounding.
+///
+/// # Panics
+/// When `examples` is empty ([`RmTrainer::step`] refuses an empty training set first).
 pub fn batch_grads(
     model: &RewardModel,
     examples: &[&RmExample],
