@@ -178,7 +178,14 @@ pub fn batch_grads(
     let starts: Vec<usize> = (0..n).step_by(size).collect();
     let piece = |start: usize| {
         let rows = &examples[start..(start + size).min(n)];
-        let b = batch(rows, pad);
+        // One piece is the whole batch, already built.
+        let own;
+        let b = if rows.len() == n {
+            &whole
+        } else {
+            own = batch(rows, pad);
+            &own
+        };
         // Each row of the piece keeps the last `b.tail.r` entries of its row in the
         // whole batch's mask: the responses are right-aligned in both.
         let keep: Vec<bool> = match cfg.level {
@@ -190,7 +197,7 @@ pub fn batch_grads(
         };
         let model = model.valid().train();
         let loss =
-            masked_loss(&model, &b, &keep, cfg, device).mul_scalar(rows.len() as f32 / n as f32);
+            masked_loss(&model, b, &keep, cfg, device).mul_scalar(rows.len() as f32 / n as f32);
         let value = loss.clone().detach();
         (GradientsParams::from_grads(loss.backward(), &model), value)
     };

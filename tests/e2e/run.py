@@ -241,6 +241,7 @@ def bench_table(browser, base, native, reps, rounds=1):
                 cells.setdefault(key, []).append((ms(one, w), ms(two, w), ms(web[1], w), x["ms"]))
                 if w.startswith("PPO"):
                     print(f"# round {r + 1}: {label}, PPO iteration: page / native 1 core {x['ms'] / ms(one, w):.2f}×", flush=True)
+
     def ratio(runs, i, j):
         rs = [x[i] / x[j] for x in runs]
         return f"{statistics.median(rs):.1f}×" + (f" ({min(rs):.1f}–{max(rs):.1f})" if len(rs) > 1 else "")
