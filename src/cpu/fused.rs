@@ -171,6 +171,8 @@ fn linear_forward(
 struct Heads {
     b: usize,
     t: usize,
+    /// Query rows: the last `tq` of the `t` (all of them but in a trunk's last block).
+    tq: usize,
     d: usize,
     h: usize,
     scale: f32,
@@ -179,6 +181,11 @@ struct Heads {
 impl Heads {
     fn dh(&self) -> usize {
         self.d / self.h
+    }
+
+    /// The row in the sequence of query row `i`.
+    fn row(&self, i: usize) -> usize {
+        self.t - self.tq + i
     }
 }
 
@@ -217,17 +224,18 @@ fn allowed(row: &[f32]) -> Option<Range<usize>> {
     Some(lo..hi + 1)
 }
 
-/// The spans of one sequence's bias [T, T], and the rows that attend to nothing.
+/// The spans of one sequence's bias [T_q, T] (query rows counted from the first
+/// query), and the rows that attend to nothing.
 /// Under a causal mask a block of rows ends its keys at its last row, and left
 /// padding starts them at the first real token: on the trunk's batches that is
 /// about half the scores. Every key a span leaves out has a bias of −1e9, so its
 /// probability would have been below 1e-38.
-fn spans(bias: &[f32], t: usize) -> (Vec<Span>, Vec<bool>) {
-    let mut dead = vec![false; t];
-    let spans = (0..t)
+fn spans(bias: &[f32], tq: usize, t: usize) -> (Vec<Span>, Vec<bool>) {
+    let mut dead = vec![false; tq];
+    let spans = (0..tq)
         .step_by(BLOCK_ROWS)
         .map(|r0| {
-            let rows = r0..(r0 + BLOCK_ROWS).min(t);
+            let rows = r0..(r0 + BLOCK_ROWS).min(tq);
             let (mut c0, mut c1) = (t, 0);
             for i in rows.clone() {
                 match allowed(&bias[i * t..(i + 1) * t]) {
@@ -251,24 +259,26 @@ struct Probs {
     p: Vec<f32>,
 }
 
-/// Forward: y [B, T, D] and each sequence's probabilities. A query row with no
+/// Forward: y [B, T_q, D] and each sequence's probabilities. A query row with no
 /// allowed key gets y = 0 (there is nothing to attend to; such rows are left
 /// padding, which no real row reads).
 fn self_attention_forward(qkv: &[f32], bias: &[f32], s: Heads) -> (Vec<f32>, Vec<Probs>) {
-    let Heads { t, d, h, scale, .. } = s;
+    let Heads {
+        t, tq, d, h, scale, ..
+    } = s;
     let (dh, d3) = (s.dh(), 3 * d);
-    let mut y = vec![0.0f32; s.b * t * d];
+    let mut y = vec![0.0f32; s.b * tq * d];
     let sequence = |bi: usize, y: &mut [f32]| {
         let x = &qkv[bi * t * d3..(bi + 1) * t * d3];
-        let bias = &bias[bi * t * t..(bi + 1) * t * t];
-        let (spans, dead) = spans(bias, t);
+        let bias = &bias[bi * tq * t..(bi + 1) * tq * t];
+        let (spans, dead) = spans(bias, tq, t);
         let mut p: Vec<f32> = Vec::with_capacity(h * spans.iter().map(Span::area).sum::<usize>());
         for hi in 0..h {
             let (q, k, v) = (&x[hi * dh..], &x[d + hi * dh..], &x[2 * d + hi * dh..]);
             for Span { rows, keys } in &spans {
                 let (m, n, at) = (rows.len(), keys.len(), p.len());
                 let (qb, kb, vb) = (
-                    &q[rows.start * d3..],
+                    &q[s.row(rows.start) * d3..],
                     &k[keys.start * d3..],
                     &v[keys.start * d3..],
                 );
@@ -288,19 +298,21 @@ fn self_attention_forward(qkv: &[f32], bias: &[f32], s: Heads) -> (Vec<f32>, Vec
         }
         Probs { spans, p }
     };
-    let probs = par::map_chunks(&mut y, t * d, sequence);
+    let probs = par::map_chunks(&mut y, tq * d, sequence);
     (y, probs)
 }
 
-/// Backward: d(qkv) [B, T, 3·D] from dy [B, T, D], over the forward's spans.
+/// Backward: d(qkv) [B, T, 3·D] from dy [B, T_q, D], over the forward's spans.
 fn self_attention_backward(qkv: &[f32], probs: &[Probs], dy: &[f32], s: Heads) -> Vec<f32> {
-    let Heads { t, d, h, scale, .. } = s;
+    let Heads {
+        t, tq, d, h, scale, ..
+    } = s;
     let (dh, d3) = (s.dh(), 3 * d);
     let mut dqkv = vec![0.0f32; s.b * t * d3];
     let sequence = |bi: usize, dx: &mut [f32]| {
         let Probs { spans, p } = &probs[bi];
         let x = &qkv[bi * t * d3..(bi + 1) * t * d3];
-        let dy = &dy[bi * t * d..(bi + 1) * t * d];
+        let dy = &dy[bi * tq * d..(bi + 1) * tq * d];
         let mut dp = Vec::new();
         let mut blocks = p.as_slice();
         for hi in 0..h {
@@ -311,14 +323,18 @@ fn self_attention_backward(qkv: &[f32], probs: &[Probs], dy: &[f32], s: Heads) -
                 let (pb, rest) = blocks.split_at(m * n);
                 blocks = rest;
                 let (qb, kb, vb) = (
-                    &q[rows.start * d3..],
+                    &q[s.row(rows.start) * d3..],
                     &k[keys.start * d3..],
                     &v[keys.start * d3..],
                 );
                 let dyb = &dyh[rows.start * d..];
                 // Where this block's rows and keys sit in d(qkv): dq, dk, dv.
                 let at = |part: usize, row: usize| row * d3 + part * d + hi * dh;
-                let (dq, dk, dv) = (at(0, rows.start), at(1, keys.start), at(2, keys.start));
+                let (dq, dk, dv) = (
+                    at(0, s.row(rows.start)),
+                    at(1, keys.start),
+                    at(2, keys.start),
+                );
                 // Each block adds to dk and dv of its keys: dv += pᵀ·dy.
                 gemm_at(dx, dv, d3, false, (n, dh, m), pb, (1, n), dyb, (d, 1));
                 // dp = dy·vᵀ, then ds = scale · p ⊙ (dp − Σ dp⊙p) in dp's place.
@@ -362,12 +378,14 @@ pub fn self_attention(qkv: &Tensor<3>, bias: &Tensor<4>, n_heads: usize) -> Opti
     }
     let [b, t, d3] = qkv.dims();
     let d = d3 / 3;
-    if d3 % 3 != 0 || d % n_heads != 0 || bias.dims() != [b, 1, t, t] {
+    let tq = bias.dims()[2];
+    if d3 % 3 != 0 || d % n_heads != 0 || tq > t || bias.dims() != [b, 1, tq, t] {
         return None;
     }
     let s = Heads {
         b,
         t,
+        tq,
         d,
         h: n_heads,
         scale: 1.0 / ((d / n_heads) as f32).sqrt(),
@@ -382,10 +400,10 @@ pub fn self_attention(qkv: &Tensor<3>, bias: &Tensor<4>, n_heads: usize) -> Opti
         })
     };
     Some(match on(qkv)? {
-        On::Plain(x) => out(flex(forward(&x).0, &[b, t, d])),
+        On::Plain(x) => out(flex(forward(&x).0, &[b, tq, d])),
         On::Tracked(x) => {
             let (y, probs) = forward(x.primitive());
-            let y = flex(y, &[b, t, d]);
+            let y = flex(y, &[b, tq, d]);
             let state = || (x.primitive().clone(), Arc::new(probs), s);
             node(SelfAttention, [x.node()], state, y)
         }

@@ -12,7 +12,9 @@
 //!   [B, T, 3·D] to [B, T, D], reading each head's q, k, v in place (no split,
 //!   reshape or transpose copies), with a backward that writes d(qkv) in one buffer.
 //!   Each block of 32 query rows scores only the keys its rows may attend to (the
-//!   causal mask and left padding leave out about half);
+//!   causal mask and left padding leave out about half). Its queries can be the last
+//!   T_q rows alone ([B, T_q, D] out): a trunk's last block, whose other rows only
+//!   give keys and values to the responses' ([`crate::model::trunk::Trunk::forward_tail`]);
 //! - [`fused::linear`]: x·W + b as one GEMM into a buffer that starts as the bias rows;
 //! - [`fused::layer_norm`]: burn's layer norm as one row kernel with its backward,
 //!   instead of the nine ops burn's autodiff records for it;

@@ -64,22 +64,24 @@ pub fn attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, bias: Tensor<4>) -> T
 
 /// Multi-head self-attention from `qkv` [B, T, 3·D] (q, k, v side by side, each
 /// [B, T, D] split into `n_heads` heads of D / n_heads): softmax(q·kᵀ/√d_head + bias)·v
-/// per head, heads side by side in [B, T, D]. `bias` [B, 1, T, T] as in [`attention`].
+/// per head, heads side by side in [B, T_q, D]. `bias` [B, 1, T_q, T] as in
+/// [`attention`]: the queries are the last T_q ≤ T rows (all of them but in a
+/// trunk's last block, whose other rows only give keys and values).
 pub fn self_attention(qkv: Tensor<3>, bias: Tensor<4>, n_heads: usize) -> Tensor<3> {
     if let Some(y) = fused::self_attention(&qkv, &bias, n_heads) {
         return y;
     }
     let [b, t, d3] = qkv.dims();
-    let (d, h) = (d3 / 3, n_heads);
+    let (d, h, tq) = (d3 / 3, n_heads, bias.dims()[2]);
     let heads = |i: usize| {
         qkv.clone()
             .narrow(2, i * d, d)
             .reshape([b, t, h, d / h])
             .swap_dims(1, 2)
     };
-    attention(heads(0), heads(1), heads(2), bias)
+    attention(heads(0).narrow(2, t - tq, tq), heads(1), heads(2), bias)
         .swap_dims(1, 2)
-        .reshape([b, t, d])
+        .reshape([b, tq, d])
 }
 
 /// GELU, ½·x·(1 + erf(x/√2)), the exact (not the tanh) form.

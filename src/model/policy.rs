@@ -88,7 +88,23 @@ impl Policy {
         positions: Tensor<2, Int>,
         cache: &mut KvCache,
     ) -> Output {
-        let x = self.trunk.forward(tokens, keep, positions, cache);
+        let t = tokens.dims()[1];
+        self.forward_last(tokens, keep, positions, cache, t)
+    }
+
+    /// [`Policy::forward`]'s logits [B, n, V] and values [B, n] at the last `n`
+    /// positions only ([`Trunk::forward_last`]): generation reads one position of a
+    /// prompt's forward, so it skips the vocabulary projection of all the others (at
+    /// 128-token prompts, more work than the trunk's forward).
+    pub fn forward_last(
+        &self,
+        tokens: Tensor<2, Int>,
+        keep: Tensor<2>,
+        positions: Tensor<2, Int>,
+        cache: &mut KvCache,
+        n: usize,
+    ) -> Output {
+        let x = self.trunk.forward_last(tokens, keep, positions, cache, n);
         let [b, t, _] = x.dims();
         let values = ops::linear(&self.value_head, x.clone()).reshape([b, t]);
         Output {
@@ -98,27 +114,19 @@ impl Policy {
     }
 
     /// Logits [B, n, V] of the last `n` positions only (the trunk still sees every
-    /// position): with left padding the responses sit at the end, so SFT and PPO
-    /// need the vocabulary projection only there.
+    /// position, [`Trunk::forward_tail`]): with left padding the responses sit at the
+    /// end, so SFT and PPO need the vocabulary projection only there.
     pub fn logits_tail(&self, batch: &Padded, n: usize, device: &Device) -> Tensor<3> {
         let (tokens, keep, positions) = batch.tensors(device);
-        let x = self
-            .trunk
-            .forward(tokens, keep, positions, &mut self.trunk.no_cache());
-        let t = x.dims()[1];
-        let n = n.min(t);
-        ops::linear(&self.lm_head, x.narrow(1, t - n, n))
+        let x = self.trunk.forward_tail(tokens, keep, positions, n);
+        ops::linear(&self.lm_head, x)
     }
 
     /// Logits [B, n, V] and values [B, n] of the last `n` positions (see [`Policy::logits_tail`]).
     pub fn forward_tail(&self, batch: &Padded, n: usize, device: &Device) -> Output {
         let (tokens, keep, positions) = batch.tensors(device);
-        let x = self
-            .trunk
-            .forward(tokens, keep, positions, &mut self.trunk.no_cache());
-        let [b, t, _] = x.dims();
-        let n = n.min(t);
-        let x = x.narrow(1, t - n, n);
+        let x = self.trunk.forward_tail(tokens, keep, positions, n);
+        let [b, n, _] = x.dims();
         Output {
             values: ops::linear(&self.value_head, x.clone()).reshape([b, n]),
             logits: ops::linear(&self.lm_head, x),
@@ -129,13 +137,9 @@ impl Policy {
     /// value head only (the critic's warm-up), and no logits are computed.
     pub fn values_tail_detached(&self, batch: &Padded, n: usize, device: &Device) -> Tensor<2> {
         let (tokens, keep, positions) = batch.tensors(device);
-        let x = self
-            .trunk
-            .forward(tokens, keep, positions, &mut self.trunk.no_cache())
-            .detach();
-        let [b, t, _] = x.dims();
-        let n = n.min(t);
-        ops::linear(&self.value_head, x.narrow(1, t - n, n)).reshape([b, n])
+        let x = self.trunk.forward_tail(tokens, keep, positions, n).detach();
+        let [b, n, _] = x.dims();
+        ops::linear(&self.value_head, x).reshape([b, n])
     }
 
     /// Forward whole left-padded sequences (no cache): logits and values at every position.
@@ -285,7 +289,7 @@ impl Policy {
                 } else {
                     self.trunk.no_cache()
                 };
-                self.forward(tokens, keep, positions, &mut cache)
+                self.forward_last(tokens, keep, positions, &mut cache, 1)
             };
             // The last position's logits and value, read in one transfer: [B, V + 1].
             let [b, t, v] = output.logits.dims();

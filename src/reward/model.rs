@@ -58,12 +58,8 @@ impl RewardModel {
     /// (the responses sit at the end).
     pub fn logits_tail(&self, batch: &Padded, n: usize, device: &Device) -> Tensor<3> {
         let (tokens, keep, positions) = batch.tensors(device);
-        let x = self
-            .trunk
-            .forward(tokens, keep, positions, &mut self.trunk.no_cache());
-        let t = x.dims()[1];
-        let n = n.min(t);
-        self.head.forward(x.narrow(1, t - n, n))
+        let x = self.trunk.forward_tail(tokens, keep, positions, n);
+        self.head.forward(x)
     }
 
     /// P(2) − P(1) [B, n] on the last `n` positions: the reward margin of each token
