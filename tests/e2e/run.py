@@ -210,6 +210,21 @@ def bench(browser, base, query, backends):
 TABLE_SIZES = [("lab defaults", 4, 108, 24), ("bench size", 8, 128, 16)]
 
 
+def host_cpu():
+    """The CPU's model and its widest x86 vector extension, from /proc/cpuinfo: the
+    native build's GEMM picks AVX-512 or AVX2 kernels at run time, the page has 4-lane
+    simd128 either way, so the ratios depend on it (docs/perf.md, session 14)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            info = f.read()
+    except OSError:
+        return "unknown (no /proc/cpuinfo)"
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
+    flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []))
+    simd = "AVX-512" if "avx512f" in flags else "AVX2, no AVX-512" if "avx2" in flags else "no AVX2"
+    return f"{model} ({simd})"
+
+
 def bench_table(browser, base, native, reps, rounds=1):
     """`tppo bench` natively (one core: `taskset -c 0`, one rayon thread; and both cores)
     and in the page on the CPU backend (its worker; the threaded build on a pool of one
@@ -217,6 +232,7 @@ def bench_table(browser, base, native, reps, rounds=1):
     `rounds` times over; a Markdown table with the medians over the rounds and the ratios
     of the page on every core to native single-core and to native on both cores (with
     more than one round: the median ratio of the rounds, their range in brackets)."""
+    print(f"# native: {host_cpu()}; page: {browser.browser_type.name} {browser.version}", flush=True)
     page = browser.new_page()
     cells = {}  # (size, workload) -> [(native 1 core, native 2 cores, page 1 thread, page all threads) per round]
     for r in range(rounds):
