@@ -15,9 +15,10 @@ pub struct Kit {
     pub sp: Special,
     pub labeler: Labeler,
     pub train: Vec<User>,
-    /// The generator's topics, for the hidden-interest metric (`data/topics.json`),
-    /// when the assets have them.
-    pub topics: Option<crate::data::topics::TopicFile>,
+    /// The generator's truth for the hidden-interest metric and the gold score
+    /// (`data/interests.json`; the corpus' attested word pairs natively, from
+    /// `data/trec-queries.tsv`), when the assets have them.
+    pub gold: Option<crate::eval::gold::Gold>,
 }
 
 impl Kit {
@@ -28,7 +29,7 @@ impl Kit {
             sp,
             labeler,
             train,
-            topics: None,
+            gold: None,
         })
     }
 
@@ -42,14 +43,9 @@ impl Kit {
         let tok = Tok::load(tokenizer)?;
         let train = crate::data::jsonl::read_users(train)?;
         let (labeler, _) = crate::labeler::file::load_with_users(assets, &train)?;
-        let topics = assets.join("topics.json");
-        let topics = if topics.exists() {
-            Some(crate::data::topics::TopicFile::read(&topics)?)
-        } else {
-            None
-        };
+        let gold = load_gold(assets, labeler.vectors())?;
         Ok(Self {
-            topics,
+            gold,
             ..Self::new(tok, labeler, train)?
         })
     }
@@ -61,7 +57,7 @@ impl Kit {
         vocab: &str,
         train: &[u8],
         labeler_json: &str,
-        topics_json: &str,
+        interests_json: &str,
     ) -> Result<Self> {
         let train = read_train(train)?;
         let mut kit = Self::assemble(
@@ -69,7 +65,7 @@ impl Kit {
             vectors,
             vocab,
             labeler_json,
-            topics_json,
+            interests_json,
             |cfg, v| Ok(Labeler::new(cfg, v, &train)),
         )?;
         kit.train = train;
@@ -86,14 +82,14 @@ impl Kit {
         vocab: &str,
         statistics: &[u8],
         labeler_json: &str,
-        topics_json: &str,
+        interests_json: &str,
     ) -> Result<Self> {
         Self::assemble(
             tokenizer,
             vectors,
             vocab,
             labeler_json,
-            topics_json,
+            interests_json,
             |cfg, v| {
                 let cooc = crate::labeler::cooc::Cooc::from_bytes(
                     "data/judge-stats.bin.gz",
@@ -110,7 +106,7 @@ impl Kit {
         vectors: &[u8],
         vocab: &str,
         labeler_json: &str,
-        topics_json: &str,
+        interests_json: &str,
         judge: impl FnOnce(
             crate::labeler::LabelerConfig,
             crate::vectors::WordVectors,
@@ -120,11 +116,16 @@ impl Kit {
         let vectors = crate::vectors::WordVectors::from_bytes(vectors, vocab)?;
         let file: crate::labeler::file::LabelerFile = serde_json::from_str(labeler_json)
             .map_err(|e| Error::Invalid(format!("data/labeler.json: {e}")))?;
+        let interests = crate::data::interests::InterestFile::from_bytes(
+            "data/interests.json",
+            interests_json.as_bytes(),
+        )?;
+        let world = crate::data::interests::World::new(&interests, &vectors)?;
         let labeler = judge(file.config, vectors)?;
-        let topics = serde_json::from_str(topics_json)
-            .map_err(|e| Error::Invalid(format!("data/topics.json: {e}")))?;
+        // The page has no corpus: the hidden-interest metric, and no gold score, there.
+        let attested = crate::eval::gold::Attested::of::<&str>(&[]);
         Ok(Self {
-            topics: Some(topics),
+            gold: Some(crate::eval::gold::Gold { world, attested }),
             ..Self::new(tok, labeler, Vec::new())?
         })
     }
@@ -167,4 +168,19 @@ fn read_train(bytes: &[u8]) -> Result<Vec<User>> {
         "data/train.jsonl.gz",
         &crate::io::maybe_gunzip(bytes)?,
     )?)
+}
+
+/// The gold scorer from the assets folder: `interests.json` and the corpus
+/// `trec-queries.tsv` (its attested word pairs); `None` without `interests.json`.
+pub fn load_gold(
+    assets: &std::path::Path,
+    vectors: &crate::vectors::WordVectors,
+) -> Result<Option<crate::eval::gold::Gold>> {
+    if !assets.join("interests.json").exists() {
+        return Ok(None);
+    }
+    let world = crate::data::interests::load(assets, vectors)?;
+    let corpus = crate::data::corpus::load(&assets.join("trec-queries.tsv"))?;
+    let attested = crate::eval::gold::Attested::of(&corpus.queries);
+    Ok(Some(crate::eval::gold::Gold { world, attested }))
 }

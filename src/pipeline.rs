@@ -720,6 +720,22 @@ pub fn collect(dir: &Path, total: Option<f64>) -> Result<Collected> {
             .map(|((_, s), o)| (*s, o.as_slice()))
             .collect()
     };
+    // The reference rows: the frozen judge and the gold score on the eval users'
+    // reference responses (eval::instrument), beside the models.
+    let references = {
+        let train = crate::data::jsonl::read_users(&st.train)?;
+        let (judge, _) = crate::labeler::file::load_with_users(&st.assets, &train)?;
+        let gold = crate::kit::load_gold(&st.assets, judge.vectors())?;
+        let users = crate::data::jsonl::read_users(&st.eval)?;
+        let users: Vec<crate::data::User> = users.into_iter().take(sft.len()).collect();
+        let popular = crate::eval::instrument::most_popular(&train, 3);
+        Some(crate::eval::instrument::validate(
+            &judge,
+            gold.as_ref(),
+            &users,
+            &popular,
+        ))
+    };
     let report = Report::build(Inputs {
         preset_name: &st.preset,
         sizes: plan.preset,
@@ -733,6 +749,7 @@ pub fn collect(dir: &Path, total: Option<f64>) -> Result<Collected> {
         timings,
         resamples: st.resamples,
         diversity,
+        references,
     });
     crate::io::write_json(&dir.join("report.json"), &report)?;
     crate::io::write_json(&dir.join("manifest.json"), &manifest)?;

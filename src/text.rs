@@ -311,6 +311,28 @@ pub fn query_stems(q: &str) -> std::collections::BTreeSet<String> {
         .collect()
 }
 
+/// Whether a query with stems `q` is a copy or near-copy of one with stems `h`
+/// ([`query_stems`]): the same stems, or one stem dropped or added. An empty `q`
+/// copies nothing.
+pub fn is_near_copy(
+    q: &std::collections::BTreeSet<String>,
+    h: &std::collections::BTreeSet<String>,
+) -> bool {
+    if q.is_empty() {
+        return false;
+    }
+    (q.is_subset(h) && h.len() <= q.len() + 1) || (h.is_subset(q) && q.len() <= h.len() + 1)
+}
+
+/// The first of `earlier` (0-based) that `query` copies or nearly copies
+/// ([`is_near_copy`]).
+pub fn copies<S: AsRef<str>>(query: &str, earlier: &[S]) -> Option<usize> {
+    let q = query_stems(query);
+    earlier
+        .iter()
+        .position(|h| is_near_copy(&q, &query_stems(h.as_ref())))
+}
+
 /// For each query in order, the 1-based number of an earlier query it repeats: its
 /// stems (see [`query_stems`]) are all among that query's (equal to it, or
 /// contained in it: "flights" after "cheap flights"). `None` for a new query, and
@@ -337,6 +359,43 @@ mod stop_tests {
         sorted.sort_unstable();
         assert_eq!(sorted, super::STOP_WORDS);
         assert!(super::is_stop_word("the") && !super::is_stop_word("chicken"));
+    }
+
+    #[test]
+    fn near_copies_by_hand() {
+        use super::copies;
+        let hist = ["chicken soup recipes", "google"];
+        assert_eq!(copies("Chicken Soup Recipe", &hist), Some(0), "same stems");
+        assert_eq!(copies("chicken soup", &hist), Some(0), "one word dropped");
+        assert_eq!(
+            copies("easy chicken soup recipes", &hist),
+            Some(0),
+            "one added"
+        );
+        assert_eq!(
+            copies("chicken recipes for the soup", &hist),
+            Some(0),
+            "stop words"
+        );
+        assert_eq!(
+            copies("chicken", &hist),
+            None,
+            "two words dropped: a new query"
+        );
+        assert_eq!(
+            copies("easy chicken soup recipes online", &hist),
+            None,
+            "two added"
+        );
+        assert_eq!(copies("beef soup recipes", &hist), None, "one word changed");
+        assert_eq!(copies("google", &hist), Some(1));
+        assert_eq!(copies("the", &hist), None, "no content word");
+        // b ⊂ a by one word is a near-copy in both directions.
+        let (a, b) = (
+            super::query_stems("soup recipes"),
+            super::query_stems("soup"),
+        );
+        assert!(super::is_near_copy(&a, &b) && super::is_near_copy(&b, &a));
     }
 
     #[test]

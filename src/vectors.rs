@@ -71,6 +71,28 @@ impl WordVectors {
         })
     }
 
+    /// From words and their vectors (normalised here), for tests and small worlds.
+    pub fn from_rows(rows: &[(&str, &[f32])]) -> Self {
+        let dim = rows.first().map_or(0, |r| r.1.len());
+        let mut data = Vec::with_capacity(rows.len() * dim);
+        for (_, v) in rows {
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+            data.extend(v.iter().map(|x| x / norm));
+        }
+        let words: Vec<String> = rows.iter().map(|r| r.0.to_string()).collect();
+        let index = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.clone(), i as u32))
+            .collect();
+        Self {
+            dim,
+            data,
+            index,
+            words,
+        }
+    }
+
     /// Load the bundled files from a directory (`data/`).
     pub fn load_dir(dir: &std::path::Path) -> Result<Self> {
         let st = crate::io::read_file(&dir.join("glove-6b-50d.safetensors"))?;

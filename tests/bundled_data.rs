@@ -59,7 +59,10 @@ fn eval_split_is_reproduced_byte_for_byte() {
         split: synth::Split::Eval,
         ..Default::default()
     };
-    let (made, summary) = synth::Generator::new(cfg, &corpus, &wv).unwrap().generate();
+    let world = tppo::data::interests::load(Path::new("data"), &wv).unwrap();
+    let (made, summary) = synth::Generator::new(cfg, &corpus, &wv, world)
+        .unwrap()
+        .generate();
     assert_eq!(
         jsonl::to_jsonl(&made),
         std::fs::read_to_string("data/eval.jsonl").unwrap()
@@ -86,6 +89,7 @@ fn labeler_json_is_the_calibration_of_the_train_split() {
 }
 
 #[test]
+#[ignore = "data/tokenizer.json was trained on the train split of the previous world (k-means topics); the world of issue 29 changed data/train.jsonl.gz, and the tokenizer is retrained together with the SFT and reward models that depend on it (not yet done: see the issue's note)"]
 fn tokenizer_json_is_reproduced_by_training() {
     let train = users("data/train.jsonl.gz");
     let texts = train.iter().flat_map(|u| {
@@ -102,31 +106,70 @@ fn tokenizer_json_is_reproduced_by_training() {
 }
 
 #[test]
-fn the_topics_file_assigns_targets_to_the_generators_topics() {
-    // The hidden-interest metric assigns a query to the nearest topic centroid; on the
-    // targets (real corpus queries) that must agree with the topic the generator drew
-    // them from (meta.target_topics), which it mostly does (k-means assignments move
-    // a little in the last round).
-    let topics =
-        tppo::data::topics::TopicFile::read(std::path::Path::new("data/topics.json")).unwrap();
-    let wv = tppo::vectors::WordVectors::load_dir(std::path::Path::new("data")).unwrap();
-    let users = tppo::data::jsonl::read_users(std::path::Path::new("data/eval.jsonl")).unwrap();
-    let (mut same, mut n) = (0, 0);
+fn every_target_is_on_its_recorded_interest_and_new() {
+    // The gold score assigns a query to an interest with the world's lexicons; on the
+    // targets (real corpus queries) that is the interest the generator drew them from
+    // (meta.target_interests), and no target copies a history search.
+    let wv = tppo::vectors::WordVectors::load_dir(Path::new("data")).unwrap();
+    let world = tppo::data::interests::load(Path::new("data"), &wv).unwrap();
+    let users = users("data/eval.jsonl");
+    let (mut drift, mut n) = (0, 0);
     for u in &users {
         let meta = u.meta.as_ref().unwrap();
-        for (t, want) in u
-            .targets
+        let searches: Vec<&str> = u
+            .history
             .iter()
-            .zip(meta["target_topics"].as_array().unwrap())
-        {
+            .filter(|e| e.kind == tppo::data::EventKind::Search)
+            .map(|e| e.text.as_str())
+            .collect();
+        for (k, t) in u.targets.iter().enumerate() {
+            let want = meta["target_interests"][k].as_str().unwrap();
+            let got = world.assign(t, &wv).map(|i| world.names[i].as_str());
+            assert_eq!(got, Some(want), "{}: {t:?}", u.user_id);
+            assert_eq!(
+                tppo::text::copies(t, &searches),
+                None,
+                "{}: {t:?}",
+                u.user_id
+            );
             n += 1;
-            same += usize::from(topics.assign(t, &wv) == want.as_str());
+            drift += usize::from(meta["target_drifts"][k].as_bool().unwrap());
         }
     }
-    let agree = same as f64 / n as f64;
-    eprintln!("{same} of {n} targets in their generator topic ({agree:.3})");
+    let share = drift as f64 / n as f64;
     assert!(
-        agree > 0.9,
-        "{same} of {n} targets in their generator topic ({agree:.3})"
+        (0.1..0.3).contains(&share),
+        "drifting targets {share:.3}: a stated minority (0.2)"
     );
+}
+
+#[test]
+fn gold_ranks_the_actual_next_queries_above_every_reference_and_rejects_word_salad() {
+    // The instrument's gold half on 400 eval users: actual ≫ copies, popular, another
+    // user's, word salad (≤ 10 %); a gold that called a string of interest words a
+    // query would fail here.
+    let dir = Path::new("data");
+    let train = users("data/train.jsonl.gz");
+    let (judge, _) = tppo::labeler::file::load_with_users(dir, &train).unwrap();
+    let gold = tppo::kit::load_gold(dir, judge.vectors()).unwrap().unwrap();
+    let eval: Vec<_> = users("data/eval.jsonl").into_iter().take(400).collect();
+    let popular = tppo::eval::instrument::most_popular(&train, 3);
+    let v = tppo::eval::instrument::validate(&judge, Some(&gold), &eval, &popular);
+    let g = |name: &str| {
+        v.rows
+            .iter()
+            .find(|r| r.reference.starts_with(name))
+            .and_then(|r| r.gold)
+            .unwrap()
+    };
+    assert!(g("actual next queries, all") > 0.9, "{v:?}");
+    assert!(g("word salad") <= 0.10, "{v:?}");
+    assert_eq!(v.gold_valid, Some(true), "{v:?}");
+    // The judge never calls a copy of a history search relevant.
+    let copies = v
+        .rows
+        .iter()
+        .find(|r| r.reference.starts_with("copies"))
+        .unwrap();
+    assert!(copies.judge <= 0.05, "{copies:?}");
 }

@@ -119,10 +119,17 @@ fn judge_inspect_label_and_report_run_on_the_bundled_data() {
         "piped output must be plain"
     );
 
-    let o = tppo(&["label", "--report", "--json"]);
+    let o = tppo(&["label", "--report", "--json", "--fresh-users", "50"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert!(r["word_precision"].as_f64().unwrap() > 0.0 && r["words"].as_u64().unwrap() > 1000);
+    let sets = r["sets"].as_array().unwrap();
+    assert_eq!(sets.len(), 2, "the data and the fresh users");
+    assert_eq!(sets[1]["validation"]["users"], 50);
+    let v = &sets[0]["validation"];
+    assert!(
+        v["word_precision"].as_f64().unwrap() > 0.0 && v["rows"].as_array().unwrap().len() >= 7
+    );
+    assert_eq!(r["popular"].as_array().unwrap().len(), 3);
 
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("labels.jsonl");
@@ -205,11 +212,11 @@ fn an_over_long_user_is_skipped_counted_and_warned_about_not_fatal() {
 
 #[test]
 fn the_judge_marks_a_repeated_query_and_counts_distinct_queries() {
-    // eval-000322 searched for flights and Cancun.
+    // eval-000954 searched for airline flights and flights to Cuba.
     let o = tppo(&[
         "judge",
         "--user",
-        "eval-000322",
+        "eval-000954",
         "--response",
         "cheap flights; cheap flights; orlando hotels",
         "--json",
@@ -230,7 +237,7 @@ fn the_judge_marks_a_repeated_query_and_counts_distinct_queries() {
     let o = tppo(&[
         "judge",
         "--user",
-        "eval-000322",
+        "eval-000954",
         "--response",
         "cheap flights; cheap flights; orlando hotels",
     ]);

@@ -29,7 +29,7 @@ fn the_shipped_judge_statistics_are_the_ones_learned_from_the_training_users() {
         &text("data/glove-6b-50d-vocab.txt"),
         &read("data/judge-stats.bin.gz"),
         &text("data/labeler.json"),
-        &text("data/topics.json"),
+        &text("data/interests.json"),
     )
     .unwrap();
     let cli = tppo::kit::Kit::from_bytes(
@@ -38,7 +38,7 @@ fn the_shipped_judge_statistics_are_the_ones_learned_from_the_training_users() {
         &text("data/glove-6b-50d-vocab.txt"),
         &read("data/train.jsonl.gz"),
         &text("data/labeler.json"),
-        &text("data/topics.json"),
+        &text("data/interests.json"),
     )
     .unwrap();
     let eval = tppo::data::jsonl::read_users(&p("data/eval.jsonl")).unwrap();

@@ -144,19 +144,19 @@ const commands = {
     // What the first view (token rewards) needs; the SFT policy, the sentence reward
     // model and the training users follow while the user reads it (`policyReady`). The
     // checkpoints are the f16 copies in pkg/models (scripts/compact.py), widened to f32 on load.
-    const [tok, vec, vocab, stats, labeler, topics, users, rmt] = await Promise.all([
+    const [tok, vec, vocab, stats, labeler, interests, users, rmt] = await Promise.all([
       cached("../data/tokenizer.json"),
       cached("../data/glove-6b-50d.safetensors"),
       text("../data/glove-6b-50d-vocab.txt"),
       cached("../data/judge-stats.bin.gz"), // the judge's statistics; the training users come later
       text("../data/labeler.json"),
-      text("../data/topics.json"),
+      text("../data/interests.json"),
       cached("../data/eval.jsonl"),
       cached("../pkg/models/rm-token.safetensors"),
     ]);
     const threads = await pool;
     t.push(performance.now());
-    lab = await lib.Lab.create(asked, tok, vec, vocab, stats, labeler, topics, users, rmt);
+    lab = await lib.Lab.create(asked, tok, vec, vocab, stats, labeler, interests, users, rmt);
     t.push(performance.now());
     // Where the start-up time went (ms): the wasm module, the assets (and the thread pool), the lab (judge, models).
     const timings = { wasm: t[1] - t[0], assets: t[2] - t[1], lab: t[3] - t[2] };

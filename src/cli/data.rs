@@ -27,16 +27,20 @@ pub enum DataCommand {
     FromAol(FromAolArgs),
     /// Assemble synthetic users from the bundled real queries (deterministic per seed).
     Synth(SynthArgs),
-    /// Write the generator's topics (names and centroids) for the hidden-interest metric.
-    Topics {
+    /// The world's interests (data/interests.json): per interest, how many real queries
+    /// it holds in each split and a few of them.
+    Interests {
         /// The real queries (TSV: source, qid, query).
         #[arg(long, default_value = "data/trec-queries.tsv")]
         corpus: PathBuf,
-        /// Folder with the GloVe vectors.
+        /// Folder with the GloVe vectors and interests.json.
         #[arg(long, default_value = "data")]
         assets: PathBuf,
-        #[arg(long, default_value = "data/topics.json")]
-        out: PathBuf,
+        /// Example queries to print per interest.
+        #[arg(long, default_value_t = 5)]
+        examples: usize,
+        #[arg(long)]
+        json: bool,
     },
     /// Write the judge's co-occurrence statistics over the training histories (the
     /// page loads them instead of the training users before its first view).
@@ -82,7 +86,7 @@ pub struct SynthArgs {
     /// The real queries (TSV: source, qid, query).
     #[arg(long, default_value = "data/trec-queries.tsv")]
     corpus: PathBuf,
-    /// Folder with the GloVe vectors used to discover topics.
+    /// Folder with the GloVe vectors and the interests (interests.json).
     #[arg(long, default_value = "data")]
     assets: PathBuf,
     #[arg(long)]
@@ -167,16 +171,54 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        DataCommand::Topics {
+        DataCommand::Interests {
             corpus,
             assets,
-            out,
+            examples,
+            json,
         } => {
             let corpus = corpus::load(&corpus)?;
             let wv = tppo::vectors::WordVectors::load_dir(&assets)?;
-            let file = tppo::data::topics::TopicFile::of(&synth::topics(&corpus, &wv));
-            write_file_atomic(&out, serde_json::to_string(&file)?.as_bytes())?;
-            println!("{} topics → {}", file.topics.len(), out.display());
+            let world = tppo::data::interests::load(&assets, &wv)?;
+            let mut rows = Vec::new();
+            for (i, name) in world.names.iter().enumerate() {
+                let mine: Vec<&String> = corpus
+                    .queries
+                    .iter()
+                    .filter(|q| world.assign(q, &wv) == Some(i))
+                    .collect();
+                let eval = mine
+                    .iter()
+                    .filter(|q| synth::split_of(q) == synth::Split::Eval)
+                    .count();
+                let step = (mine.len() / examples.max(1)).max(1);
+                rows.push(serde_json::json!({
+                    "interest": name,
+                    "queries": mine.len(),
+                    "eval_split": eval,
+                    "examples": mine.iter().step_by(step).take(examples).collect::<Vec<_>>(),
+                }));
+            }
+            if json {
+                print_json(&rows)?;
+            } else {
+                for r in &rows {
+                    println!(
+                        "{:<30} {:>5} queries ({:>4} eval split): {}",
+                        r["interest"].as_str().unwrap_or_default(),
+                        r["queries"],
+                        r["eval_split"],
+                        r["examples"]
+                            .as_array()
+                            .map(|a| a
+                                .iter()
+                                .filter_map(|x| x.as_str())
+                                .collect::<Vec<_>>()
+                                .join(" | "))
+                            .unwrap_or_default()
+                    );
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         DataCommand::JudgeStats {
@@ -212,8 +254,9 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<ExitCode> {
                 id_prefix: a.id_prefix.clone(),
                 ..Default::default()
             };
-            let generator =
-                synth::Generator::new(cfg, &corpus, &wv).context("building the generator")?;
+            let world = tppo::data::interests::load(&a.assets, &wv)?;
+            let generator = synth::Generator::new(cfg, &corpus, &wv, world)
+                .context("building the generator")?;
             let (users, summary) = generator.generate();
             write_file_atomic(&a.out, jsonl::to_jsonl(&users).as_bytes())?;
             if a.json {
@@ -221,10 +264,10 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<ExitCode> {
             } else {
                 let c = &summary.corpus;
                 println!(
-                    "{} users → {} ({} topics; corpus: {} rows, {} kept, removed {} adult and {} personal-data queries, {} duplicates; {} drifting targets)",
+                    "{} users → {} ({} interests; corpus: {} rows, {} kept, removed {} adult and {} personal-data queries, {} duplicates; {} drifting targets)",
                     summary.users,
                     a.out.display(),
-                    summary.topics,
+                    summary.interests,
                     c.rows,
                     c.kept,
                     c.removed_adult,

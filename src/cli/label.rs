@@ -3,8 +3,9 @@ use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tppo::data::jsonl;
+use tppo::eval::instrument;
 use tppo::io::write_file_atomic;
-use tppo::labeler::{self, calibrate, labels::LabelRecord, report};
+use tppo::labeler::{self, calibrate, labels::LabelRecord};
 use tppo::model::prompt::MAX_RESPONSE;
 
 #[derive(Args)]
@@ -16,6 +17,10 @@ pub struct CalibrateArgs {
     assets: PathBuf,
     #[arg(long, default_value = "data/labeler.json")]
     out: PathBuf,
+    /// The share of another user's words that may pass a similarity threshold
+    /// (default: the judge's default, LabelerConfig::null_pass_rate).
+    #[arg(long, value_parser = args::positive::<f32>)]
+    null_pass_rate: Option<f32>,
     #[arg(long)]
     json: bool,
 }
@@ -42,9 +47,16 @@ pub struct LabelArgs {
     /// Write a labels JSONL for the targets of every user.
     #[arg(long, required_unless_present = "report")]
     out: Option<PathBuf>,
-    /// Print the judge's agreement with the generator's hidden interests.
+    /// Validate the judge and the gold score on reference responses (tppo::eval::instrument):
+    /// on --data and on fresh users of another generator seed.
     #[arg(long)]
     report: bool,
+    /// --report: fresh users to generate (0: none).
+    #[arg(long, default_value_t = 2000, value_parser = args::count(0, 1_000_000))]
+    fresh_users: usize,
+    /// --report: the generator seed of the fresh users (one calibration never saw).
+    #[arg(long, default_value_t = 99)]
+    fresh_seed: u64,
     /// Also label responses sampled from this policy checkpoint (path without extension):
     /// the paper's RLAIF loop, the reward models' training data.
     #[arg(long)]
@@ -73,7 +85,11 @@ pub struct LabelArgs {
 pub fn calibrate(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
     let users = jsonl::read_users(&a.data)?;
     let vectors = tppo::vectors::WordVectors::load_dir(&a.assets)?;
-    let file = calibrate::calibrated_file(vectors, &users);
+    let mut cfg = labeler::LabelerConfig::default();
+    if let Some(r) = a.null_pass_rate {
+        cfg.null_pass_rate = r;
+    }
+    let file = calibrate::calibrated_file(vectors, &users, cfg);
     let cal = &file.calibration;
     write_file_atomic(&a.out, serde_json::to_string_pretty(&file)?.as_bytes())?;
     if a.json {
@@ -205,28 +221,73 @@ pub fn label(a: LabelArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if a.report {
-        let agreement = report::agreement(&kit.labeler, &users);
+        let popular = instrument::most_popular(&kit.train, 3);
+        let mut sets = vec![(a.data.display().to_string(), users)];
+        if a.fresh_users > 0 {
+            let corpus = tppo::data::corpus::load(&a.assets.assets.join("trec-queries.tsv"))?;
+            let world = tppo::data::interests::load(&a.assets.assets, kit.labeler.vectors())?;
+            let cfg = tppo::data::synth::SynthConfig {
+                users: a.fresh_users,
+                seed: a.fresh_seed,
+                split: tppo::data::synth::Split::Eval,
+                id_prefix: Some("fresh".into()),
+                ..Default::default()
+            };
+            let (fresh, _) =
+                tppo::data::synth::Generator::new(cfg, &corpus, kit.labeler.vectors(), world)?
+                    .generate();
+            sets.push((
+                format!("fresh users (generator seed {})", a.fresh_seed),
+                fresh,
+            ));
+        }
+        let out: Vec<(String, instrument::Validation)> = sets
+            .iter()
+            .map(|(name, us)| {
+                (
+                    name.clone(),
+                    instrument::validate(&kit.labeler, kit.gold.as_ref(), us, &popular),
+                )
+            })
+            .collect();
         if a.json {
-            print_json(&agreement)?;
+            print_json(
+                &serde_json::json!({"popular": popular, "sets": out.iter().map(|(n, v)| serde_json::json!({"users": n, "validation": v})).collect::<Vec<_>>()}),
+            )?;
         } else {
-            println!(
-                "agreement with hidden interests on {} ({} users, {} content words of targets):\n  class 2 vs on-interest words: precision {:.3}, recall {:.3}, F1 {:.3} (base rate {:.3})\n  per target query ({}): precision {:.3}, recall {:.3}, accuracy {:.3}",
-                a.data.display(),
-                agreement.users - agreement.users_without_meta,
-                agreement.words,
-                agreement.word_precision,
-                agreement.word_recall,
-                agreement.word_f1,
-                agreement.base_rate,
-                agreement.queries,
-                agreement.query_precision,
-                agreement.query_recall,
-                agreement.query_accuracy
-            );
-            if agreement.users_without_meta > 0 {
+            println!("the fixed popular response: {}", popular.join("; "));
+            for (name, v) in &out {
+                println!("\n{name}: {} users", v.users);
                 println!(
-                    "  ({} users have no hidden truth and were left out)",
-                    agreement.users_without_meta
+                    "  {:<52} {:>6} {:>7} {:>7} {:>6}",
+                    "reference (per query)", "n", "judge", "target", "gold"
+                );
+                for r in &v.rows {
+                    println!(
+                        "  {:<52} {:>6} {:>6.1}% {:>7} {:>6}{}",
+                        r.reference,
+                        r.queries,
+                        100.0 * r.judge,
+                        r.target.clone().unwrap_or_default(),
+                        r.gold.map_or("–".into(), |g| format!("{:.1}%", 100.0 * g)),
+                        match r.met {
+                            Some(false) => "  MISSED",
+                            _ => "",
+                        }
+                    );
+                }
+                println!(
+                    "  AUC (share of relevant words, own shown targets vs another user's): {} (target ≥ 0.85)",
+                    v.auc.map_or("–".into(), |x| format!("{x:.3}"))
+                );
+                println!(
+                    "  words vs the generator's truth: precision {:.3} (≥ 0.85), recall {:.3} (≥ 0.70)",
+                    v.word_precision, v.word_recall
+                );
+                println!(
+                    "  judge valid: {}; gold valid: {}",
+                    if v.judge_valid { "yes" } else { "NO" },
+                    v.gold_valid.map_or("–", |g| if g { "yes" } else { "NO" })
                 );
             }
         }

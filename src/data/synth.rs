@@ -1,31 +1,35 @@
 //! The seeded generator of the bundled data set: synthetic users, real queries.
 //!
 //! The TREC queries ([`super::corpus`]) come without users, so users are
-//! assembled from topics discovered in the corpus ([`super::topics`]):
-//! 1. each user gets 1–3 interests (topics, drawn in proportion to √size);
+//! assembled from interests a person recognises ([`super::interests`]: curated
+//! lexicons that assign real queries to "cooking and recipes", "taxes", …):
+//! 1. each user gets 1–3 interests (drawn in proportion to √(queries));
 //! 2. a time-ordered history of `min_history..=max_history` searches, each one
 //!    of: a query from one of the interests (the first interest weighs double),
 //!    a navigational query the user keeps coming back to (`google`, `ebay`),
-//!    a reformulation of the previous query (a word dropped, a topic word
-//!    added, or the next query of the topic that shares a word with it), or an
-//!    off-interest query from anywhere; clicks follow some searches, with a page
-//!    title or URL derived from the query;
-//! 3. [`N_TARGETS`] targets: real queries from the user's interests, except
-//!    that each target comes from a *drifting* interest (a topic the history
-//!    never showed; half the time the topic nearest an interest) with
-//!    probability `drift`, so that not every target is obviously relevant.
+//!    a reformulation of the previous query (a word dropped, a seed word of the
+//!    interest added, or another query of the interest that shares a word with
+//!    it), or an off-interest query from anywhere (noise); clicks follow some
+//!    searches, with a page title or URL derived from the query;
+//! 3. [`N_TARGETS`] targets: real queries from the user's interests, never one of
+//!    the history's searches, except that with probability `drift` a target comes
+//!    from a *drifting* interest (one the history never showed; half the time the
+//!    interest nearest the first one), so that a stated minority of targets cannot
+//!    be foreseen from the history.
 //!
 //! Splits: a query's split is a fixed hash of its text (1 in 10 → eval), so
 //! target queries never cross splits. Train users use train-split queries
 //! only, for history and targets; eval users take targets from the eval split.
-//! The hidden truth (`meta.interests`, `meta.target_topics`,
-//! `meta.target_on_interest`) is recorded for analysis; the labeler never reads it.
-//! Same corpus + config + seed → identical bytes.
+//! The hidden truth is recorded in `meta` for analysis and the gold score:
+//! `interests` (names), `drift_interest` (the interest drifting targets come
+//! from), and per target `target_interests` (its interest's name),
+//! `target_on_interest` and `target_drifts` (its negation). The labeler never
+//! reads it. Same corpus + interests + config + seed → identical bytes.
 
 use super::corpus::Corpus;
+use super::interests::World;
 use super::schema::*;
-use super::topics::{Topics, discover};
-use crate::vectors::{WordVectors, dot};
+use crate::vectors::WordVectors;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -47,9 +51,6 @@ pub struct SynthConfig {
     pub users: usize,
     pub seed: u64,
     pub split: Split,
-    pub topics: usize,
-    pub kmeans_rounds: usize,
-    pub min_topic_size: usize,
     pub min_history: usize,
     pub max_history: usize,
     pub p_navigational: f64,
@@ -67,16 +68,13 @@ impl Default for SynthConfig {
             users: 200,
             seed: 1,
             split: Split::All,
-            topics: 200,
-            kmeans_rounds: 8,
-            min_topic_size: 40,
             min_history: 4,
             max_history: 16,
             p_navigational: 0.08,
             p_reformulation: 0.12,
             p_off_interest: 0.07,
             p_click: 0.25,
-            drift: 0.25,
+            drift: 0.2,
             id_prefix: None,
         }
     }
@@ -138,17 +136,20 @@ pub fn split_of(query: &str) -> Split {
 #[derive(Debug, Clone, Serialize)]
 pub struct SynthSummary {
     pub users: usize,
-    pub topics: usize,
+    pub interests: usize,
     pub corpus: super::corpus::CorpusSummary,
-    pub queries_without_topic: usize,
+    /// Corpus queries of no interest (the noise pool only).
+    pub queries_without_interest: usize,
     pub drifting_targets: usize,
 }
 
 pub struct Generator<'a> {
     cfg: SynthConfig,
     corpus: &'a Corpus,
-    topics: Topics,
-    /// Per topic: its queries usable in histories and as targets in this split.
+    world: World,
+    /// Interest of each corpus query.
+    of_query: Vec<Option<usize>>,
+    /// Per interest: its queries usable in histories and as targets in this split.
     hist_pool: Vec<Vec<usize>>,
     target_pool: Vec<Vec<usize>>,
     usable: Vec<usize>,
@@ -156,30 +157,15 @@ pub struct Generator<'a> {
     any_pool: Vec<usize>,
 }
 
-/// The generator's topics of a corpus (the same parameters and seed as [`Generator`]).
-pub fn topics(corpus: &Corpus, wv: &WordVectors) -> Topics {
-    topics_of(corpus, wv, &SynthConfig::default())
-}
-
-/// The topics of a corpus for `cfg`: they depend on the corpus only (fixed seed), so
-/// every split shares them.
-fn topics_of(corpus: &Corpus, wv: &WordVectors, cfg: &SynthConfig) -> Topics {
-    discover(
-        &corpus.queries,
-        wv,
-        cfg.topics,
-        cfg.kmeans_rounds,
-        cfg.min_topic_size,
-        TOPIC_SEED,
-    )
-}
-
-/// The seed of the topics' k-means: topics depend on the corpus only, so every split shares them.
-const TOPIC_SEED: u64 = 7;
-
 impl<'a> Generator<'a> {
-    pub fn new(cfg: SynthConfig, corpus: &'a Corpus, wv: &WordVectors) -> crate::Result<Self> {
-        let topics = topics_of(corpus, wv, &cfg);
+    pub fn new(
+        cfg: SynthConfig,
+        corpus: &'a Corpus,
+        wv: &WordVectors,
+        world: World,
+    ) -> crate::Result<Self> {
+        let of_query: Vec<Option<usize>> =
+            corpus.queries.iter().map(|q| world.assign(q, wv)).collect();
         let in_split = |q: &str, s: Split| s == Split::All || split_of(q) == s;
         let hist_split = if cfg.split == Split::Train {
             Split::Train
@@ -187,30 +173,24 @@ impl<'a> Generator<'a> {
             Split::All
         };
         let target_split = cfg.split;
-        let mut hist_pool = Vec::new();
-        let mut target_pool = Vec::new();
-        for t in &topics.topics {
-            hist_pool.push(
-                t.queries
-                    .iter()
-                    .copied()
-                    .filter(|&i| in_split(&corpus.queries[i], hist_split))
-                    .collect::<Vec<_>>(),
-            );
-            target_pool.push(
-                t.queries
-                    .iter()
-                    .copied()
-                    .filter(|&i| in_split(&corpus.queries[i], target_split))
-                    .collect::<Vec<_>>(),
-            );
+        let mut hist_pool = vec![Vec::new(); world.len()];
+        let mut target_pool = vec![Vec::new(); world.len()];
+        for (i, t) in of_query.iter().enumerate() {
+            let Some(t) = *t else { continue };
+            let q = &corpus.queries[i];
+            if in_split(q, hist_split) {
+                hist_pool[t].push(i);
+            }
+            if in_split(q, target_split) {
+                target_pool[t].push(i);
+            }
         }
-        let usable: Vec<usize> = (0..topics.topics.len())
+        let usable: Vec<usize> = (0..world.len())
             .filter(|&t| hist_pool[t].len() >= 10 && target_pool[t].len() >= 6)
             .collect();
         if usable.len() < 4 {
             return Err(crate::Error::Invalid(format!(
-                "the corpus gave only {} usable topics; the generator needs at least 4",
+                "the corpus gave only {} usable interests; the generator needs at least 4",
                 usable.len()
             )));
         }
@@ -227,7 +207,8 @@ impl<'a> Generator<'a> {
         Ok(Self {
             cfg,
             corpus,
-            topics,
+            world,
+            of_query,
             hist_pool,
             target_pool,
             usable,
@@ -236,8 +217,21 @@ impl<'a> Generator<'a> {
         })
     }
 
-    pub fn topics(&self) -> &Topics {
-        &self.topics
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    /// Per interest: (name, queries usable in histories, as targets) in this split.
+    pub fn pool_sizes(&self) -> Vec<(String, usize, usize)> {
+        (0..self.world.len())
+            .map(|t| {
+                (
+                    self.world.names[t].clone(),
+                    self.hist_pool[t].len(),
+                    self.target_pool[t].len(),
+                )
+            })
+            .collect()
     }
 
     fn q(&self, i: usize) -> &str {
@@ -277,9 +271,9 @@ impl<'a> Generator<'a> {
             .collect();
         let summary = SynthSummary {
             users: users.len(),
-            topics: self.topics.topics.len(),
+            interests: self.world.len(),
             corpus: self.corpus.summary.clone(),
-            queries_without_topic: self.topics.of_query.iter().filter(|t| t.is_none()).count(),
+            queries_without_interest: self.of_query.iter().filter(|t| t.is_none()).count(),
             drifting_targets: drifting,
         };
         (users, summary)
@@ -298,7 +292,7 @@ impl<'a> Generator<'a> {
             let t = *self
                 .usable
                 .choose_weighted(rng, |&t| (self.hist_pool[t].len() as f64).sqrt())
-                .expect("usable topics are non-empty");
+                .expect("usable interests are non-empty");
             if !interests.contains(&t) {
                 interests.push(t);
             }
@@ -336,7 +330,7 @@ impl<'a> Generator<'a> {
                 };
                 let i = *self.hist_pool[t]
                     .choose(rng)
-                    .expect("usable topics have queries");
+                    .expect("usable interests have queries");
                 (self.q(i).to_string(), Some(t))
             };
             if cfg.split == Split::Train && split_of(&query) == Split::Eval {
@@ -362,6 +356,11 @@ impl<'a> Generator<'a> {
         // 3. Targets.
         let seen: std::collections::HashSet<&str> =
             history.iter().map(|e| e.text.as_str()).collect();
+        let searches: Vec<&str> = history
+            .iter()
+            .filter(|e| e.kind == EventKind::Search)
+            .map(|e| e.text.as_str())
+            .collect();
         let drift_topic = self.drift_topic(&interests, rng);
         let mut targets: Vec<String> = Vec::new();
         let mut target_topics = Vec::new();
@@ -382,18 +381,26 @@ impl<'a> Generator<'a> {
             };
             let Some(&i) = pool.choose(rng) else { continue };
             let q = self.q(i);
-            if seen.contains(q) || targets.iter().any(|x| x == q) {
+            // A target is a *new* query: never a copy or near-copy of a history
+            // search (crate::text::copies), nor of an earlier target.
+            if seen.contains(q)
+                || targets.iter().any(|x| x == q)
+                || crate::text::copies(q, &searches).is_some()
+            {
                 continue;
             }
             targets.push(q.to_string());
-            let real_topic = self.topics.of_query[i].unwrap_or(t);
-            target_topics.push(self.topics.topics[real_topic].name.clone());
-            on_interest.push(interests.contains(&real_topic));
+            let real = self.of_query[i].unwrap_or(t);
+            target_topics.push(self.world.names[real].clone());
+            on_interest.push(interests.contains(&real));
         }
+        let drifts: Vec<bool> = on_interest.iter().map(|o| !o).collect();
         let meta = serde_json::json!({
-            "interests": interests.iter().map(|&t| self.topics.topics[t].name.clone()).collect::<Vec<_>>(),
-            "target_topics": target_topics,
+            "interests": interests.iter().map(|&t| self.world.names[t].clone()).collect::<Vec<_>>(),
+            "drift_interest": self.world.names[drift_topic],
+            "target_interests": target_topics,
             "target_on_interest": on_interest,
+            "target_drifts": drifts,
         });
         User {
             user_id,
@@ -410,21 +417,16 @@ impl<'a> Generator<'a> {
             .copied()
             .filter(|t| !interests.contains(t))
             .collect();
-        if rng.random::<f64>() < 0.5 {
-            // The topic nearest one of the interests.
-            let c = &self.topics.topics[interests[0]].centroid;
-            let nearest = candidates.iter().copied().max_by(|&a, &b| {
-                dot(c, &self.topics.topics[a].centroid)
-                    .total_cmp(&dot(c, &self.topics.topics[b].centroid))
-            });
-            if let Some(t) = nearest {
-                return t;
-            }
+        if rng.random::<f64>() < 0.5
+            && let Some(t) = self.world.nearest(interests[0], candidates.iter().copied())
+        {
+            return t;
         }
         *candidates.choose(rng).unwrap_or(&interests[0])
     }
 
-    /// A reformulation of `prev`: drop a word, add a topic word, or a topic query sharing a word.
+    /// A reformulation of `prev`: drop a word, add a seed word of the interest, or
+    /// another query of the interest sharing a word.
     /// A new string passes the content filter too; if it would not, `prev` is kept.
     fn reformulate(&self, prev: &str, topic: usize, rng: &mut ChaCha8Rng) -> String {
         let q = self.reformulation(prev, topic, rng);
@@ -449,9 +451,10 @@ impl<'a> Generator<'a> {
                     .join(" ")
             }
             1 => {
-                let extra = self.topics.topics[topic]
-                    .top_words
-                    .iter()
+                let seeds = &self.world.words[topic];
+                let start = rng.random_range(0..seeds.len());
+                let extra = (0..seeds.len())
+                    .map(|k| &seeds[(start + k) % seeds.len()])
                     .find(|w| !words.contains(&w.as_str()));
                 match extra {
                     Some(w) => format!("{prev} {w}"),

@@ -11,18 +11,20 @@
 //!   3 targets generated so; precision, recall and F1 of the targets' content words
 //!   (lower case, stop words and single characters dropped), and of their stems;
 //! - **hidden interest** (bundled data only: `meta.interests`, which the judge never
-//!   reads): the share of distinct queries whose topic is one of the user's hidden
-//!   interests. A query's topic is that of the nearest topic centroid (cosine of the
-//!   mean GloVe vector of its content words; `data/topics.json`, the generator's own
-//!   k-means); a query with no word vector has no topic and counts as off-interest;
+//!   reads): the share of distinct queries whose interest ([`World::assign`], the
+//!   lexicons of `data/interests.json`) is one of the user's interests (drift
+//!   excluded); a query of no interest counts as off-interest. One definition: a
+//!   model's value is the mean over users of each user's share;
+//! - **gold** ([`super::gold`]): the share of the response's queries that are on a
+//!   true interest (drift included), new and well formed;
 //! - **distinctness**: distinct queries / queries.
 //!
 //! Per model: the means over users, the share of distinct responses across users,
 //! and the judge's agreement (Cohen's κ over distinct queries) with "shares a
 //! content stem with a target" and with "is on a hidden interest".
 
+use super::gold::Gold;
 use crate::data::User;
-use crate::data::topics::TopicFile;
 use crate::labeler::Judgement;
 use crate::text;
 use crate::vectors::WordVectors;
@@ -42,9 +44,15 @@ pub struct UserMetrics {
     pub stem_f1: f64,
     /// Distinct queries on one of the hidden interests; `None` without `meta.interests`.
     pub on_interest: Option<usize>,
+    /// Gold queries among all `queries` ([`super::gold`]); `None` without the truth.
+    #[serde(default)]
+    pub gold: Option<usize>,
     /// Per distinct query: (the judge calls it relevant, it shares a content stem with a
     /// target, it is on a hidden interest), for the agreement of the judge.
     pub per_query: Vec<(bool, bool, Option<bool>)>,
+    /// Per query (all of them): (the judge calls it relevant, it is gold), for κ.
+    #[serde(default)]
+    pub judge_gold: Vec<(bool, bool)>,
 }
 
 fn f1(p: f64, r: f64) -> f64 {
@@ -92,7 +100,7 @@ pub fn interests(user: &User) -> Option<Vec<String>> {
 pub fn user_metrics(
     user: &User,
     judgement: &Judgement,
-    topics: Option<(&TopicFile, &WordVectors)>,
+    gold: Option<(&Gold, &WordVectors)>,
 ) -> UserMetrics {
     let all = text::split_response(&judgement.response);
     let repeats = text::repeats(&all);
@@ -117,11 +125,12 @@ pub fn user_metrics(
     let (_, _, sf) = prf(&got_stems, &want_stems);
     let hidden = interests(user);
     let on = |q: &str| -> Option<bool> {
-        let (file, wv) = topics?;
+        let (g, wv) = gold?;
         let mine = hidden.as_ref()?;
         Some(
-            file.assign(q, wv)
-                .is_some_and(|t| mine.iter().any(|m| m == t)),
+            g.world
+                .assign(q, wv)
+                .is_some_and(|t| mine.iter().any(|m| *m == g.world.names[t])),
         )
     };
     // The judge's verdict on each distinct query, in the judgement's order.
@@ -139,10 +148,17 @@ pub fn user_metrics(
             (rel, shares, on(q))
         })
         .collect();
-    let on_interest = match (topics, &hidden) {
+    let on_interest = match (gold, &hidden) {
         (Some(_), Some(_)) => Some(per_query.iter().filter(|p| p.2 == Some(true)).count()),
         _ => None,
     };
+    let golds = gold.and_then(|(g, wv)| g.queries(user, &judgement.response, wv));
+    let judge_gold: Vec<(bool, bool)> = golds
+        .iter()
+        .flatten()
+        .zip(judgement.queries.iter().map(|q| q.relevant))
+        .map(|(g, rel)| (rel, g.gold()))
+        .collect();
     UserMetrics {
         queries: all.len(),
         distinct: distinct.len(),
@@ -153,7 +169,9 @@ pub fn user_metrics(
         word_f1: wf,
         stem_f1: sf,
         on_interest,
+        gold: golds.map(|g| g.iter().filter(|q| q.gold()).count()),
         per_query,
+        judge_gold,
     }
 }
 
@@ -181,9 +199,15 @@ pub struct ModelMetrics {
     pub word_recall: f64,
     pub word_f1: f64,
     pub stem_f1: f64,
-    /// Distinct queries on a hidden interest / distinct queries, over all users with
-    /// hidden interests; `None` without them.
+    /// The mean over users with hidden interests of distinct queries on one of them /
+    /// distinct queries; `None` without them.
     pub hidden_interest_precision: Option<f64>,
+    /// The mean over users of gold queries / queries; `None` without the truth.
+    #[serde(default)]
+    pub gold: Option<f64>,
+    /// The judge's query verdicts against gold (Cohen's κ over all queries).
+    #[serde(default)]
+    pub kappa_judge_gold: Option<f64>,
     /// Mean over users of distinct queries / queries.
     pub distinct_query_rate: f64,
     /// Distinct responses / users.
@@ -201,10 +225,22 @@ pub fn summarise(users: &[&UserMetrics], responses: &[&str]) -> ModelMetrics {
     let with_interest: Vec<&&UserMetrics> =
         users.iter().filter(|u| u.on_interest.is_some()).collect();
     let hidden = (!with_interest.is_empty()).then(|| {
-        let on: usize = with_interest.iter().filter_map(|u| u.on_interest).sum();
-        let all: usize = with_interest.iter().map(|u| u.distinct).sum();
-        on as f64 / all.max(1) as f64
+        with_interest
+            .iter()
+            .filter_map(|u| u.on_interest.map(|k| k as f64 / u.distinct.max(1) as f64))
+            .sum::<f64>()
+            / with_interest.len() as f64
     });
+    let with_gold: Vec<f64> = users
+        .iter()
+        .filter_map(|u| u.gold.map(|k| k as f64 / u.queries.max(1) as f64))
+        .collect();
+    let gold =
+        (!with_gold.is_empty()).then(|| with_gold.iter().sum::<f64>() / with_gold.len() as f64);
+    let judge_gold: Vec<(bool, bool)> = users
+        .iter()
+        .flat_map(|u| u.judge_gold.iter().copied())
+        .collect();
     let queries: Vec<&(bool, bool, Option<bool>)> =
         users.iter().flat_map(|u| &u.per_query).collect();
     let reference: Vec<(bool, bool)> = queries.iter().map(|q| (q.0, q.1)).collect();
@@ -222,6 +258,8 @@ pub fn summarise(users: &[&UserMetrics], responses: &[&str]) -> ModelMetrics {
         word_f1: mean(&|u| u.word_f1),
         stem_f1: mean(&|u| u.stem_f1),
         hidden_interest_precision: hidden,
+        gold,
+        kappa_judge_gold: kappa(&judge_gold),
         distinct_query_rate: mean(&|u| u.distinct as f64 / u.queries.max(1) as f64),
         distinct_responses: distinct.len() as f64 / n,
         kappa_judge_reference: kappa(&reference),

@@ -7,6 +7,8 @@
 //! `tppo compare` reads two such files and writes one [`CompareRecord`] per user.
 //! The browser lab opens both.
 
+pub mod gold;
+pub mod instrument;
 pub mod metrics;
 pub mod pairwise;
 pub mod report;
@@ -188,13 +190,13 @@ pub async fn records(
         for (((u, r), m), t) in chunk_u.iter().zip(chunk_r).zip(margins).zip(texts) {
             let shaped = crate::reward::lwp::apply(&m, lwp);
             let judgement = labeler.judge(&u.history, r);
-            let topics = kit.topics.as_ref().map(|t| (t, labeler.vectors()));
+            let gold = kit.gold.as_ref().map(|g| (g, labeler.vectors()));
             out.push(OutputRecord {
                 user_id: u.user_id.clone(),
                 model: model.to_string(),
                 history: u.history.clone(),
                 response: r.clone(),
-                metrics: Some(metrics::user_metrics(u, &judgement, topics)),
+                metrics: Some(metrics::user_metrics(u, &judgement, gold)),
                 targets: u.targets.clone(),
                 meta: u.meta.clone(),
                 run: None,

@@ -146,6 +146,7 @@ mod tests {
                 relevant_fraction: 0.0,
                 relevant: r,
                 repeats: None,
+                copies: None,
             })
             .collect();
         j.relevant_fraction = fraction;

@@ -9,6 +9,7 @@
 //! at most `rate/2` of unrelated words pass the cosine test and at most
 //! `rate/2` pass the PMI test, so at most `rate` pass either. The share of
 //! *real* words that pass is reported beside it: the signal above the null.
+//! Generic words (class 0 whatever the thresholds) are left out.
 
 use super::file::LabelerFile;
 use super::{HistoryIndex, Labeler};
@@ -36,8 +37,8 @@ pub struct Calibration {
 pub fn calibrated_file(
     vectors: crate::vectors::WordVectors,
     users: &[crate::data::User],
+    cfg: LabelerConfig,
 ) -> LabelerFile {
-    let cfg = LabelerConfig::default();
     let judge = Labeler::new(cfg, vectors, users);
     let cal = calibrate(&judge, users);
     LabelerFile {
@@ -60,6 +61,10 @@ fn scores(labeler: &Labeler, idx: &HistoryIndex, targets: &[String]) -> Vec<(f32
             }
             let (class, _) = labeler.word_class(&w, idx);
             let stem = labeler.stem(&w);
+            // Generic words are class 0 whatever the thresholds.
+            if labeler.generic(&stem).is_some() {
+                continue;
+            }
             // Exact and stem matches do not depend on the thresholds.
             if class == 2 && (idx.words.contains_key(&w) || idx.stems.contains_key(&stem)) {
                 continue;

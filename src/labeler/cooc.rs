@@ -15,10 +15,46 @@ use std::collections::HashMap;
 
 pub struct Cooc {
     pub histories: u32,
+    /// Per stem: (Σ pair counts, Σ count·PMI), for [`Cooc::mean_pmi`].
+    mean: HashMap<String, (u32, f32)>,
+    /// Searches (normalised, [`crate::text::normalize_query`]) that appear in at
+    /// least `popular_share` of the histories: navigational and popular queries
+    /// ("google", "ebay"), which say nothing about a user's interests.
+    popular: std::collections::BTreeSet<String>,
     df: HashMap<String, u32>,
     ids: HashMap<String, u32>,
     pairs: HashMap<u64, u32>,
     min_pair_count: u32,
+}
+
+/// Per stem: (Σ pair counts, Σ count·PMI) over its pairs.
+fn means(
+    histories: u32,
+    df: &HashMap<String, u32>,
+    ids: &HashMap<String, u32>,
+    pairs: &HashMap<u64, u32>,
+) -> HashMap<String, (u32, f32)> {
+    let mut words: Vec<(&String, u32)> = ids.iter().map(|(w, i)| (w, *i)).collect();
+    words.sort_by_key(|w| w.1);
+    let mut acc: Vec<(u32, f32)> = vec![(0, 0.0); words.len()];
+    let mut keys: Vec<(&u64, &u32)> = pairs.iter().collect();
+    keys.sort_unstable();
+    for (k, n) in keys {
+        let (a, b) = ((k >> 32) as usize, (k & 0xffff_ffff) as usize);
+        let (Some(wa), Some(wb)) = (words.get(a), words.get(b)) else {
+            continue;
+        };
+        let pmi = (histories as f32 * *n as f32 / (df[wa.0] as f32 * df[wb.0] as f32)).ln();
+        for i in [a, b] {
+            acc[i].0 += n;
+            acc[i].1 += *n as f32 * pmi;
+        }
+    }
+    words
+        .into_iter()
+        .zip(acc)
+        .map(|((w, _), a)| (w.clone(), a))
+        .collect()
 }
 
 fn key(a: u32, b: u32) -> u64 {
@@ -33,16 +69,45 @@ impl Cooc {
         stem: &dyn Fn(&str) -> String,
         min_word_df: u32,
         min_pair_count: u32,
+        popular_share: f32,
     ) -> Self {
+        let mut query_df: HashMap<String, u32> = HashMap::new();
+        for u in users {
+            let mut seen: Vec<String> = u
+                .history
+                .iter()
+                .filter(|e| e.kind == crate::data::EventKind::Search)
+                .map(|e| crate::text::normalize_query(&e.text))
+                .collect();
+            seen.sort_unstable();
+            seen.dedup();
+            for q in seen {
+                *query_df.entry(q).or_default() += 1;
+            }
+        }
+        let floor = (popular_share * users.len() as f32).ceil().max(2.0) as u32;
+        let popular: std::collections::BTreeSet<String> = query_df
+            .into_iter()
+            .filter(|(q, n)| *n >= floor && !q.is_empty())
+            .map(|(q, _)| q)
+            .collect();
+        // Popular searches (and the clicks that follow them) say nothing about a
+        // user's interests: left out of the bags, as the judge leaves them out of a
+        // history's index.
+        let popular_set: &std::collections::BTreeSet<String> = &popular;
         let bags: Vec<Vec<String>> = users
             .iter()
             .map(|u| {
-                let mut bag: Vec<String> = u
-                    .history
-                    .iter()
-                    .flat_map(|e| crate::text::content_words(&e.text))
-                    .map(|w| stem(&w))
-                    .collect();
+                let mut bag: Vec<String> = Vec::new();
+                let mut skip = false;
+                for e in &u.history {
+                    if e.kind == crate::data::EventKind::Search {
+                        skip = popular_set.contains(&crate::text::normalize_query(&e.text));
+                    }
+                    if !skip {
+                        bag.extend(crate::text::content_words(&e.text).iter().map(|w| stem(w)));
+                    }
+                }
                 bag.sort_unstable();
                 bag.dedup();
                 bag
@@ -72,13 +137,36 @@ impl Cooc {
             }
         }
         pairs.retain(|_, n| *n >= min_pair_count);
+        let histories = bags.len() as u32;
         Self {
-            histories: bags.len() as u32,
+            histories,
+            mean: means(histories, &df, &ids, &pairs),
+            popular,
             df,
             ids,
             pairs,
             min_pair_count,
         }
+    }
+
+    /// The mean PMI of a stem with the stems it co-occurs with, weighted by the
+    /// number of histories holding both (pairs of at least `min_pair_count`):
+    /// high for a topical word, whose company is its topic ("recipes": 1.7), near
+    /// 0 for a word found beside anything ("new": 0.4, "florida": 0.5).
+    /// `None` for a stem without pairs.
+    pub fn mean_pmi(&self, stem: &str) -> Option<f32> {
+        let (n, sum) = self.mean.get(stem)?;
+        (*n > 0).then(|| sum / *n as f32)
+    }
+
+    /// Whether a search (any form) is a popular, navigational query.
+    pub fn is_popular(&self, query: &str) -> bool {
+        self.popular.contains(&crate::text::normalize_query(query))
+    }
+
+    /// The popular queries, in order.
+    pub fn popular(&self) -> impl Iterator<Item = &str> {
+        self.popular.iter().map(String::as_str)
     }
 
     /// Histories holding the stem.
@@ -107,7 +195,8 @@ impl Cooc {
     /// The statistics as bytes (`data/judge-stats.bin.gz` for the page, which then
     /// need not read the training histories before its first view): a magic line,
     /// then little-endian `histories`, `min_pair_count`, the words in id order (df,
-    /// UTF-8 length, bytes) and the pairs sorted by key (key, count).
+    /// UTF-8 length, bytes), the pairs sorted by key (key, count) and the popular
+    /// queries in order (UTF-8 length, bytes).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut words: Vec<(&String, &u32)> = self.ids.iter().collect();
         words.sort_by_key(|(_, id)| **id);
@@ -126,6 +215,11 @@ impl Cooc {
         for (k, n) in pairs {
             out.extend(k.to_le_bytes());
             out.extend(n.to_le_bytes());
+        }
+        out.extend((self.popular.len() as u32).to_le_bytes());
+        for q in &self.popular {
+            out.extend((q.len() as u32).to_le_bytes());
+            out.extend(q.as_bytes());
         }
         out
     }
@@ -158,11 +252,21 @@ impl Cooc {
             let key = u64::from_le_bytes([k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]]);
             pairs.insert(key, r.u32().ok_or_else(truncated)?);
         }
+        let n_popular = r.u32().ok_or_else(truncated)? as usize;
+        let mut popular = std::collections::BTreeSet::new();
+        for _ in 0..n_popular {
+            let len = r.u32().ok_or_else(truncated)? as usize;
+            let q = std::str::from_utf8(r.take(len).ok_or_else(truncated)?)
+                .map_err(|_| bad("a popular query is not UTF-8"))?;
+            popular.insert(q.to_string());
+        }
         if !r.rest.is_empty() {
-            return Err(bad("bytes after the last pair"));
+            return Err(bad("bytes after the last popular query"));
         }
         Ok(Self {
             histories,
+            mean: means(histories, &df, &ids, &pairs),
+            popular,
             df,
             ids,
             pairs,
@@ -191,7 +295,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-const MAGIC: &[u8] = b"tppo judge statistics v1\n";
+const MAGIC: &[u8] = b"tppo judge statistics v2\n";
 
 #[cfg(test)]
 mod tests {
@@ -223,14 +327,31 @@ mod tests {
             user(&["alpha gamma"]),
             user(&["gamma"]),
         ];
-        let c = Cooc::learn(&users, &|w| w.to_string(), 1, 1);
+        let c = Cooc::learn(&users, &|w| w.to_string(), 1, 1, 0.5);
         let (n, pmi) = c.pmi("alpha", "beta").unwrap();
         assert_eq!(n, 2);
         assert!((pmi - (4.0f32 * 2.0 / (3.0 * 2.0)).ln()).abs() < 1e-6);
         assert_eq!(c.pmi("beta", "gamma"), None);
         // A pair below min_pair_count is dropped.
-        let c2 = Cooc::learn(&users, &|w| w.to_string(), 1, 3);
+        let c2 = Cooc::learn(&users, &|w| w.to_string(), 1, 3, 0.5);
+        assert_eq!(c.popular().count(), 0, "no search in 2 of 4 histories");
         assert_eq!(c2.pmi("alpha", "beta"), None);
+    }
+
+    #[test]
+    fn a_search_in_enough_histories_is_popular() {
+        let users = vec![
+            user(&["google", "alpha"]),
+            user(&["Google ", "google", "beta"]),
+            user(&["alpha gamma"]),
+            user(&["gamma", "alpha"]),
+        ];
+        // share 0.5 of 4 histories: at least 2; "google" twice in one history counts once.
+        let c = Cooc::learn(&users, &|w| w.to_string(), 1, 1, 0.5);
+        assert_eq!(c.popular().collect::<Vec<_>>(), vec!["alpha", "google"]);
+        assert!(c.is_popular("GOOGLE") && !c.is_popular("gamma"));
+        let c = Cooc::learn(&users, &|w| w.to_string(), 1, 1, 0.75);
+        assert_eq!(c.popular().count(), 0, "3 of 4 needed");
     }
 
     #[test]
@@ -239,9 +360,9 @@ mod tests {
             user(&["alpha beta"]),
             user(&["alpha", "beta", "délta"]),
             user(&["alpha gamma délta"]),
-            user(&["gamma délta"]),
+            user(&["gamma délta", "alpha beta"]),
         ];
-        let c = Cooc::learn(&users, &|w| w.to_string(), 1, 1);
+        let c = Cooc::learn(&users, &|w| w.to_string(), 1, 1, 0.5);
         let bytes = c.to_bytes();
         let d = Cooc::from_bytes("t", &bytes).unwrap();
         assert_eq!((d.histories, d.pair_count()), (c.histories, c.pair_count()));
@@ -252,6 +373,10 @@ mod tests {
             }
         }
         assert_eq!(d.to_bytes(), bytes);
+        assert_eq!(
+            d.popular().collect::<Vec<_>>(),
+            c.popular().collect::<Vec<_>>()
+        );
         for cut in [0, 10, MAGIC.len() + 3, bytes.len() - 1] {
             assert!(
                 Cooc::from_bytes("t", &bytes[..cut]).is_err(),
@@ -261,6 +386,6 @@ mod tests {
         let mut long = bytes.clone();
         long.push(0);
         let e = Cooc::from_bytes("t", &long).err().map(|e| e.to_string());
-        assert!(e.is_some_and(|e| e.contains("after the last pair")));
+        assert!(e.is_some_and(|e| e.contains("after the last popular query")));
     }
 }

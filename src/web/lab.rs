@@ -107,7 +107,7 @@ impl Lab {
         vocab: String,
         judge_stats: Vec<u8>,
         labeler_json: String,
-        topics_json: String,
+        interests_json: String,
         users: Vec<u8>,
         rm_token: Vec<u8>,
     ) -> Result<Lab, JsError> {
@@ -119,7 +119,7 @@ impl Lab {
             &vocab,
             &judge_stats,
             &labeler_json,
-            &topics_json,
+            &interests_json,
         )
         .map_err(js_err)?;
         let users = crate::data::jsonl::read_users_bytes(

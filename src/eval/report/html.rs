@@ -196,6 +196,32 @@ pub fn render(r: &Report, sft: &[OutputRecord]) -> crate::Result<String> {
                     h2 { "Flags" }
                     ul { @for f in &r.flags { li.no { (f) } } }
                 }
+                @if let Some(v) = &r.references {
+                    h2 { "The instrument: judge and gold on reference responses" }
+                    p {
+                        "The frozen judge and the gold score (the generator's truth, which no training step "
+                        "sees) on responses whose worth a person can tell, per query, on the same eval users: "
+                        "the floor and the ceiling the models stand between. Judge targets from issue 29."
+                    }
+                    table {
+                        tr { th { "reference" } th { "queries" } th { "judge relevant" } th { "target" } th { "gold" } }
+                        @for row in &v.rows {
+                            tr {
+                                td { (row.reference) }
+                                td { (row.queries) }
+                                td { (format!("{:.1} %", 100.0 * row.judge)) @if row.met == Some(false) { " " span.no { "(missed)" } } }
+                                td { (row.target.clone().unwrap_or_default()) }
+                                td { (row.gold.map_or("–".into(), |g| format!("{:.1} %", 100.0 * g))) }
+                            }
+                        }
+                    }
+                    p {
+                        "AUC of the judge's share of relevant words (own shown targets vs another user's): "
+                        (v.auc.map_or("–".into(), |a| format!("{a:.3}")))
+                        "; word-level precision " (format!("{:.3}", v.word_precision))
+                        ", recall " (format!("{:.3}", v.word_recall)) " against the generator's truth."
+                    }
+                }
                 h2 { "Table 2 analog: the compared checkpoints on the eval users" }
                 p {
                     "PPO and TPPO: each run's best checkpoint on the validation users within the KL budget of "
@@ -204,15 +230,16 @@ pub fn render(r: &Report, sft: &[OutputRecord]) -> crate::Result<String> {
                 }
                 table {
                     tr {
-                        th { "model" } th { "seeds" } th { "judge relevance" } th { "hit@3" } th { "word F1" }
+                        th { "model" } th { "seeds" } th { "judge relevance" } th { "gold" } th { "hit@3" } th { "word F1" }
                         th { "stem F1" } th { "hidden-interest precision" } th { "distinct-query rate" } th { "KL" }
-                        th { "κ judge–reference" } th { "κ judge–interest" }
+                        th { "κ judge–reference" } th { "κ judge–interest" } th { "κ judge–gold" }
                     }
                     @for m in &r.table {
                         tr {
                             td { (m.model) @if m.degenerate { " " span.no { "(degenerate)" } } }
                             td { (m.seeds) }
                             td { (estimate(&m.relevance)) }
+                            td { @if let Some(g) = &m.gold { (estimate(g)) } @else { "–" } }
                             td { (estimate(&m.hit_at_3)) }
                             td { (estimate(&m.word_f1)) }
                             td { (estimate(&m.stem_f1)) }
@@ -221,6 +248,7 @@ pub fn render(r: &Report, sft: &[OutputRecord]) -> crate::Result<String> {
                             td { @if let Some(k) = &m.kl { (estimate(k)) } @else { "–" } }
                             td { (m.kappa_judge_reference.map_or("–".into(), |k| format!("{k:.3}"))) }
                             td { (m.kappa_judge_interest.map_or("–".into(), |k| format!("{k:.3}"))) }
+                            td { (m.kappa_judge_gold.map_or("–".into(), |k| format!("{k:.3}"))) }
                         }
                     }
                 }

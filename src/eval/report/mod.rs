@@ -146,12 +146,16 @@ pub struct ModelRow {
     pub word_f1: SeedEstimate,
     pub stem_f1: SeedEstimate,
     pub hidden_interest: Option<SeedEstimate>,
+    /// The gold score (crate::eval::gold): the generator's truth, unseen by training.
+    pub gold: Option<SeedEstimate>,
     pub distinct_query_rate: SeedEstimate,
     /// KL to π_ref of the compared checkpoints (per seed; none for SFT).
     pub kl: Option<SeedEstimate>,
     /// The judge's agreement with the reference and the hidden interests (mean κ over seeds).
     pub kappa_judge_reference: Option<f64>,
     pub kappa_judge_interest: Option<f64>,
+    /// The judge's agreement with gold, per query (mean κ over seeds).
+    pub kappa_judge_gold: Option<f64>,
     /// Distinct-query rate below 0.9: the outputs repeat themselves.
     pub degenerate: bool,
 }
@@ -270,6 +274,9 @@ pub struct Report {
     /// (stage, seconds)
     pub timings: Vec<(String, f64)>,
     pub diversity: Vec<Diversity>,
+    /// The judge and the gold score on reference responses of the eval users
+    /// ([`crate::eval::instrument`]): the ladder the models stand on.
+    pub references: Option<crate::eval::instrument::Validation>,
 }
 
 /// A model's outputs on the eval users, per seed (seed 0: the SFT policy).
@@ -297,13 +304,16 @@ fn row(model: &str, outputs: &Outputs, runs: &[&Run], resamples: usize) -> Model
         Some(f64::from(u8::from(r.judgement.sentence == 2)))
     })
     .unwrap_or_else(|| empty.clone());
-    let hidden = {
-        // Per user: distinct queries on interest / distinct queries (users with interests).
-        estimate(outputs, resamples, |r| {
-            let u = r.metrics.as_ref()?;
-            u.on_interest.map(|k| k as f64 / u.distinct.max(1) as f64)
-        })
-    };
+    // The one definition (crate::eval::metrics): per user, distinct queries on
+    // interest / distinct queries; gold queries / queries.
+    let hidden = estimate(outputs, resamples, |r| {
+        let u = r.metrics.as_ref()?;
+        u.on_interest.map(|k| k as f64 / u.distinct.max(1) as f64)
+    });
+    let gold = estimate(outputs, resamples, |r| {
+        let u = r.metrics.as_ref()?;
+        u.gold.map(|k| k as f64 / u.queries.max(1) as f64)
+    });
     let distinct =
         m(&|u| u.distinct as f64 / u.queries.max(1) as f64).unwrap_or_else(|| empty.clone());
     let kl_per_seed: Vec<(u64, Vec<f64>)> = runs
@@ -330,11 +340,13 @@ fn row(model: &str, outputs: &Outputs, runs: &[&Run], resamples: usize) -> Model
         word_f1: m(&|u| u.word_f1).unwrap_or_else(|| empty.clone()),
         stem_f1: m(&|u| u.stem_f1).unwrap_or_else(|| empty.clone()),
         hidden_interest: hidden,
+        gold,
         degenerate: distinct.mean < 0.9,
         distinct_query_rate: distinct,
         kl: (!kl_per_seed.is_empty()).then(|| over_seeds(&kl_per_seed, resamples, 17)),
         kappa_judge_reference: mean_opt(&|s| s.kappa_judge_reference),
         kappa_judge_interest: mean_opt(&|s| s.kappa_judge_interest),
+        kappa_judge_gold: mean_opt(&|s| s.kappa_judge_gold),
     }
 }
 
@@ -390,6 +402,9 @@ pub struct Inputs<'a> {
     pub timings: Vec<(String, f64)>,
     pub resamples: usize,
     pub diversity: Vec<Diversity>,
+    /// The instrument on the eval users' reference responses (the floor and ceiling
+    /// of judge and gold that the models stand between).
+    pub references: Option<crate::eval::instrument::Validation>,
 }
 
 impl Report {
@@ -446,6 +461,7 @@ impl Report {
             rm_curves: i.rm_curves,
             timings: i.timings,
             diversity: i.diversity,
+            references: i.references,
         }
     }
 }
