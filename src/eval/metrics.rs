@@ -6,8 +6,9 @@
 //! earlier one, [`crate::text::repeats`], counts once):
 //!
 //! - **reference** (the user's actual 3 next queries, the task's ground truth):
-//!   `hit` when a generated query equals a target after normalisation (lower case,
-//!   whitespace; [`crate::text::normalize_query`]); `target_recall`, the share of the
+//!   `hit` when one of the first 3 distinct generated queries (hit@3 is capped at 3
+//!   queries) equals a target after normalisation (lower case, whitespace;
+//!   [`crate::text::normalize_query`]); `target_recall`, the share of the
 //!   3 targets generated so; precision, recall and F1 of the targets' content words
 //!   (lower case, stop words and single characters dropped), and of their stems;
 //! - **hidden interest** (bundled data only: `meta.interests`, which the judge never
@@ -115,7 +116,13 @@ pub fn user_metrics(
         .iter()
         .map(|t| text::normalize_query(t))
         .collect();
-    let generated: BTreeSet<String> = distinct.iter().map(|q| text::normalize_query(q)).collect();
+    // hit@3: only the first 3 distinct queries count, so a longer response gets no
+    // more chances to hit a target.
+    let generated: BTreeSet<String> = distinct
+        .iter()
+        .take(3)
+        .map(|q| text::normalize_query(q))
+        .collect();
     let found = targets.iter().filter(|t| generated.contains(*t)).count();
     let got_words: BTreeSet<String> = distinct.iter().flat_map(|q| content(q)).collect();
     let want_words: BTreeSet<String> = user.targets.iter().flat_map(|q| content(q)).collect();
@@ -282,6 +289,30 @@ mod tests {
             "targets": targets, "meta": {"interests": ["travel"]}}),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn hit_at_3_counts_the_first_three_distinct_queries_only() {
+        let u = user(["cheap flights", "orlando hotels", "disney tickets"]);
+        // The target is the 4th distinct query: no hit, however long the response.
+        let late = sentence_verdict(
+            "tax forms; pet food; golf clubs; disney tickets",
+            Vec::new(),
+            0.5,
+        );
+        let m = user_metrics(&u, &late, None);
+        assert!(!m.hit && m.target_recall == 0.0, "{m:?}");
+        // A repeat does not use up a place: the target is the 3rd distinct query.
+        let ok = sentence_verdict(
+            "tax forms; tax forms; pet food; disney tickets",
+            Vec::new(),
+            0.5,
+        );
+        let m = user_metrics(&u, &ok, None);
+        assert!(
+            m.hit && (m.target_recall - 1.0 / 3.0).abs() < 1e-12,
+            "{m:?}"
+        );
     }
 
     #[test]
