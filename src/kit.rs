@@ -123,9 +123,11 @@ impl Kit {
         let world = crate::data::interests::World::new(&interests, &vectors)?;
         let labeler = judge(file.config, vectors)?;
         // The page has no corpus: the hidden-interest metric, and no gold score, there.
-        let attested = crate::eval::gold::Attested::of::<&str>(&[]);
         Ok(Self {
-            gold: Some(crate::eval::gold::Gold { world, attested }),
+            gold: Some(crate::eval::gold::Gold {
+                world,
+                attested: None,
+            }),
             ..Self::new(tok, labeler, Vec::new())?
         })
     }
@@ -181,6 +183,6 @@ pub fn load_gold(
     }
     let world = crate::data::interests::load(assets, vectors)?;
     let corpus = crate::data::corpus::load(&assets.join("trec-queries.tsv"))?;
-    let attested = crate::eval::gold::Attested::of(&corpus.queries);
+    let attested = Some(crate::eval::gold::Attested::of(&corpus.queries));
     Ok(Some(crate::eval::gold::Gold { world, attested }))
 }

@@ -726,8 +726,16 @@ pub fn collect(dir: &Path, total: Option<f64>) -> Result<Collected> {
         let train = crate::data::jsonl::read_users(&st.train)?;
         let (judge, _) = crate::labeler::file::load_with_users(&st.assets, &train)?;
         let gold = crate::kit::load_gold(&st.assets, judge.vectors())?;
-        let users = crate::data::jsonl::read_users(&st.eval)?;
-        let users: Vec<crate::data::User> = users.into_iter().take(sft.len()).collect();
+        // The users the models answered, as their outputs carry them.
+        let users: Vec<crate::data::User> = sft
+            .iter()
+            .map(|o| crate::data::User {
+                user_id: o.user_id.clone(),
+                history: o.history.clone(),
+                targets: o.targets.clone(),
+                meta: o.meta.clone(),
+            })
+            .collect();
         let popular = crate::eval::instrument::most_popular(&train, 3);
         Some(crate::eval::instrument::validate(
             &judge,

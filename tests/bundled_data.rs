@@ -116,12 +116,7 @@ fn every_target_is_on_its_recorded_interest_and_new() {
     let (mut drift, mut n) = (0, 0);
     for u in &users {
         let meta = u.meta.as_ref().unwrap();
-        let searches: Vec<&str> = u
-            .history
-            .iter()
-            .filter(|e| e.kind == tppo::data::EventKind::Search)
-            .map(|e| e.text.as_str())
-            .collect();
+        let searches = u.searches();
         for (k, t) in u.targets.iter().enumerate() {
             let want = meta["target_interests"][k].as_str().unwrap();
             let got = world.assign(t, &wv).map(|i| world.names[i].as_str());

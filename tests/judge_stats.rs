@@ -42,6 +42,22 @@ fn the_shipped_judge_statistics_are_the_ones_learned_from_the_training_users() {
     )
     .unwrap();
     let eval = tppo::data::jsonl::read_users(&p("data/eval.jsonl")).unwrap();
+    // The page has the world (hidden-interest metric) but no corpus: no gold score,
+    // rather than a gold of 0 for everything; the command line has both.
+    let (u, r) = (&eval[0], eval[0].targets.join("; "));
+    let gold = |k: &tppo::kit::Kit| {
+        k.gold
+            .as_ref()
+            .map(|g| g.queries(u, &r, k.labeler.vectors()).is_some())
+    };
+    assert_eq!(gold(&page), Some(false));
+    let files = tppo::kit::Kit::load(
+        &p("data"),
+        &p("data/train.jsonl.gz"),
+        &p("data/tokenizer.json"),
+    )
+    .unwrap();
+    assert_eq!(gold(&files), Some(true));
     for u in &eval[..200] {
         let r = u.targets.join("; ");
         assert_eq!(

@@ -222,3 +222,31 @@ fn the_labeler_never_uses_the_generators_world() {
     }
     assert!(files >= 4, "read {files} files of src/labeler/");
 }
+
+#[test]
+fn a_word_found_beside_anything_is_generic_class_0() {
+    // "new" is in 100 of 200 histories, each time beside one of 20 fillers (5 each):
+    // PMI(new, filler) = ln(200·5 / (100·5)) = ln 2 ≈ 0.693 < 0.7: generic.
+    let vectors = WordVectors::load_dir(std::path::Path::new("data")).expect("bundled vectors");
+    let mut train: Vec<User> = (0..100)
+        .map(|i| user(i, &[&format!("new filler{}", i % 20)]))
+        .collect();
+    train.extend((0..100).map(|i| user(100 + i, &[&format!("other{i} words{i}")])));
+    let cfg = LabelerConfig {
+        popular_share: 0.5,
+        ..LabelerConfig::default()
+    };
+    let l = Labeler::new(cfg, vectors, &train);
+    let m = l.generic("new").expect("generic");
+    assert!((m - 2f32.ln()).abs() < 1e-5, "{m}");
+    let got = classes(&l, &["income tax"], "new tax forms");
+    assert_eq!(got[0].1, 0, "{:?}", got[0]);
+    assert!(matches!(got[0].2, Evidence::Generic { .. }), "{:?}", got[0]);
+    // Just above the bound, the same word is evidence again.
+    let cfg = LabelerConfig {
+        generic_pmi: 0.69,
+        ..cfg
+    };
+    let vectors = WordVectors::load_dir(std::path::Path::new("data")).expect("bundled vectors");
+    assert_eq!(Labeler::new(cfg, vectors, &train).generic("new"), None);
+}

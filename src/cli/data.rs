@@ -180,42 +180,17 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<ExitCode> {
             let corpus = corpus::load(&corpus)?;
             let wv = tppo::vectors::WordVectors::load_dir(&assets)?;
             let world = tppo::data::interests::load(&assets, &wv)?;
-            let mut rows = Vec::new();
-            for (i, name) in world.names.iter().enumerate() {
-                let mine: Vec<&String> = corpus
-                    .queries
-                    .iter()
-                    .filter(|q| world.assign(q, &wv) == Some(i))
-                    .collect();
-                let eval = mine
-                    .iter()
-                    .filter(|q| synth::split_of(q) == synth::Split::Eval)
-                    .count();
-                let step = (mine.len() / examples.max(1)).max(1);
-                rows.push(serde_json::json!({
-                    "interest": name,
-                    "queries": mine.len(),
-                    "eval_split": eval,
-                    "examples": mine.iter().step_by(step).take(examples).collect::<Vec<_>>(),
-                }));
-            }
+            let rows = synth::interest_sizes(&world, &corpus.queries, &wv, examples);
             if json {
                 print_json(&rows)?;
             } else {
                 for r in &rows {
                     println!(
                         "{:<30} {:>5} queries ({:>4} eval split): {}",
-                        r["interest"].as_str().unwrap_or_default(),
-                        r["queries"],
-                        r["eval_split"],
-                        r["examples"]
-                            .as_array()
-                            .map(|a| a
-                                .iter()
-                                .filter_map(|x| x.as_str())
-                                .collect::<Vec<_>>()
-                                .join(" | "))
-                            .unwrap_or_default()
+                        r.interest,
+                        r.queries,
+                        r.eval_split,
+                        r.examples.join(" | ")
                     );
                 }
             }
@@ -245,7 +220,6 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         DataCommand::Synth(a) => {
-            let corpus = corpus::load(&a.corpus)?;
             let wv = tppo::vectors::WordVectors::load_dir(&a.assets)?;
             let cfg = synth::SynthConfig {
                 users: a.users,
@@ -254,10 +228,8 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<ExitCode> {
                 id_prefix: a.id_prefix.clone(),
                 ..Default::default()
             };
-            let world = tppo::data::interests::load(&a.assets, &wv)?;
-            let generator = synth::Generator::new(cfg, &corpus, &wv, world)
-                .context("building the generator")?;
-            let (users, summary) = generator.generate();
+            let (users, summary) =
+                synth::generate_from(cfg, &a.corpus, &a.assets, &wv).context("generating users")?;
             write_file_atomic(&a.out, jsonl::to_jsonl(&users).as_bytes())?;
             if a.json {
                 print_json(&summary)?;

@@ -224,8 +224,6 @@ pub fn label(a: LabelArgs) -> anyhow::Result<ExitCode> {
         let popular = instrument::most_popular(&kit.train, 3);
         let mut sets = vec![(a.data.display().to_string(), users)];
         if a.fresh_users > 0 {
-            let corpus = tppo::data::corpus::load(&a.assets.assets.join("trec-queries.tsv"))?;
-            let world = tppo::data::interests::load(&a.assets.assets, kit.labeler.vectors())?;
             let cfg = tppo::data::synth::SynthConfig {
                 users: a.fresh_users,
                 seed: a.fresh_seed,
@@ -233,9 +231,13 @@ pub fn label(a: LabelArgs) -> anyhow::Result<ExitCode> {
                 id_prefix: Some("fresh".into()),
                 ..Default::default()
             };
-            let (fresh, _) =
-                tppo::data::synth::Generator::new(cfg, &corpus, kit.labeler.vectors(), world)?
-                    .generate();
+            let assets = &a.assets.assets;
+            let (fresh, _) = tppo::data::synth::generate_from(
+                cfg,
+                &assets.join("trec-queries.tsv"),
+                assets,
+                kit.labeler.vectors(),
+            )?;
             sets.push((
                 format!("fresh users (generator seed {})", a.fresh_seed),
                 fresh,

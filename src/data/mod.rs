@@ -10,6 +10,26 @@ pub mod synth;
 
 pub use schema::{Event, EventKind, User};
 
+/// In how many histories of `users` each search appears (normalised,
+/// [`crate::text::normalize_query`]; a search repeated in one history counts once).
+pub fn search_frequency(users: &[User]) -> std::collections::HashMap<String, u32> {
+    let mut df = std::collections::HashMap::new();
+    for u in users {
+        let mut seen: Vec<String> = u
+            .searches()
+            .iter()
+            .map(|q| crate::text::normalize_query(q))
+            .filter(|q| !q.is_empty())
+            .collect();
+        seen.sort_unstable();
+        seen.dedup();
+        for q in seen {
+            *df.entry(q).or_default() += 1;
+        }
+    }
+    df
+}
+
 /// The user with `id` in `users` (read from `file`), or an error naming both.
 pub fn find_user<'a>(
     users: &'a [User],

@@ -56,6 +56,15 @@ impl User {
     pub fn target_response(&self) -> String {
         crate::text::join_response(&self.targets)
     }
+
+    /// The history's searches, in order (clicks left out).
+    pub fn searches(&self) -> Vec<&str> {
+        self.history
+            .iter()
+            .filter(|e| e.kind == EventKind::Search)
+            .map(|e| e.text.as_str())
+            .collect()
+    }
 }
 
 /// `YYYY-MM-DD HH:MM:SS`, or the same with `T` and an optional `Z`.

@@ -119,6 +119,64 @@ const SITES: &[&str] = &[
     "www.cnn.com",
 ];
 
+/// Generate users from files: the corpus at `corpus` and the world of `assets`
+/// (`interests.json`), with the word vectors `wv`.
+pub fn generate_from(
+    cfg: SynthConfig,
+    corpus: &std::path::Path,
+    assets: &std::path::Path,
+    wv: &WordVectors,
+) -> crate::Result<(Vec<User>, SynthSummary)> {
+    let corpus = super::corpus::load(corpus)?;
+    let world = super::interests::load(assets, wv)?;
+    Ok(Generator::new(cfg, &corpus, wv, world)?.generate())
+}
+
+/// One interest of the world as `tppo data interests` lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct InterestSize {
+    pub interest: String,
+    /// Its corpus queries, all splits.
+    pub queries: usize,
+    pub eval_split: usize,
+    /// Up to `examples` of them, spread evenly over the corpus order.
+    pub examples: Vec<String>,
+}
+
+/// Each interest's queries among `queries` (each assigned once).
+pub fn interest_sizes(
+    world: &World,
+    queries: &[String],
+    wv: &WordVectors,
+    examples: usize,
+) -> Vec<InterestSize> {
+    let mut mine: Vec<Vec<&String>> = vec![Vec::new(); world.len()];
+    for q in queries {
+        if let Some(i) = world.assign(q, wv) {
+            mine[i].push(q);
+        }
+    }
+    world
+        .names
+        .iter()
+        .zip(mine)
+        .map(|(name, mine)| {
+            let step = (mine.len() / examples.max(1)).max(1);
+            InterestSize {
+                interest: name.clone(),
+                queries: mine.len(),
+                eval_split: mine.iter().filter(|q| split_of(q) == Split::Eval).count(),
+                examples: mine
+                    .iter()
+                    .step_by(step)
+                    .take(examples)
+                    .map(|q| q.to_string())
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
 /// Which split a query belongs to: a fixed FNV-1a hash of its text.
 pub fn split_of(query: &str) -> Split {
     let mut h: u64 = 0xcbf29ce484222325;
@@ -215,23 +273,6 @@ impl<'a> Generator<'a> {
             navigational,
             any_pool,
         })
-    }
-
-    pub fn world(&self) -> &World {
-        &self.world
-    }
-
-    /// Per interest: (name, queries usable in histories, as targets) in this split.
-    pub fn pool_sizes(&self) -> Vec<(String, usize, usize)> {
-        (0..self.world.len())
-            .map(|t| {
-                (
-                    self.world.names[t].clone(),
-                    self.hist_pool[t].len(),
-                    self.target_pool[t].len(),
-                )
-            })
-            .collect()
     }
 
     fn q(&self, i: usize) -> &str {

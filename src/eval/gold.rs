@@ -85,21 +85,19 @@ impl QueryGold {
 }
 
 /// The gold scorer: the world's interests, the corpus' attested words and pairs.
+/// Without the corpus (the page does not load it) there is no gold score, only
+/// the world for the hidden-interest metric: `queries` is `None` rather than a
+/// gold of 0.
 pub struct Gold {
     pub world: World,
-    pub attested: Attested,
+    pub attested: Option<Attested>,
 }
 
 /// The user's true interests by name: `meta.interests` and `meta.drift_interest`;
 /// `None` for data without them (the AOL import, a user's own file).
 pub fn true_interests(user: &User) -> Option<Vec<String>> {
+    let mut v = super::metrics::interests(user)?;
     let m = user.meta.as_ref()?;
-    let mut v: Vec<String> = m
-        .get("interests")?
-        .as_array()?
-        .iter()
-        .filter_map(|x| x.as_str().map(String::from))
-        .collect();
     if let Some(d) = m.get("drift_interest").and_then(|d| d.as_str()) {
         v.push(d.to_string());
     }
@@ -108,15 +106,11 @@ pub fn true_interests(user: &User) -> Option<Vec<String>> {
 
 impl Gold {
     /// Every query of `response` judged (module docs); `None` without the user's
-    /// true interests.
+    /// true interests or without the corpus.
     pub fn queries(&self, user: &User, response: &str, wv: &WordVectors) -> Option<Vec<QueryGold>> {
+        let attested = self.attested.as_ref()?;
         let interests = true_interests(user)?;
-        let searches: Vec<&str> = user
-            .history
-            .iter()
-            .filter(|e| e.kind == crate::data::EventKind::Search)
-            .map(|e| e.text.as_str())
-            .collect();
+        let searches = user.searches();
         let queries = text::split_response(response);
         let repeats = text::repeats(&queries);
         Some(
@@ -129,7 +123,7 @@ impl Gold {
                         .assign(q, wv)
                         .is_some_and(|i| interests.iter().any(|n| *n == self.world.names[i])),
                     new: rep.is_none() && text::copies(q, &searches).is_none(),
-                    well_formed: self.attested.well_formed(q),
+                    well_formed: attested.well_formed(q),
                 })
                 .collect(),
         )

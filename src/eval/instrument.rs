@@ -23,9 +23,9 @@
 //! against the generator's truth. This module reads `meta` to *measure*; the
 //! judge itself never does.
 
-use super::gold::Gold;
-use crate::data::{EventKind, User};
-use crate::labeler::Labeler;
+use super::gold::{Gold, QueryGold};
+use crate::data::User;
+use crate::labeler::{Judgement, Labeler};
 use crate::text;
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
@@ -45,30 +45,9 @@ pub struct References {
 
 /// The `n` searches found in most histories of `train` (ties: alphabetical).
 pub fn most_popular(train: &[User], n: usize) -> Vec<String> {
-    let mut df: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for u in train {
-        let mut seen: Vec<String> = searches(u)
-            .iter()
-            .map(|q| text::normalize_query(q))
-            .filter(|q| !q.is_empty())
-            .collect();
-        seen.sort_unstable();
-        seen.dedup();
-        for q in seen {
-            *df.entry(q).or_default() += 1;
-        }
-    }
-    let mut v: Vec<(String, usize)> = df.into_iter().collect();
+    let mut v: Vec<(String, u32)> = crate::data::search_frequency(train).into_iter().collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     v.into_iter().take(n).map(|x| x.0).collect()
-}
-
-fn searches(u: &User) -> Vec<&str> {
-    u.history
-        .iter()
-        .filter(|e| e.kind == EventKind::Search)
-        .map(|e| e.text.as_str())
-        .collect()
 }
 
 /// The references of user `i` of `users` (module docs); the salad needs the world.
@@ -83,7 +62,7 @@ pub fn references(users: &[User], i: usize, gold: Option<&Gold>) -> References {
         Some(a) if a.len() == u.targets.len() => a.iter().map(|b| b.as_bool()).collect(),
         _ => vec![None; u.targets.len()],
     };
-    let s = searches(u);
+    let s = u.searches();
     let mut copies: Vec<String> = Vec::new();
     for q in s.iter().rev() {
         let n = text::normalize_query(q);
@@ -113,10 +92,10 @@ pub fn references(users: &[User], i: usize, gold: Option<&Gold>) -> References {
         .collect();
     let other = users[(i + users.len() / 2) % users.len()].targets.clone();
     let salad = gold.and_then(|g| {
-        let names = super::gold::true_interests(u)?;
+        // The user's own interests (meta.interests), not the drifting one.
+        let names = super::metrics::interests(u)?;
         let mut pool: Vec<&String> = names
             .iter()
-            .take(names.len().saturating_sub(1).max(1)) // the user's own, not the drift
             .filter_map(|n| g.world.index_of(n))
             .flat_map(|k| &g.world.words[k])
             .collect();
@@ -180,6 +159,53 @@ pub struct Validation {
     pub gold_valid: Option<bool>,
 }
 
+/// The reference rows, in order, with the judge's target for each (issue 29):
+/// (the judge's relevance must be at least, or at most, the value).
+const ROWS: [(&str, Option<(bool, f64)>); 8] = [
+    (
+        "actual next queries, interest shown in the history",
+        Some((true, 0.85)),
+    ),
+    ("actual next queries, drifting interest", None),
+    ("actual next queries, all", None),
+    ("copies of the last 3 history searches", Some((false, 0.05))),
+    (
+        "near copies (one word dropped or added)",
+        Some((false, 0.05)),
+    ),
+    ("popular queries (fixed response)", Some((false, 0.10))),
+    ("another user's actual next queries", Some((false, 0.20))),
+    ("word salad of the user's interest words", None),
+];
+const MIN_AUC: f64 = 0.85;
+const MIN_WORD_PRECISION: f64 = 0.85;
+const MIN_WORD_RECALL: f64 = 0.70;
+/// Gold's own bound: the word salad is no query.
+const MAX_SALAD_GOLD: f64 = 0.10;
+
+/// A reference response judged once: the judge's verdicts, and gold's with the truth.
+struct Judged {
+    judgement: Judgement,
+    gold: Option<Vec<QueryGold>>,
+}
+
+fn judged(
+    judge: &Labeler,
+    idx: &crate::labeler::HistoryIndex,
+    gold: Option<&Gold>,
+    user: &User,
+    queries: &[String],
+) -> Option<Judged> {
+    if queries.is_empty() {
+        return None;
+    }
+    let response = text::join_response(queries);
+    Some(Judged {
+        gold: gold.and_then(|g| g.queries(user, &response, judge.vectors())),
+        judgement: judge.judge_indexed(idx, &response),
+    })
+}
+
 #[derive(Default)]
 struct Tally {
     n: usize,
@@ -188,43 +214,21 @@ struct Tally {
     gold_n: usize,
 }
 
-/// One user's judging context.
-struct Ctx<'a> {
-    judge: &'a Labeler,
-    idx: crate::labeler::HistoryIndex,
-    gold: Option<&'a Gold>,
-    user: &'a User,
-}
-
-impl Ctx<'_> {
-    /// Judge `queries` as one response and add each query (where `keep` says so) to
-    /// `t`; the judge's per-query shares of relevant words to `scores`.
-    fn tally(
-        &self,
-        queries: &[String],
-        keep: &dyn Fn(usize) -> bool,
-        t: &mut Tally,
-        scores: Option<&mut Vec<f32>>,
-    ) {
-        if queries.is_empty() {
-            return;
-        }
-        let response = text::join_response(queries);
-        let j = self.judge.judge_indexed(&self.idx, &response);
-        let g = self
-            .gold
-            .and_then(|g| g.queries(self.user, &response, self.judge.vectors()));
+impl Tally {
+    /// Count each query of `d` that `keep` selects; its share of relevant words to
+    /// `scores`.
+    fn add(&mut self, d: &Judged, keep: &dyn Fn(usize) -> bool, scores: Option<&mut Vec<f32>>) {
         let mut sc = Vec::new();
-        for (k, v) in j.queries.iter().enumerate() {
+        for (k, v) in d.judgement.queries.iter().enumerate() {
             if !keep(k) {
                 continue;
             }
-            t.n += 1;
-            t.judge += usize::from(v.relevant);
+            self.n += 1;
+            self.judge += usize::from(v.relevant);
             sc.push(v.relevant_fraction);
-            if let Some(g) = g.as_ref().and_then(|g| g.get(k)) {
-                t.gold_n += 1;
-                t.gold += usize::from(g.gold());
+            if let Some(g) = d.gold.as_ref().and_then(|g| g.get(k)) {
+                self.gold_n += 1;
+                self.gold += usize::from(g.gold());
             }
         }
         if let Some(s) = scores {
@@ -233,63 +237,78 @@ impl Ctx<'_> {
     }
 }
 
+/// Word-level agreement with the generator's truth: every content word of a target
+/// is a positive when the target's interest shows in the history, a negative when
+/// it drifts; class 2 is the prediction.
+#[derive(Default)]
+struct Words {
+    tp: usize,
+    fp: usize,
+    fn_: usize,
+}
+
+impl Words {
+    fn add(&mut self, j: &Judgement, shown: &[Option<bool>]) {
+        let spans = text::query_spans(&j.response);
+        for w in j.words.iter().filter(|w| w.class != 0) {
+            let Some(k) = spans.iter().position(|s| w.start >= s.0 && w.end <= s.1) else {
+                continue;
+            };
+            match (shown[k] == Some(true), w.class == 2) {
+                (true, true) => self.tp += 1,
+                (false, true) => self.fp += 1,
+                (true, false) => self.fn_ += 1,
+                _ => {}
+            }
+        }
+    }
+}
+
 /// Validate the judge (and gold, when given) on `users`; `popular` is the fixed
-/// response ([`most_popular`] of the training users).
+/// response ([`most_popular`] of the training users). Each reference response is
+/// judged once.
 pub fn validate(
     judge: &Labeler,
     gold: Option<&Gold>,
     users: &[User],
     popular: &[String],
 ) -> Validation {
-    let names = [
-        "actual next queries, interest shown in the history",
-        "actual next queries, drifting interest",
-        "actual next queries, all",
-        "copies of the last 3 history searches",
-        "near copies (one word dropped or added)",
-        "popular queries (fixed response)",
-        "another user's actual next queries",
-        "word salad of the user's interest words",
-    ];
-    let mut t: Vec<Tally> = names.iter().map(|_| Tally::default()).collect();
+    let mut t: Vec<Tally> = ROWS.iter().map(|_| Tally::default()).collect();
+    let mut words = Words::default();
     let (mut pos, mut neg) = (Vec::new(), Vec::new());
+    let all = |_: usize| true;
     for (i, u) in users.iter().enumerate() {
         let r = references(users, i, gold);
-        let c = Ctx {
-            judge,
-            idx: judge.index(&u.history),
-            gold,
-            user: u,
-        };
-        let shown = |k: usize| r.shown.get(k).copied().flatten() == Some(true);
-        let drift = |k: usize| r.shown.get(k).copied().flatten() == Some(false);
-        c.tally(&r.actual, &shown, &mut t[0], Some(&mut pos));
-        c.tally(&r.actual, &drift, &mut t[1], None);
-        c.tally(&r.actual, &|_| true, &mut t[2], None);
-        c.tally(&r.copies, &|_| true, &mut t[3], None);
-        c.tally(&r.near_copies, &|_| true, &mut t[4], None);
-        c.tally(popular, &|_| true, &mut t[5], None);
-        c.tally(&r.other, &|_| true, &mut t[6], Some(&mut neg));
-        if let Some(s) = &r.salad {
-            c.tally(s, &|_| true, &mut t[7], None);
+        let idx = judge.index(&u.history);
+        let judge_ = |q: &[String]| judged(judge, &idx, gold, u, q);
+        if let Some(d) = judge_(&r.actual) {
+            let shown = |k: usize| r.shown.get(k).copied().flatten() == Some(true);
+            let drift = |k: usize| r.shown.get(k).copied().flatten() == Some(false);
+            t[0].add(&d, &shown, Some(&mut pos));
+            t[1].add(&d, &drift, None);
+            t[2].add(&d, &all, None);
+            if r.shown.iter().all(Option::is_some) {
+                words.add(&d.judgement, &r.shown);
+            }
+        }
+        let others: [(usize, Option<&[String]>); 5] = [
+            (3, Some(&r.copies)),
+            (4, Some(&r.near_copies)),
+            (5, Some(popular)),
+            (6, Some(&r.other)),
+            (7, r.salad.as_deref()),
+        ];
+        for (row, queries) in others {
+            if let Some(d) = queries.and_then(judge_) {
+                t[row].add(&d, &all, (row == 6).then_some(&mut neg));
+            }
         }
     }
-    let targets: [Option<(bool, f64)>; 8] = [
-        Some((true, 0.85)),
-        None,
-        None,
-        Some((false, 0.05)),
-        Some((false, 0.05)),
-        Some((false, 0.10)),
-        Some((false, 0.20)),
-        None,
-    ];
-    let rows: Vec<RefRow> = names
+    let rows: Vec<RefRow> = ROWS
         .iter()
         .zip(&t)
-        .zip(targets)
-        .filter(|((_, t), _)| t.n > 0)
-        .map(|((name, t), target)| {
+        .filter(|(_, t)| t.n > 0)
+        .map(|((name, target), t)| {
             let judge = t.judge as f64 / t.n as f64;
             RefRow {
                 reference: name.to_string(),
@@ -308,80 +327,29 @@ pub fn validate(
         .chain(neg.iter().map(|_| false))
         .collect();
     let auc = crate::reward::metrics::auc(&scores, &labels);
-    let a = agreement(judge, users);
+    let word_precision = words.tp as f64 / (words.tp + words.fp).max(1) as f64;
+    let word_recall = words.tp as f64 / (words.tp + words.fn_).max(1) as f64;
     let judge_valid = rows.iter().all(|r| r.met != Some(false))
-        && auc.is_some_and(|a| a >= 0.85)
-        && a.word_precision >= 0.85
-        && a.word_recall >= 0.70;
-    let gold_of = |name: &str| {
+        && auc.is_some_and(|a| a >= MIN_AUC)
+        && word_precision >= MIN_WORD_PRECISION
+        && word_recall >= MIN_WORD_RECALL;
+    let gold_of = |row: usize| {
         rows.iter()
-            .find(|r| r.reference == name)
+            .find(|r| r.reference == ROWS[row].0)
             .and_then(|r| r.gold)
     };
     let gold_valid = gold.map(|_| {
-        let actual = gold_of(names[2]).unwrap_or(0.0);
-        let others = [names[3], names[4], names[5], names[6], names[7]];
-        others.iter().all(|n| gold_of(n).is_none_or(|g| g < actual))
-            && gold_of(names[7]).is_none_or(|g| g <= 0.10)
+        let actual = gold_of(2).unwrap_or(0.0);
+        (3..ROWS.len()).all(|row| gold_of(row).is_none_or(|g| g < actual))
+            && gold_of(7).is_none_or(|g| g <= MAX_SALAD_GOLD)
     });
     Validation {
         users: users.len(),
         rows,
         auc,
-        word_precision: a.word_precision,
-        word_recall: a.word_recall,
+        word_precision,
+        word_recall,
         judge_valid,
         gold_valid,
-    }
-}
-
-/// How far the judge's word classes agree with the generator's truth: every
-/// content word of a target is a positive when the target's interest shows in the
-/// history, a negative when it drifts; class 2 is the prediction.
-#[derive(Debug, Default, Clone, Serialize)]
-pub struct Agreement {
-    pub users: usize,
-    pub users_without_meta: usize,
-    pub words: usize,
-    pub word_precision: f64,
-    pub word_recall: f64,
-    /// Share of on-interest words among content words (the precision of always saying 2).
-    pub base_rate: f64,
-}
-
-pub fn agreement(judge: &Labeler, users: &[User]) -> Agreement {
-    let (mut tp, mut fp, mut fn_, mut n) = (0usize, 0usize, 0usize, 0usize);
-    let mut without = 0;
-    for (i, u) in users.iter().enumerate() {
-        let r = references(users, i, None);
-        if r.shown.iter().any(Option::is_none) {
-            without += 1;
-            continue;
-        }
-        let idx = judge.index(&u.history);
-        let j = judge.judge_indexed(&idx, &text::join_response(&r.actual));
-        let spans = text::query_spans(&j.response);
-        for w in j.words.iter().filter(|w| w.class != 0) {
-            let Some(k) = spans.iter().position(|s| w.start >= s.0 && w.end <= s.1) else {
-                continue;
-            };
-            let truth = r.shown[k] == Some(true);
-            let pred = w.class == 2;
-            n += 1;
-            match (truth, pred) {
-                (true, true) => tp += 1,
-                (false, true) => fp += 1,
-                (true, false) => fn_ += 1,
-                _ => {}
-            }
-        }
-    }
-    Agreement {
-        users: users.len(),
-        users_without_meta: without,
-        words: n,
-        word_precision: tp as f64 / (tp + fp).max(1) as f64,
-        word_recall: tp as f64 / (tp + fn_).max(1) as f64,
-        base_rate: (tp + fn_) as f64 / n.max(1) as f64,
     }
 }

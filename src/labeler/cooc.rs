@@ -71,24 +71,10 @@ impl Cooc {
         min_pair_count: u32,
         popular_share: f32,
     ) -> Self {
-        let mut query_df: HashMap<String, u32> = HashMap::new();
-        for u in users {
-            let mut seen: Vec<String> = u
-                .history
-                .iter()
-                .filter(|e| e.kind == crate::data::EventKind::Search)
-                .map(|e| crate::text::normalize_query(&e.text))
-                .collect();
-            seen.sort_unstable();
-            seen.dedup();
-            for q in seen {
-                *query_df.entry(q).or_default() += 1;
-            }
-        }
         let floor = (popular_share * users.len() as f32).ceil().max(2.0) as u32;
-        let popular: std::collections::BTreeSet<String> = query_df
+        let popular: std::collections::BTreeSet<String> = crate::data::search_frequency(users)
             .into_iter()
-            .filter(|(q, n)| *n >= floor && !q.is_empty())
+            .filter(|(_, n)| *n >= floor)
             .map(|(q, _)| q)
             .collect();
         // Popular searches (and the clicks that follow them) say nothing about a
@@ -335,6 +321,12 @@ mod tests {
         // A pair below min_pair_count is dropped.
         let c2 = Cooc::learn(&users, &|w| w.to_string(), 1, 3, 0.5);
         assert_eq!(c.popular().count(), 0, "no search in 2 of 4 histories");
+        // Mean PMI weighted by pair counts: alpha has (beta, 2 histories), (gamma, 1).
+        let (ab, ag) = ((4.0f32 * 2.0 / 6.0).ln(), (4.0f32 * 1.0 / 6.0).ln());
+        let close = |a: Option<f32>, b: f32| a.is_some_and(|a| (a - b).abs() < 1e-6);
+        assert!(close(c.mean_pmi("alpha"), (2.0 * ab + ag) / 3.0));
+        assert!(close(c.mean_pmi("beta"), ab) && close(c.mean_pmi("gamma"), ag));
+        assert_eq!(c.mean_pmi("delta"), None);
         assert_eq!(c2.pmi("alpha", "beta"), None);
     }
 
@@ -377,6 +369,9 @@ mod tests {
             d.popular().collect::<Vec<_>>(),
             c.popular().collect::<Vec<_>>()
         );
+        for w in ["alpha", "beta", "gamma", "délta"] {
+            assert_eq!(d.mean_pmi(w), c.mean_pmi(w), "{w}");
+        }
         for cut in [0, 10, MAGIC.len() + 3, bytes.len() - 1] {
             assert!(
                 Cooc::from_bytes("t", &bytes[..cut]).is_err(),

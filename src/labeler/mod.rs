@@ -235,8 +235,20 @@ pub struct HistoryIndex {
     words: HashMap<String, ()>,
     stems: HashMap<String, String>,
     vectors: Vec<(String, u32)>,
-    /// Every search, for the copy rule (navigational ones included).
-    searches: Vec<String>,
+    /// Every search with its stems ([`text::query_stems`]), for the copy rule
+    /// (navigational ones included).
+    searches: Vec<(String, std::collections::BTreeSet<String>)>,
+}
+
+impl HistoryIndex {
+    /// The history search that `query` copies or nearly copies ([`text::is_near_copy`]).
+    pub fn copied(&self, query: &str) -> Option<&str> {
+        let q = text::query_stems(query);
+        self.searches
+            .iter()
+            .find(|(_, h)| text::is_near_copy(&q, h))
+            .map(|(s, _)| s.as_str())
+    }
 }
 
 pub struct Labeler {
@@ -299,7 +311,8 @@ impl Labeler {
         let mut after_popular = false;
         for e in history {
             if e.kind == crate::data::EventKind::Search {
-                idx.searches.push(e.text.clone());
+                idx.searches
+                    .push((e.text.clone(), text::query_stems(&e.text)));
                 after_popular = self.cooc.is_popular(&e.text);
             }
             if after_popular {
@@ -426,17 +439,22 @@ impl Labeler {
                 }
             })
             .collect();
+        let mut copied: Vec<Option<String>> = Vec::new();
         for (span, repeats) in text::query_spans(response)
             .into_iter()
             .zip(repeats_of(response))
         {
             let q = &response[span.0..span.1];
+            let copy = repeats
+                .is_none()
+                .then(|| idx.copied(q))
+                .flatten()
+                .map(str::to_string);
+            copied.push(copy.clone());
             let why = if let Some(query) = repeats {
                 Evidence::Repeats { query }
-            } else if let Some(k) = text::copies(q, &idx.searches) {
-                Evidence::CopiesHistory {
-                    search: idx.searches[k].clone(),
-                }
+            } else if let Some(search) = copy {
+                Evidence::CopiesHistory { search }
             } else if self.cooc.is_popular(q) {
                 Evidence::Navigational
             } else {
@@ -451,12 +469,9 @@ impl Labeler {
             }
         }
         let mut j = sentence_verdict(response, words, self.cfg.sentence_threshold);
-        for v in &mut j.queries {
-            if v.repeats.is_none()
-                && let Some(k) = text::copies(&v.text, &idx.searches)
-            {
-                v.copies = Some(idx.searches[k].clone());
-            }
+        // The same spans, in the same order, as sentence_verdict's queries.
+        for (v, c) in j.queries.iter_mut().zip(copied) {
+            v.copies = c;
         }
         j
     }
