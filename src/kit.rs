@@ -18,7 +18,7 @@ pub struct Kit {
     /// The generator's truth for the hidden-interest metric and the gold score
     /// (`data/interests.json`; the corpus' attested word pairs natively, from
     /// `data/trec-queries.tsv`), when the assets have them.
-    pub gold: Option<crate::eval::gold::Gold>,
+    pub gold: Option<crate::data::gold::Gold>,
 }
 
 impl Kit {
@@ -124,7 +124,7 @@ impl Kit {
         let labeler = judge(file.config, vectors)?;
         // The page has no corpus: the hidden-interest metric, and no gold score, there.
         Ok(Self {
-            gold: Some(crate::eval::gold::Gold {
+            gold: Some(crate::data::gold::Gold {
                 world,
                 attested: None,
             }),
@@ -177,12 +177,12 @@ fn read_train(bytes: &[u8]) -> Result<Vec<User>> {
 pub fn load_gold(
     assets: &std::path::Path,
     vectors: &crate::vectors::WordVectors,
-) -> Result<Option<crate::eval::gold::Gold>> {
+) -> Result<Option<crate::data::gold::Gold>> {
     if !assets.join("interests.json").exists() {
         return Ok(None);
     }
     let world = crate::data::interests::load(assets, vectors)?;
     let corpus = crate::data::corpus::load(&assets.join("trec-queries.tsv"))?;
-    let attested = Some(crate::eval::gold::Attested::of(&corpus.queries));
-    Ok(Some(crate::eval::gold::Gold { world, attested }))
+    let attested = Some(crate::data::gold::Attested::of(&corpus.queries));
+    Ok(Some(crate::data::gold::Gold { world, attested }))
 }

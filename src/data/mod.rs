@@ -1,8 +1,9 @@
-//! Data: the schema, its strict reader, the AOL import, the bundled corpus, its interests and its generator.
+//! Data: the schema, its strict reader, the AOL import, the bundled corpus, its interests, its generator and the gold score of its hidden truth.
 
 pub mod aol;
 pub mod corpus;
 pub mod filter;
+pub mod gold;
 pub mod interests;
 pub mod jsonl;
 pub mod schema;

@@ -23,8 +23,8 @@
 //! against the generator's truth. This module reads `meta` to *measure*; the
 //! judge itself never does.
 
-use super::gold::{Gold, QueryGold};
 use crate::data::User;
+use crate::data::gold::{Gold, QueryGold};
 use crate::labeler::{Judgement, Labeler};
 use crate::text;
 use rand::seq::{IndexedRandom, SliceRandom};
@@ -93,7 +93,7 @@ pub fn references(users: &[User], i: usize, gold: Option<&Gold>) -> References {
     let other = users[(i + users.len() / 2) % users.len()].targets.clone();
     let salad = gold.and_then(|g| {
         // The user's own interests (meta.interests), not the drifting one.
-        let names = super::metrics::interests(u)?;
+        let names = crate::data::gold::interests(u)?;
         let mut pool: Vec<&String> = names
             .iter()
             .filter_map(|n| g.world.index_of(n))

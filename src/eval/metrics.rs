@@ -16,7 +16,7 @@
 //!   lexicons of `data/interests.json`) is one of the user's interests (drift
 //!   excluded); a query of no interest counts as off-interest. One definition: a
 //!   model's value is the mean over users of each user's share;
-//! - **gold** ([`super::gold`]): the share of the response's queries that are on a
+//! - **gold** ([`crate::data::gold`]): the share of the response's queries that are on a
 //!   true interest (drift included), new and well formed;
 //! - **distinctness**: distinct queries / queries.
 //!
@@ -24,8 +24,8 @@
 //! and the judge's agreement (Cohen's κ over distinct queries) with "shares a
 //! content stem with a target" and with "is on a hidden interest".
 
-use super::gold::Gold;
 use crate::data::User;
+use crate::data::gold::Gold;
 use crate::labeler::Judgement;
 use crate::text;
 use crate::vectors::WordVectors;
@@ -45,7 +45,7 @@ pub struct UserMetrics {
     pub stem_f1: f64,
     /// Distinct queries on one of the hidden interests; `None` without `meta.interests`.
     pub on_interest: Option<usize>,
-    /// Gold queries among all `queries` ([`super::gold`]); `None` without the truth.
+    /// Gold queries among all `queries` ([`crate::data::gold`]); `None` without the truth.
     #[serde(default)]
     pub gold: Option<usize>,
     /// Per distinct query: (the judge calls it relevant, it shares a content stem with a
@@ -87,15 +87,7 @@ fn content(q: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// The hidden interests of a user (`meta.interests`), when the data has them.
-pub fn interests(user: &User) -> Option<Vec<String>> {
-    let v = user.meta.as_ref()?.get("interests")?.as_array()?;
-    Some(
-        v.iter()
-            .filter_map(|x| x.as_str().map(String::from))
-            .collect(),
-    )
-}
+pub use crate::data::gold::interests;
 
 /// The metrics of one user's judged response.
 pub fn user_metrics(

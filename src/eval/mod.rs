@@ -7,7 +7,6 @@
 //! `tppo compare` reads two such files and writes one [`CompareRecord`] per user.
 //! The browser lab opens both.
 
-pub mod gold;
 pub mod instrument;
 pub mod metrics;
 pub mod pairwise;

@@ -146,7 +146,7 @@ pub struct ModelRow {
     pub word_f1: SeedEstimate,
     pub stem_f1: SeedEstimate,
     pub hidden_interest: Option<SeedEstimate>,
-    /// The gold score (crate::eval::gold): the generator's truth, unseen by training.
+    /// The gold score (crate::data::gold): the generator's truth, unseen by training.
     pub gold: Option<SeedEstimate>,
     pub distinct_query_rate: SeedEstimate,
     /// KL to π_ref of the compared checkpoints (per seed; none for SFT).

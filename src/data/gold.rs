@@ -93,10 +93,20 @@ pub struct Gold {
     pub attested: Option<Attested>,
 }
 
+/// The hidden interests of a user (`meta.interests`), when the data has them.
+pub fn interests(user: &User) -> Option<Vec<String>> {
+    let v = user.meta.as_ref()?.get("interests")?.as_array()?;
+    Some(
+        v.iter()
+            .filter_map(|x| x.as_str().map(String::from))
+            .collect(),
+    )
+}
+
 /// The user's true interests by name: `meta.interests` and `meta.drift_interest`;
 /// `None` for data without them (the AOL import, a user's own file).
 pub fn true_interests(user: &User) -> Option<Vec<String>> {
-    let mut v = super::metrics::interests(user)?;
+    let mut v = interests(user)?;
     let m = user.meta.as_ref()?;
     if let Some(d) = m.get("drift_interest").and_then(|d| d.as_str()) {
         v.push(d.to_string());
