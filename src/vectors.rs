@@ -6,6 +6,7 @@
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 
+#[derive(Clone)]
 pub struct WordVectors {
     dim: usize,
     /// Unit-length rows, `n × dim`, row-major.

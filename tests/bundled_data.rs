@@ -80,8 +80,8 @@ fn eval_split_is_reproduced_byte_for_byte() {
 fn labeler_json_is_the_calibration_of_the_train_split() {
     let train = users("data/train.jsonl.gz");
     let wv = tppo::vectors::WordVectors::load_dir(Path::new("data")).unwrap();
-    let judge = tppo::labeler::Labeler::new(tppo::labeler::LabelerConfig::default(), wv, &train);
-    let cal = tppo::labeler::calibrate::calibrate(&judge, &train);
+    let cal =
+        tppo::labeler::calibrate::calibrate(&wv, &train, tppo::labeler::LabelerConfig::default());
     let file: tppo::labeler::file::LabelerFile =
         serde_json::from_slice(&std::fs::read("data/labeler.json").unwrap()).unwrap();
     assert_eq!(file.calibration, cal);
@@ -89,7 +89,48 @@ fn labeler_json_is_the_calibration_of_the_train_split() {
 }
 
 #[test]
-#[ignore = "data/tokenizer.json was trained on the train split of the previous world (k-means topics); the world of issue 29 changed data/train.jsonl.gz, and the tokenizer is retrained together with the SFT and reward models that depend on it (not yet done: see the issue's note)"]
+fn the_calibrations_rates_are_the_judges_verdicts_with_held_out_statistics() {
+    // An independent path to the two rates data/labeler.json reports: judge every
+    // train user's next queries, and those of the user half the file away, with the
+    // shipped thresholds and statistics learned without any next query's search.
+    let train = users("data/train.jsonl.gz");
+    let wv = tppo::vectors::WordVectors::load_dir(Path::new("data")).unwrap();
+    let file: tppo::labeler::file::LabelerFile =
+        serde_json::from_slice(&std::fs::read("data/labeler.json").unwrap()).unwrap();
+    let (held, n_held) = tppo::labeler::calibrate::without_next_queries(&train);
+    assert_eq!(n_held, file.calibration.held_out_searches);
+    let next: std::collections::HashSet<String> = train
+        .iter()
+        .flat_map(|u| u.targets.iter().map(|t| tppo::text::normalize_query(t)))
+        .collect();
+    assert!(held.iter().all(|u| {
+        u.searches()
+            .iter()
+            .all(|s| !next.contains(&tppo::text::normalize_query(s)))
+    }));
+    let judge = tppo::labeler::Labeler::new(file.config, wv, &held);
+    let m = train.len();
+    let (mut real, mut null, mut queries) = (0usize, 0usize, 0usize);
+    for (i, u) in train.iter().enumerate() {
+        let idx = judge.index(&u.history);
+        let relevant = |t: &String| usize::from(judge.judge_indexed(&idx, t).queries[0].relevant);
+        real += u.targets.iter().map(relevant).sum::<usize>();
+        null += train[(i + m / 2) % m]
+            .targets
+            .iter()
+            .map(relevant)
+            .sum::<usize>();
+        queries += u.targets.len();
+    }
+    let cal = &file.calibration;
+    assert_eq!(queries, cal.queries_real);
+    assert!((real as f32 / queries as f32 - cal.measured_real_pass).abs() < 1e-6);
+    assert!((null as f32 / queries as f32 - cal.measured_null_pass).abs() < 1e-6);
+    assert!(cal.measured_null_pass <= cal.null_pass_rate);
+}
+
+#[test]
+#[ignore = "data/tokenizer.json was trained on the train split of the previous world (k-means topics); it is retrained with the SFT and reward models that depend on it (under way: see the issue's note)"]
 fn tokenizer_json_is_reproduced_by_training() {
     let train = users("data/train.jsonl.gz");
     let texts = train.iter().flat_map(|u| {

@@ -250,3 +250,51 @@ fn a_word_found_beside_anything_is_generic_class_0() {
     let vectors = WordVectors::load_dir(std::path::Path::new("data")).expect("bundled vectors");
     assert_eq!(Labeler::new(cfg, vectors, &train).generic("new"), None);
 }
+
+#[test]
+fn a_query_with_one_relevant_word_is_relevant_as_a_whole() {
+    let l = labeler();
+    let h = [
+        search("harley davidson road tests"),
+        search("motorcycle video"),
+    ];
+    let j = l.judge(&h, "mini drag motorcycles; quantum physics");
+    let got: Vec<(&str, u8)> = j.words.iter().map(|w| (w.text.as_str(), w.class)).collect();
+    assert_eq!(
+        got,
+        [
+            ("mini", 2),
+            ("drag", 2),
+            ("motorcycles", 2),
+            (";", 0),
+            ("quantum", 1),
+            ("physics", 1)
+        ]
+    );
+    let anchored = Evidence::InRelevantQuery {
+        anchor: "motorcycles".into(),
+    };
+    assert_eq!(
+        (&j.words[0].evidence, &j.words[1].evidence),
+        (&anchored, &anchored)
+    );
+    assert_eq!(
+        j.words[2].evidence,
+        Evidence::SameStem {
+            word: "motorcycle".into()
+        }
+    );
+    assert_eq!(
+        (j.queries[0].relevant, j.queries[1].relevant),
+        (true, false)
+    );
+    // 3 of 5 content words relevant.
+    assert_eq!((j.relevant_fraction, j.sentence), (0.6, 2));
+    // Stop words stay class 0 inside a relevant query.
+    let got = classes(&l, &["motorcycle video"], "the motorcycles of mars");
+    assert_eq!(
+        got.iter().map(|w| w.1).collect::<Vec<_>>(),
+        [0, 2, 0, 2],
+        "{got:?}"
+    );
+}

@@ -17,7 +17,7 @@ pub struct CalibrateArgs {
     assets: PathBuf,
     #[arg(long, default_value = "data/labeler.json")]
     out: PathBuf,
-    /// The share of another user's words that may pass a similarity threshold
+    /// The share of another user's next queries that may be judged relevant
     /// (default: the judge's default, LabelerConfig::null_pass_rate).
     #[arg(long, value_parser = args::positive::<f32>)]
     null_pass_rate: Option<f32>,
@@ -54,8 +54,9 @@ pub struct LabelArgs {
     /// --report: fresh users to generate (0: none).
     #[arg(long, default_value_t = 2000, value_parser = args::count(0, 1_000_000))]
     fresh_users: usize,
-    /// --report: the generator seed of the fresh users (one calibration never saw).
-    #[arg(long, default_value_t = 99)]
+    /// --report: the generator seed of the fresh users (one calibration and the
+    /// judge's design never saw).
+    #[arg(long, default_value_t = 2027)]
     fresh_seed: u64,
     /// Also label responses sampled from this policy checkpoint (path without extension):
     /// the paper's RLAIF loop, the reward models' training data.
@@ -89,17 +90,18 @@ pub fn calibrate(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
     if let Some(r) = a.null_pass_rate {
         cfg.null_pass_rate = r;
     }
-    let file = calibrate::calibrated_file(vectors, &users, cfg);
+    let file = calibrate::calibrated_file(&vectors, &users, cfg);
     let cal = &file.calibration;
     write_file_atomic(&a.out, serde_json::to_string_pretty(&file)?.as_bytes())?;
     if a.json {
         print_json(&file)?;
     } else {
         println!(
-            "calibrated on {} users ({} real / {} null words): cosine ≥ {:.3}, PMI ≥ {:.2}; null pass {:.1}% (bound {:.1}%), real pass {:.1}% → {}",
+            "calibrated on {} users ({} own / {} other next queries; {} history searches held out of the statistics): cosine ≥ {:.3}, PMI ≥ {:.2}; another user's queries relevant {:.1}% (bound {:.1}%), own {:.1}% → {}",
             cal.users,
-            cal.words_real,
-            cal.words_null,
+            cal.queries_real,
+            cal.queries_null,
+            cal.held_out_searches,
             cal.cos_threshold,
             cal.pmi_threshold,
             100.0 * cal.measured_null_pass,
