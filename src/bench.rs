@@ -222,6 +222,7 @@ pub async fn run(
         top_k: 0,
         max_new: cfg.max_new,
         seed: 1,
+        no_repeat_query: false,
     };
     let generate = if cfg.only.generate {
         vec![(true, "generate, KV cache"), (false, "generate, no cache")]

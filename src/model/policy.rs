@@ -210,6 +210,24 @@ impl Policy {
         use_cache: bool,
         device: &Device,
     ) -> Generated {
+        self.generate_ruled(prompts, cfg, eos, pad, use_cache, device, None)
+            .await
+    }
+
+    /// [`Self::generate_scored`] under a decoding rule: where `rule(tokens so far,
+    /// candidate)` blocks the drawn token, it is masked out and the token drawn again
+    /// (the next best, when greedy), at most [`MAX_BLOCKED`] times per step.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn generate_ruled(
+        &self,
+        prompts: &[Vec<u32>],
+        cfg: &SampleConfig,
+        eos: u32,
+        pad: u32,
+        use_cache: bool,
+        device: &Device,
+        rule: Option<Rule<'_>>,
+    ) -> Generated {
         let pieces = crate::cpu::par::PIECES;
         if pieces > 1 && crate::backend::is_cpu(device) && prompts.len() >= 2 * pieces {
             let per = prompts.len().div_ceil(pieces);
@@ -220,7 +238,7 @@ impl Policy {
                 .collect();
             let parts = crate::cpu::par::map(parts, |(first, part)| {
                 crate::backend::block_on(
-                    self.generate_rows(part, first, cfg, eos, pad, use_cache, device),
+                    self.generate_rows(part, first, cfg, eos, pad, use_cache, device, rule),
                 )
             });
             let mut all = Generated::default();
@@ -231,7 +249,7 @@ impl Policy {
             }
             return all;
         }
-        self.generate_rows(prompts, 0, cfg, eos, pad, use_cache, device)
+        self.generate_rows(prompts, 0, cfg, eos, pad, use_cache, device, rule)
             .await
     }
 
@@ -246,6 +264,7 @@ impl Policy {
         pad: u32,
         use_cache: bool,
         device: &Device,
+        rule: Option<Rule<'_>>,
     ) -> Generated {
         let mut rngs: Vec<rand_chacha::ChaCha8Rng> = (first..first + prompts.len())
             .map(|i| {
@@ -311,7 +330,18 @@ impl Policy {
                     lens[i] += 1;
                     continue;
                 }
-                let (next, logprob) = sample_with_logprob(&row[..v], cfg, &mut rngs[i]);
+                let (mut next, mut logprob) = sample_with_logprob(&row[..v], cfg, &mut rngs[i]);
+                if let Some(blocked) = rule {
+                    let mut masked: Option<Vec<f32>> = None;
+                    for _ in 0..MAX_BLOCKED {
+                        if !blocked(&out.tokens[i], next) {
+                            break;
+                        }
+                        let m = masked.get_or_insert_with(|| row[..v].to_vec());
+                        m[next as usize] = f32::NEG_INFINITY;
+                        (next, logprob) = sample_with_logprob(m, cfg, &mut rngs[i]);
+                    }
+                }
                 seqs[i].push(next);
                 lens[i] += 1;
                 out.tokens[i].push(next);
@@ -326,6 +356,12 @@ impl Policy {
         out
     }
 }
+
+/// A decoding rule: does it block `candidate` after the response's `tokens so far`?
+pub type Rule<'a> = &'a (dyn Fn(&[u32], u32) -> bool + Sync);
+
+/// The most tokens a [`Rule`] may block in one step (then the last draw stands).
+pub const MAX_BLOCKED: usize = 16;
 
 /// Generated tokens per prompt, with each token's log-probability under the
 /// sampling distribution and the value of the state it was sampled in.
@@ -343,17 +379,24 @@ pub struct SampleConfig {
     pub top_k: usize,
     pub max_new: usize,
     pub seed: u64,
+    /// The evaluation's decoding rule: a query may not end while it repeats an
+    /// earlier query of the response ([`super::respond::NoRepeatQuery`]; applied by
+    /// [`super::respond::respond`], not by RL rollouts).
+    #[serde(default)]
+    pub no_repeat_query: bool,
 }
 
 impl SampleConfig {
-    /// Greedy decoding of up to 32 tokens (the RL runs' response budget): how every
-    /// model is evaluated.
+    /// Greedy decoding of up to 32 tokens (the RL runs' response budget), with the
+    /// rule that a query may not repeat an earlier query of the response: how every
+    /// model is evaluated (issue 29; the reports state it).
     pub fn greedy() -> Self {
         Self {
             temperature: 0.0,
             top_k: 0,
             max_new: 32,
             seed: 0,
+            no_repeat_query: true,
         }
     }
 }
@@ -366,6 +409,7 @@ impl Default for SampleConfig {
             top_k: 0,
             max_new: 32,
             seed: 0,
+            no_repeat_query: false,
         }
     }
 }
@@ -431,6 +475,28 @@ mod tests {
     }
 
     #[test]
+    fn a_rule_blocks_its_tokens() {
+        let device = cpu();
+        let policy = tiny().init(&device);
+        let prompts = vec![vec![3u32, 4, 5], vec![7u32, 8]];
+        let cfg = SampleConfig {
+            max_new: 8,
+            ..SampleConfig::greedy()
+        };
+        let run = |rule: Option<Rule<'_>>| {
+            block_on(policy.generate_ruled(&prompts, &cfg, 2, 0, true, &device, rule)).tokens
+        };
+        let free = run(None);
+        let banned = free[0][0];
+        let rule = |_: &[u32], t: u32| t == banned;
+        let ruled = run(Some(&rule));
+        assert!(ruled.iter().all(|r| !r.contains(&banned)), "{ruled:?}");
+        assert_ne!(ruled[0][0], free[0][0]);
+        // A rule that blocks nothing changes nothing.
+        assert_eq!(run(Some(&|_: &[u32], _| false)), free);
+    }
+
+    #[test]
     fn a_prompts_sample_does_not_depend_on_the_rest_of_the_batch() {
         let device = cpu();
         let policy = tiny().init(&device);
@@ -440,11 +506,13 @@ mod tests {
             top_k: 0,
             max_new: 10,
             seed: 9,
+            ..SampleConfig::default()
         };
         // The CPU path splits the batch into GENERATE_SHARDS parts; one part, and one
         // prompt at a time, give the same tokens.
         let split = block_on(policy.generate(&prompts, &cfg, 2, 0, true, &device));
-        let whole = block_on(policy.generate_rows(&prompts, 0, &cfg, 2, 0, true, &device)).tokens;
+        let whole =
+            block_on(policy.generate_rows(&prompts, 0, &cfg, 2, 0, true, &device, None)).tokens;
         assert_eq!(split, whole);
         for (i, p) in prompts.iter().enumerate() {
             let alone = block_on(policy.generate_rows(
@@ -455,6 +523,7 @@ mod tests {
                 0,
                 true,
                 &device,
+                None,
             ));
             assert_eq!(alone.tokens[0], whole[i], "prompt {i}");
         }
@@ -473,6 +542,7 @@ mod tests {
             top_k: 0,
             max_new: 8,
             seed: 4,
+            ..SampleConfig::default()
         };
         let g = block_on(policy.generate_scored(&prompts, &cfg, 2, 0, true, &device));
         for (i, p) in prompts.iter().enumerate() {
@@ -517,6 +587,7 @@ mod tests {
             top_k: 0,
             max_new: 20,
             seed: 3,
+            ..SampleConfig::default()
         };
         // EOS 2 (a random policy may end some rows early, which exercises the padding
         // of finished rows), and an EOS outside the vocabulary (every row runs all
@@ -574,6 +645,7 @@ mod tests {
             top_k: 2,
             max_new: 1,
             seed: 0,
+            ..SampleConfig::default()
         };
         for _ in 0..200 {
             assert!(matches!(sample(&logits, &cfg, &mut rng), 1 | 2));

@@ -465,6 +465,7 @@ mod tests {
                 top_k: 0,
                 max_new: 4,
                 seed: 0,
+                no_repeat_query: false,
             },
             2,
             0,

@@ -71,6 +71,9 @@ pub async fn samples(
     for k in 0..samples {
         let cfg = SampleConfig {
             max_new: 48,
+            // The policy's own samples, repeats and all: the reward models learn
+            // what a repeated query is worth.
+            no_repeat_query: false,
             seed: sample
                 .seed
                 .wrapping_mul(1000)

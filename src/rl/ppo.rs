@@ -444,6 +444,8 @@ impl Ppo {
                 .seed
                 .wrapping_mul(1_000_003)
                 .wrapping_add(self.iter as u64),
+            // Rollouts sample the policy as it is; the rule is the evaluation's.
+            no_repeat_query: false,
         };
         // log π_old and V_old come with the samples, from the generation's own forward
         // passes (as in TRL); π_ref and the reward model read the finished sequences.

@@ -179,7 +179,7 @@ pub fn render(r: &Report, sft: &[OutputRecord]) -> crate::Result<String> {
                     "Preset " code { (r.preset) } ": " (r.seeds) " seeds per mode, " (r.sizes.iters)
                     " PPO iterations of " (r.sizes.batch_size) " rollouts per run, " (r.sizes.val_users)
                     " validation users, " (r.eval_users)
-                    " eval users (greedy decoding). Every number below was measured in this run; "
+                    " eval users (decoding: " (r.decoding) "). Every number below was measured in this run; "
                     code { "report.json" } " holds them all."
                 }
                 h2 { "The paper's findings" }

@@ -255,12 +255,18 @@ impl Diversity {
     }
 }
 
+/// [`crate::model::policy::SampleConfig::greedy`], in words.
+pub const DECODING: &str =
+    "greedy, up to 32 tokens; a query may not repeat an earlier query of its response";
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub preset: String,
     pub sizes: Preset,
     pub seeds: u64,
     pub eval_users: usize,
+    /// How every model's evaluation responses are decoded (the same for all).
+    pub decoding: String,
     pub kl_budget: f32,
     pub table: Vec<ModelRow>,
     pub pairs: Vec<PairSummary>,
@@ -451,6 +457,7 @@ impl Report {
             sizes: i.sizes,
             seeds: i.seeds,
             eval_users: i.sft.len(),
+            decoding: DECODING.into(),
             kl_budget: KL_BUDGET,
             table,
             pairs,
