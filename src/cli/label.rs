@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use tppo::data::jsonl;
 use tppo::eval::instrument;
 use tppo::io::write_file_atomic;
-use tppo::labeler::{self, calibrate, labels::LabelRecord};
+use tppo::labeler::{self, labels::LabelRecord};
 use tppo::model::prompt::MAX_RESPONSE;
 
 #[derive(Args)]
@@ -90,7 +90,7 @@ pub fn calibrate(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
     if let Some(r) = a.null_pass_rate {
         cfg.null_pass_rate = r;
     }
-    let file = calibrate::calibrated_file(&vectors, &users, cfg);
+    let file = labeler::file::calibrated_file(&vectors, &users, cfg);
     let cal = &file.calibration;
     write_file_atomic(&a.out, serde_json::to_string_pretty(&file)?.as_bytes())?;
     if a.json {

@@ -20,7 +20,6 @@
 //! judges with those; the shipped judge then uses the thresholds with the
 //! statistics of all training histories.
 
-use super::file::LabelerFile;
 use super::{Evidence, HistoryIndex, Labeler};
 use crate::data::{EventKind, User};
 use crate::labeler::LabelerConfig;
@@ -44,20 +43,6 @@ pub struct Calibration {
     /// Measured with the chosen thresholds: shares of null / real queries judged relevant.
     pub measured_null_pass: f32,
     pub measured_real_pass: f32,
-}
-
-/// A labeler file with thresholds calibrated on `users` (default settings otherwise):
-/// what `tppo calibrate` writes.
-pub fn calibrated_file(vectors: &WordVectors, users: &[User], cfg: LabelerConfig) -> LabelerFile {
-    let cal = calibrate(vectors, users, cfg);
-    LabelerFile {
-        config: LabelerConfig {
-            cos_threshold: cal.cos_threshold,
-            pmi_threshold: cal.pmi_threshold,
-            ..cfg
-        },
-        calibration: cal,
-    }
 }
 
 /// The users' histories without the searches that are some user's next query

@@ -2,7 +2,7 @@
 //! thresholds plus how they were found, and the loaders that build the judge
 //! from it.
 
-use super::calibrate::Calibration;
+use super::calibrate::{Calibration, calibrate};
 use super::{Labeler, LabelerConfig};
 use crate::data::User;
 use crate::vectors::WordVectors;
@@ -13,6 +13,20 @@ use serde::{Deserialize, Serialize};
 pub struct LabelerFile {
     pub config: LabelerConfig,
     pub calibration: Calibration,
+}
+
+/// A labeler file with thresholds calibrated on `users` (default settings otherwise):
+/// what `tppo calibrate` writes.
+pub fn calibrated_file(vectors: &WordVectors, users: &[User], cfg: LabelerConfig) -> LabelerFile {
+    let cal = calibrate(vectors, users, cfg);
+    LabelerFile {
+        config: LabelerConfig {
+            cos_threshold: cal.cos_threshold,
+            pmi_threshold: cal.pmi_threshold,
+            ..cfg
+        },
+        calibration: cal,
+    }
 }
 
 /// Load the judge from the bundled assets: word vectors and `labeler.json` from
