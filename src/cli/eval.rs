@@ -233,9 +233,9 @@ pub fn compare(a: CompareArgs) -> anyhow::Result<ExitCode> {
             })
         };
         let name = format!("{}-vs-{}", label(&ra, "A"), label(&rb, "B"));
-        let page = eval::report::comparison::render(
+        let page = tppo::pipeline::report::comparison::render(
             "TPPO Lab comparison",
-            &[eval::report::comparison::PairInput {
+            &[tppo::pipeline::report::comparison::PairInput {
                 pair: &name,
                 records: &records,
                 summary: &s,

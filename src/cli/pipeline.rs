@@ -60,7 +60,7 @@ pub fn pipeline(a: PipelineArgs) -> anyhow::Result<ExitCode> {
     let dir = match &a.collect {
         Some(dir) => dir.clone(),
         None => {
-            let preset = tppo::eval::report::Preset::of(&a.preset)
+            let preset = tppo::pipeline::report::Preset::of(&a.preset)
                 .with_context(|| format!("unknown preset {:?}", a.preset))?;
             let settings = Settings {
                 preset: a.preset.clone(),

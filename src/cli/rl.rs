@@ -5,7 +5,8 @@ use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tppo::kit::Kit;
-use tppo::rl::run::{Run, Validation};
+use tppo::pipeline::selection::{ValidatedRun, Validation};
+use tppo::rl::run::Run;
 use tppo::rl::{Metrics, Placement, PpoConfig, RewardMode};
 
 impl Assets {
@@ -138,15 +139,12 @@ pub fn train(
     validation: Option<Validation>,
     label: &str,
     mut on_iter: impl FnMut(&Metrics),
-) -> anyhow::Result<(Run, Vec<Metrics>)> {
-    let mut run = Run::from_files(kit, cfg, sft, rm)?;
-    if let Some(v) = validation {
-        run = run.with_validation(v);
-    }
+) -> anyhow::Result<(ValidatedRun, Vec<Metrics>)> {
+    let mut run = ValidatedRun::new(Run::from_files(kit, cfg, sft, rm)?, validation);
     let pb = style::progress(cfg.iters as u64, label);
     if cfg.value_warmup > 0 {
         pb.set_message(format!("{label} critic warm-up"));
-        let w = tppo::backend::block_on(run.warm_up(kit))?;
+        let w = tppo::backend::block_on(run.run.warm_up(kit))?;
         pb.println(format!(
             "{label}: critic warm-up value loss {:?}, explained variance {:?}",
             w.value_loss, w.var_explained
@@ -154,7 +152,7 @@ pub fn train(
     }
     let mut all = Vec::with_capacity(cfg.iters);
     for _ in 0..cfg.iters {
-        let m = tppo::backend::block_on(run.step(kit))?.metrics;
+        let m = tppo::backend::block_on(run.step(kit))?.0.metrics;
         pb.set_message(format!(
             "{label} score {:+.3} kl {:.2} rel {:.2}",
             m.scores,
@@ -216,7 +214,7 @@ pub fn ppo(a: PpoArgs) -> anyhow::Result<ExitCode> {
                 p.iter,
                 p.kl,
                 p.relevance,
-                tppo::rl::run::best_path(&a.out).display()
+                tppo::pipeline::selection::best_path(&a.out).display()
             );
         }
         println!("→ {}", a.out.with_extension("safetensors").display());

@@ -10,7 +10,6 @@
 pub mod instrument;
 pub mod metrics;
 pub mod pairwise;
-pub mod report;
 pub mod slices;
 pub mod stats;
 

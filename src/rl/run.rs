@@ -1,5 +1,6 @@
 //! A PPO or TPPO run as both shells drive it: the command line loops over
-//! [`Run::step`] (`tppo ppo`, the pipeline), the page calls it once per frame.
+//! [`Run::step`] (`tppo ppo`, through [`crate::pipeline::selection`] when it
+//! validates checkpoints), the page calls it once per frame.
 //!
 //! Each iteration takes the next `batch_size` training users in a fixed order (the
 //! users shuffled by the run's seed), runs one PPO iteration on their prompts
@@ -16,7 +17,6 @@ use crate::model::checkpoint::{self, CheckpointInfo};
 use crate::model::policy::{Policy, PolicyConfig};
 use crate::reward::model::RewardModel;
 use burn::tensor::Device;
-use serde::{Deserialize, Serialize};
 
 /// Which training users each iteration prompts with: all of them, in an order fixed
 /// by the seed, `batch_size` at a time, wrapping around.
@@ -51,29 +51,6 @@ pub struct Step {
     pub users: Vec<usize>,
     /// The rollouts as text.
     pub texts: Vec<String>,
-    /// The validation point taken at this iteration, if one was.
-    pub frontier: Option<FrontierPoint>,
-}
-
-/// Checkpoint selection on validation users (disjoint from the final eval users):
-/// every `every` iterations the policy is evaluated greedily on `users`; the best
-/// validation relevance among the points whose KL is within `kl_budget` is kept.
-pub struct Validation {
-    pub users: Vec<User>,
-    pub every: usize,
-    pub kl_budget: f32,
-}
-
-/// One point of the reward–KL frontier (Gao et al. 2023): the policy before
-/// iteration `iter` (0: the SFT policy), its KL to π_ref measured on that
-/// iteration's rollouts (`objective/kl`), and its greedy outputs on the validation
-/// users judged and measured.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct FrontierPoint {
-    pub iter: usize,
-    pub kl: f32,
-    pub relevance: f64,
-    pub metrics: crate::eval::metrics::ModelMetrics,
 }
 
 /// One PPO (`sentence`) or TPPO (`token`) run.
@@ -81,9 +58,6 @@ pub struct Run {
     ppo: Ppo,
     schedule: Schedule,
     pub policy_config: PolicyConfig,
-    validation: Option<Validation>,
-    frontier: Vec<FrontierPoint>,
-    best: Option<(FrontierPoint, Policy)>,
     /// What the critic's warm-up did, once it ran (the first step runs it).
     pub warmup: Option<Warmup>,
 }
@@ -116,9 +90,6 @@ impl Run {
             ppo,
             schedule: Schedule::new(kit.train.len(), cfg.seed),
             policy_config,
-            validation: None,
-            frontier: Vec::new(),
-            best: None,
             warmup: None,
         })
     }
@@ -151,22 +122,6 @@ impl Run {
         self.ppo.policy()
     }
 
-    /// Take validation points (see [`Validation`]).
-    pub fn with_validation(mut self, v: Validation) -> Self {
-        self.validation = Some(v);
-        self
-    }
-
-    /// The validation points so far.
-    pub fn frontier(&self) -> &[FrontierPoint] {
-        &self.frontier
-    }
-
-    /// The best validation point within the KL budget, and its policy.
-    pub fn best(&self) -> Option<(&FrontierPoint, &Policy)> {
-        self.best.as_ref().map(|(p, m)| (p, m))
-    }
-
     fn prompts(&self, kit: &Kit, users: &[usize]) -> Result<Vec<Vec<u32>>> {
         let prompter = kit.prompter();
         users
@@ -194,78 +149,21 @@ impl Run {
         Ok(w)
     }
 
-    /// `policy`'s greedy outputs on the validation users, judged: a frontier point with
-    /// the given KL.
-    async fn validate(
-        &self,
-        kit: &Kit,
-        policy: &Policy,
-        iter: usize,
-        kl: f32,
-    ) -> Result<Option<FrontierPoint>> {
-        let Some(v) = &self.validation else {
-            return Ok(None);
-        };
-        let device = self.ppo.device().clone().inner();
-        let out = crate::eval::outputs(
-            "validation",
-            policy,
-            kit,
-            &v.users,
-            None,
-            self.cfg().lwp,
-            &crate::model::policy::SampleConfig::greedy(),
-            &device,
-        )
-        .await?;
-        Ok(Some(FrontierPoint {
-            iter,
-            kl,
-            relevance: crate::eval::relevance_of(&out).rate,
-            metrics: crate::eval::metrics_of(&out),
-        }))
+    /// The plain device the run's policy lives on.
+    pub fn device(&self) -> Device {
+        self.ppo.device().clone().inner()
     }
 
-    fn record(&mut self, point: &FrontierPoint, policy: Policy) {
-        self.frontier.push(point.clone());
-        let budget = self
-            .validation
-            .as_ref()
-            .map_or(f32::INFINITY, |v| v.kl_budget);
-        let better = self
-            .best
-            .as_ref()
-            .is_none_or(|(b, _)| point.relevance > b.relevance);
-        if point.kl <= budget && better {
-            self.best = Some((point.clone(), policy));
-        }
-    }
-
-    /// After the last iteration: one more rollout (no update) measures the final
-    /// policy's KL, for its validation point.
-    pub async fn finish(&mut self, kit: &Kit) -> Result<Option<FrontierPoint>> {
-        let done = self
-            .frontier
-            .last()
-            .is_some_and(|p| p.iter == self.iterations());
-        if self.validation.is_none() || done {
-            return Ok(None);
-        }
+    /// The current policy's KL to π_ref: the mean summed per-token KL of one more
+    /// rollout on the next users of the schedule (no update).
+    pub async fn measure_kl(&mut self, kit: &Kit) -> Result<f32> {
         let cfg = self.ppo.cfg;
         let users = self.schedule.batch(self.iterations(), cfg.batch_size);
         let ro = self.ppo.rollout(&self.prompts(kit, &users)?).await?;
-        let kl =
-            ro.kl.iter().map(|r| r.iter().sum::<f32>()).sum::<f32>() / ro.kl.len().max(1) as f32;
-        let policy = self.policy();
-        let point = self.validate(kit, &policy, self.iterations(), kl).await?;
-        if let Some(p) = &point {
-            self.record(p, policy);
-        }
-        Ok(point)
+        Ok(ro.kl.iter().map(|r| r.iter().sum::<f32>()).sum::<f32>() / ro.kl.len().max(1) as f32)
     }
 
-    /// One iteration on the next users of the schedule (with a validation point of the
-    /// policy it started from, every `every` iterations). The first step runs the
+    /// One iteration on the next users of the schedule. The first step runs the
     /// critic's warm-up first, unless [`Run::warm_up`] already did.
     pub async fn step(&mut self, kit: &Kit) -> Result<Step> {
         if self.warmup.is_none() && self.ppo.cfg.value_warmup > 0 {
@@ -274,11 +172,6 @@ impl Run {
         let t0 = web_time::Instant::now();
         let cfg = self.ppo.cfg;
         let iter = self.ppo.iteration_count();
-        let validate = self
-            .validation
-            .as_ref()
-            .is_some_and(|v| iter.is_multiple_of(v.every.max(1)));
-        let before = validate.then(|| self.policy());
         let users = self.schedule.batch(iter, cfg.batch_size);
         let prompts = self.prompts(kit, &users)?;
         let (mut metrics, rollout) = self.ppo.iteration(&prompts).await?;
@@ -290,20 +183,11 @@ impl Run {
         let judged: Vec<&User> = users.iter().map(|&i| &kit.train[i]).collect();
         metrics.judge_relevance = Some(judge_rate(kit, &judged, &texts));
         metrics.seconds = t0.elapsed().as_secs_f64();
-        let mut frontier = None;
-        if let Some(policy) = before {
-            // The point of the policy this iteration sampled from, with its KL.
-            if let Some(p) = self.validate(kit, &policy, iter, metrics.kl).await? {
-                self.record(&p, policy);
-                frontier = Some(p);
-            }
-        }
         Ok(Step {
             metrics,
             rollout,
             users,
             texts,
-            frontier,
         })
     }
 
@@ -316,17 +200,14 @@ impl Run {
         fingerprint: &str,
         metrics: &[Metrics],
     ) -> Result<()> {
-        let (pc, cfg) = (self.policy_config, self.cfg());
-        save(out, &self.policy(), pc, fingerprint, cfg, metrics)?;
-        if !self.frontier.is_empty() {
-            crate::io::write_jsonl(&out.with_extension("frontier.jsonl"), &self.frontier)?;
-        }
-        if let Some((point, policy)) = &self.best {
-            let best = best_path(out);
-            save(&best, policy, pc, fingerprint, cfg, &[])?;
-            crate::io::write_json(&best.with_extension("point.json"), point)?;
-        }
-        Ok(())
+        save(
+            out,
+            &self.policy(),
+            self.policy_config,
+            fingerprint,
+            self.cfg(),
+            metrics,
+        )
     }
 }
 
@@ -365,14 +246,6 @@ pub fn save(
     let json =
         serde_json::to_string_pretty(cfg).map_err(|e| crate::Error::Invalid(e.to_string()))?;
     crate::io::write_file_atomic(&out.with_extension("ppo.json"), json.as_bytes())
-}
-
-/// Where [`Run::save`] puts the best checkpoint of the run saved at `out`: `OUT-best`.
-pub fn best_path(out: &std::path::Path) -> std::path::PathBuf {
-    let name = out
-        .file_name()
-        .map_or_else(|| "run".into(), |n| n.to_string_lossy().into_owned());
-    out.with_file_name(format!("{name}-best"))
 }
 
 /// The settings a saved run was trained with (`OUT.ppo.json`), when it has them.

@@ -171,7 +171,7 @@ pub fn slices(pairs: JsValue, spec: JsValue) -> Result<JsValue, JsError> {
 }
 
 /// The last comparison as a self-contained static HTML page
-/// ([`crate::eval::report::comparison`]): `pairs` as for [`slices`] (with each pair's
+/// ([`crate::pipeline::report::comparison`]): `pairs` as for [`slices`] (with each pair's
 /// `summary`), sliced by `spec`, with 8 example users per pair.
 #[wasm_bindgen]
 pub fn comparison_html(pairs: JsValue, spec: JsValue) -> Result<String, JsError> {
@@ -184,14 +184,14 @@ pub fn comparison_html(pairs: JsValue, spec: JsValue) -> Result<String, JsError>
     let pairs: Vec<Pair> = serde_wasm_bindgen::from_value(pairs).map_err(js_err)?;
     let spec: crate::eval::slices::SliceSpec =
         serde_wasm_bindgen::from_value(spec).map_err(js_err)?;
-    let inputs: Vec<crate::eval::report::comparison::PairInput> = pairs
+    let inputs: Vec<crate::pipeline::report::comparison::PairInput> = pairs
         .iter()
-        .map(|p| crate::eval::report::comparison::PairInput {
+        .map(|p| crate::pipeline::report::comparison::PairInput {
             pair: &p.pair,
             records: &p.records,
             summary: &p.summary,
         })
         .collect();
-    crate::eval::report::comparison::render("TPPO Lab comparison", &inputs, &spec, 8, 1000)
+    crate::pipeline::report::comparison::render("TPPO Lab comparison", &inputs, &spec, 8, 1000)
         .map_err(js_err)
 }

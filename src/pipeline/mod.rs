@@ -11,14 +11,17 @@
 //! deterministic on its own, so the report does not depend on where or in which
 //! order the jobs ran.
 
+pub mod report;
+pub mod selection;
+
 use crate::error::{Error, Result};
-use crate::eval::report::{
+use crate::eval::{self, OutputRecord};
+use crate::rl::{Metrics, PpoConfig};
+use report::{
     Diversity, GRID_KL_TARGET, GRID_LR, Inputs, KL_BUDGET, Preset, Report, RmCurve, Run, TuneCell,
     Tuning,
 };
-use crate::eval::{self, OutputRecord};
-use crate::rl::run::FrontierPoint;
-use crate::rl::{Metrics, PpoConfig};
+use selection::FrontierPoint;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -263,7 +266,7 @@ impl Plan {
                             seed,
                             commands: vec![
                                 train(reward, seed, cfg, None, true, &dest),
-                                eval(&crate::rl::run::best_path(&dest), &id),
+                                eval(&selection::best_path(&dest), &id),
                             ],
                             outputs: vec![
                                 format!("{id}.metrics.jsonl"),
@@ -655,7 +658,7 @@ pub fn collect(dir: &Path, total: Option<f64>) -> Result<Collected> {
         let frontier =
             read_lines(&stem.with_extension("frontier.jsonl"), "frontier").unwrap_or_default();
         let best: Option<FrontierPoint> =
-            read_json(&crate::rl::run::best_path(&stem).with_extension("point.json")).ok();
+            read_json(&selection::best_path(&stem).with_extension("point.json")).ok();
         let out_path = dir.join(format!("eval-{}.jsonl", job.id));
         let (relevance, eval_metrics) = if out_path.exists() {
             let link = link_of(job, &config, best.as_ref());
@@ -764,7 +767,7 @@ pub fn collect(dir: &Path, total: Option<f64>) -> Result<Collected> {
     #[cfg(feature = "html")]
     crate::io::write_file_atomic(
         &dir.join("report.html"),
-        crate::eval::report::html::render(&report, &sft)?.as_bytes(),
+        crate::pipeline::report::html::render(&report, &sft)?.as_bytes(),
     )?;
     Ok(Collected {
         report,

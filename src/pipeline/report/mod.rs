@@ -20,7 +20,7 @@ use crate::eval::metrics::ModelMetrics;
 use crate::eval::pairwise::{Outcome, WinTieLose};
 use crate::eval::stats::{SeedEstimate, over_seeds, wilson};
 use crate::eval::{CompareRecord, OutputRecord, Relevance};
-use crate::rl::run::FrontierPoint;
+use crate::pipeline::selection::FrontierPoint;
 use crate::rl::{Metrics, PpoConfig};
 use serde::{Deserialize, Serialize};
 

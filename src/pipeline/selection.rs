@@ -1,0 +1,175 @@
+//! Checkpoint selection, and the reward–KL frontier a run traces (Gao et al.
+//! 2023): every `every` iterations the policy an iteration samples from is decoded
+//! greedily on validation users (disjoint from the final eval users), judged and
+//! measured; the best validation relevance among the points whose KL is within
+//! `kl_budget` is kept as the run's checkpoint (`OUT-best`).
+//!
+//! The RL driver ([`crate::rl::run::Run`]) knows nothing of evaluation: this module
+//! drives it, and brings the evaluation to it.
+
+use crate::error::Result;
+use crate::kit::Kit;
+use crate::model::policy::{Policy, SampleConfig};
+use crate::rl::run::{Run, Step};
+use crate::rl::{Metrics, PpoConfig};
+use serde::{Deserialize, Serialize};
+
+/// Which users validate, how often, and the KL budget of the kept checkpoint.
+pub struct Validation {
+    pub users: Vec<crate::data::User>,
+    pub every: usize,
+    pub kl_budget: f32,
+}
+
+/// One point of the reward–KL frontier: the policy before iteration `iter` (0: the
+/// SFT policy), its KL to π_ref measured on that iteration's rollouts
+/// (`objective/kl`), and its greedy outputs on the validation users judged and
+/// measured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FrontierPoint {
+    pub iter: usize,
+    pub kl: f32,
+    pub relevance: f64,
+    pub metrics: crate::eval::metrics::ModelMetrics,
+}
+
+/// A run with validation points (or without, when `validation` is `None`).
+pub struct ValidatedRun {
+    pub run: Run,
+    validation: Option<Validation>,
+    frontier: Vec<FrontierPoint>,
+    best: Option<(FrontierPoint, Policy)>,
+}
+
+impl ValidatedRun {
+    pub fn new(run: Run, validation: Option<Validation>) -> Self {
+        Self {
+            run,
+            validation,
+            frontier: Vec::new(),
+            best: None,
+        }
+    }
+
+    /// The validation points so far.
+    pub fn frontier(&self) -> &[FrontierPoint] {
+        &self.frontier
+    }
+
+    /// The best validation point within the KL budget, and its policy.
+    pub fn best(&self) -> Option<(&FrontierPoint, &Policy)> {
+        self.best.as_ref().map(|(p, m)| (p, m))
+    }
+
+    /// `policy`'s greedy outputs on the validation users, judged: a frontier point
+    /// with the given KL.
+    async fn validate(
+        &self,
+        kit: &Kit,
+        v: &Validation,
+        policy: &Policy,
+        iter: usize,
+        kl: f32,
+    ) -> Result<FrontierPoint> {
+        let device = self.run.device();
+        let out = crate::eval::outputs(
+            "validation",
+            policy,
+            kit,
+            &v.users,
+            None,
+            self.run.cfg().lwp,
+            &SampleConfig::greedy(),
+            &device,
+        )
+        .await?;
+        Ok(FrontierPoint {
+            iter,
+            kl,
+            relevance: crate::eval::relevance_of(&out).rate,
+            metrics: crate::eval::metrics_of(&out),
+        })
+    }
+
+    fn record(&mut self, point: &FrontierPoint, policy: Policy) {
+        self.frontier.push(point.clone());
+        let budget = self
+            .validation
+            .as_ref()
+            .map_or(f32::INFINITY, |v| v.kl_budget);
+        let better = self
+            .best
+            .as_ref()
+            .is_none_or(|(b, _)| point.relevance > b.relevance);
+        if point.kl <= budget && better {
+            self.best = Some((point.clone(), policy));
+        }
+    }
+
+    /// One iteration of the run, with a validation point of the policy it started
+    /// from every `every` iterations.
+    pub async fn step(&mut self, kit: &Kit) -> Result<(Step, Option<FrontierPoint>)> {
+        let iter = self.run.iterations();
+        let due = self
+            .validation
+            .as_ref()
+            .is_some_and(|v| iter.is_multiple_of(v.every.max(1)));
+        let before = due.then(|| self.run.policy());
+        let step = self.run.step(kit).await?;
+        let mut point = None;
+        if let (Some(policy), Some(v)) = (before, &self.validation) {
+            // The point of the policy this iteration sampled from, with its KL.
+            let p = self
+                .validate(kit, v, &policy, iter, step.metrics.kl)
+                .await?;
+            self.record(&p, policy);
+            point = Some(p);
+        }
+        Ok((step, point))
+    }
+
+    /// After the last iteration: one more rollout (no update) measures the final
+    /// policy's KL, for its validation point.
+    pub async fn finish(&mut self, kit: &Kit) -> Result<Option<FrontierPoint>> {
+        let iters = self.run.iterations();
+        let done = self.frontier.last().is_some_and(|p| p.iter == iters);
+        let Some(v) = self.validation.as_ref().filter(|_| !done) else {
+            return Ok(None);
+        };
+        let kl = self.run.measure_kl(kit).await?;
+        let policy = self.run.policy();
+        let p = self.validate(kit, v, &policy, iters, kl).await?;
+        self.record(&p, policy);
+        Ok(Some(p))
+    }
+
+    /// [`Run::save`], then the frontier (`OUT.frontier.jsonl`) and the best
+    /// checkpoint (`OUT-best`, with its point as `OUT-best.point.json`).
+    pub fn save(
+        &self,
+        out: &std::path::Path,
+        fingerprint: &str,
+        metrics: &[Metrics],
+    ) -> Result<()> {
+        self.run.save(out, fingerprint, metrics)?;
+        if !self.frontier.is_empty() {
+            crate::io::write_jsonl(&out.with_extension("frontier.jsonl"), &self.frontier)?;
+        }
+        if let Some((point, policy)) = &self.best {
+            let best = best_path(out);
+            let cfg: &PpoConfig = self.run.cfg();
+            crate::rl::run::save(&best, policy, self.run.policy_config, fingerprint, cfg, &[])?;
+            crate::io::write_json(&best.with_extension("point.json"), point)?;
+        }
+        Ok(())
+    }
+}
+
+/// Where [`ValidatedRun::save`] puts the best checkpoint of the run saved at `out`:
+/// `OUT-best`.
+pub fn best_path(out: &std::path::Path) -> std::path::PathBuf {
+    let name = out
+        .file_name()
+        .map_or_else(|| "run".into(), |n| n.to_string_lossy().into_owned());
+    out.with_file_name(format!("{name}-best"))
+}
