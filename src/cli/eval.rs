@@ -116,6 +116,14 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<ExitCode> {
         );
         let opt = |x: Option<f64>| x.map_or("–".into(), |v| format!("{v:.3}"));
         println!(
+            "  per query ({}): judged relevant {:.3}, gold {}, κ judge–gold {}; distinct {:.3}",
+            sample_words(&sample),
+            m.judge_query_rate,
+            opt(m.gold),
+            opt(m.kappa_judge_gold),
+            m.distinct_query_rate,
+        );
+        println!(
             "  against the users' next queries: hit@3 {:.3}, word F1 {:.3}, stem F1 {:.3}; hidden-interest precision {}; distinct-query rate {:.3}, distinct responses {:.3}; κ judge–reference {}, judge–interest {}",
             m.hit_at_3,
             m.word_f1,
@@ -309,4 +317,15 @@ pub fn compare(a: CompareArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The decoding, in words, for the printed summary.
+fn sample_words(s: &SampleConfig) -> String {
+    if s.temperature <= 0.0 && s.no_repeat_query {
+        tppo::pipeline::report::DECODING.to_string()
+    } else if s.temperature <= 0.0 {
+        "greedy".into()
+    } else {
+        format!("sampled at temperature {}", s.temperature)
+    }
 }

@@ -54,6 +54,9 @@ pub struct UserMetrics {
     /// Per query (all of them): (the judge calls it relevant, it is gold), for κ.
     #[serde(default)]
     pub judge_gold: Vec<(bool, bool)>,
+    /// Queries (all of them) the judge calls relevant.
+    #[serde(default)]
+    pub relevant_queries: usize,
 }
 
 fn f1(p: f64, r: f64) -> f64 {
@@ -171,6 +174,7 @@ pub fn user_metrics(
         gold: golds.map(|g| g.iter().filter(|q| q.gold()).count()),
         per_query,
         judge_gold,
+        relevant_queries: judgement.queries.iter().filter(|q| q.relevant).count(),
     }
 }
 
@@ -209,6 +213,10 @@ pub struct ModelMetrics {
     pub kappa_judge_gold: Option<f64>,
     /// Mean over users of distinct queries / queries.
     pub distinct_query_rate: f64,
+    /// Mean over users of the queries the judge calls relevant / queries: the
+    /// judge's relevance per query (the relevance rate is per response).
+    #[serde(default)]
+    pub judge_query_rate: f64,
     /// Distinct responses / users.
     pub distinct_responses: f64,
     /// The judge's query verdicts against "shares a content stem with a target" and
@@ -260,6 +268,7 @@ pub fn summarise(users: &[&UserMetrics], responses: &[&str]) -> ModelMetrics {
         gold,
         kappa_judge_gold: kappa(&judge_gold),
         distinct_query_rate: mean(&|u| u.distinct as f64 / u.queries.max(1) as f64),
+        judge_query_rate: mean(&|u| u.relevant_queries as f64 / u.queries.max(1) as f64),
         distinct_responses: distinct.len() as f64 / n,
         kappa_judge_reference: kappa(&reference),
         kappa_judge_interest: if interest.is_empty() {
@@ -348,6 +357,33 @@ mod tests {
         // Perfect agreement, and its opposite.
         assert!((kappa(&[(true, true), (false, false)]).unwrap() - 1.0).abs() < 1e-12);
         assert!((kappa(&[(true, false), (false, true)]).unwrap() + 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_judges_relevance_per_query_by_hand() {
+        let u = user(["a b", "c d", "e f"]);
+        let word = |text: &str, start: usize, class: u8| crate::labeler::WordLabel {
+            text: text.into(),
+            start,
+            end: start + text.len(),
+            class,
+            evidence: crate::labeler::Evidence::ExactMatch,
+        };
+        // "a b; zz yy": the first query relevant (2 of 2 words), the second not.
+        let words = vec![
+            word("a", 0, 2),
+            word("b", 2, 2),
+            word("zz", 5, 1),
+            word("yy", 8, 1),
+        ];
+        let j1 = sentence_verdict("a b; zz yy", words, 0.5);
+        // "qq rr; qq rr; ss": no word relevant.
+        let j2 = sentence_verdict("qq rr; qq rr; ss", Vec::new(), 0.5);
+        let (m1, m2) = (user_metrics(&u, &j1, None), user_metrics(&u, &j2, None));
+        assert_eq!((m1.relevant_queries, m2.relevant_queries), (1, 0));
+        let s = summarise(&[&m1, &m2], &["a b; zz yy", "qq rr; qq rr; ss"]);
+        // Per user 1/2 and 0/3: the mean is 0.25.
+        assert!((s.judge_query_rate - 0.25).abs() < 1e-12);
     }
 
     #[test]

@@ -230,7 +230,7 @@ pub fn render(r: &Report, sft: &[OutputRecord]) -> crate::Result<String> {
                 }
                 table {
                     tr {
-                        th { "model" } th { "seeds" } th { "judge relevance" } th { "gold" } th { "hit@3" } th { "word F1" }
+                        th { "model" } th { "seeds" } th { "judge relevance" } th { "judge, per query" } th { "gold (per query)" } th { "hit@3" } th { "word F1" }
                         th { "stem F1" } th { "hidden-interest precision" } th { "distinct-query rate" } th { "KL" }
                         th { "κ judge–reference" } th { "κ judge–interest" } th { "κ judge–gold" }
                     }
@@ -239,6 +239,7 @@ pub fn render(r: &Report, sft: &[OutputRecord]) -> crate::Result<String> {
                             td { (m.model) @if m.degenerate { " " span.no { "(degenerate)" } } }
                             td { (m.seeds) }
                             td { (estimate(&m.relevance)) }
+                            td { (estimate(&m.judge_per_query)) }
                             td { @if let Some(g) = &m.gold { (estimate(g)) } @else { "–" } }
                             td { (estimate(&m.hit_at_3)) }
                             td { (estimate(&m.word_f1)) }

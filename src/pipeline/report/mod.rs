@@ -142,6 +142,8 @@ pub struct ModelRow {
     /// The judge's relevance rate (Table 2), and with Wilson intervals per seed.
     pub relevance: SeedEstimate,
     pub per_seed: Vec<(u64, Relevance)>,
+    /// The judge's relevance per query (relevant queries / queries, mean over users).
+    pub judge_per_query: SeedEstimate,
     pub hit_at_3: SeedEstimate,
     pub word_f1: SeedEstimate,
     pub stem_f1: SeedEstimate,
@@ -342,6 +344,8 @@ fn row(model: &str, outputs: &Outputs, runs: &[&Run], resamples: usize) -> Model
             .map(|(s, o)| (*s, crate::eval::relevance_of(o)))
             .collect(),
         relevance,
+        judge_per_query: m(&|u| u.relevant_queries as f64 / u.queries.max(1) as f64)
+            .unwrap_or_else(|| empty.clone()),
         hit_at_3: m(&|u| f64::from(u8::from(u.hit))).unwrap_or_else(|| empty.clone()),
         word_f1: m(&|u| u.word_f1).unwrap_or_else(|| empty.clone()),
         stem_f1: m(&|u| u.stem_f1).unwrap_or_else(|| empty.clone()),
