@@ -26,8 +26,8 @@ $tppo label --data data/train.jsonl.gz --users 4000 --sft data/models/sft --samp
 $tppo label --data data/eval.jsonl --users 500 --sft data/models/sft --samples 2 --repeats --out runs/labels-eval.jsonl
 wait
 
-step "reward models: token (eq. 3, w = 0.5) and sentence (class-balanced), side by side"
-rm_args=(--labels runs/labels-train.jsonl --eval-labels runs/labels-eval.jsonl --sft data/models/sft --preset default --epochs 1)
+step "reward models: token (eq. 3, w = 0.5) and sentence (class-balanced), 3 epochs, side by side"
+rm_args=(--labels runs/labels-train.jsonl --eval-labels runs/labels-eval.jsonl --sft data/models/sft --preset default --epochs 3)
 $tppo train-rm --level token --w 0.5 "${rm_args[@]}" --out data/models/rm-token > runs/rm-token.log &
 $tppo train-rm --level sentence "${rm_args[@]}" --out data/models/rm-sentence > runs/rm-sentence.log
 wait

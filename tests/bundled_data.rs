@@ -130,7 +130,6 @@ fn the_calibrations_rates_are_the_judges_verdicts_with_held_out_statistics() {
 }
 
 #[test]
-#[ignore = "data/tokenizer.json was trained on the train split of the previous world (k-means topics); it is retrained with the SFT and reward models that depend on it (under way: see the issue's note)"]
 fn tokenizer_json_is_reproduced_by_training() {
     let train = users("data/train.jsonl.gz");
     let texts = train.iter().flat_map(|u| {

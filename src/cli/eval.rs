@@ -26,6 +26,14 @@ pub struct EvalArgs {
     /// Token reward model whose per-token rewards go into the outputs (for the heatmaps).
     #[arg(long, default_value = "data/models/rm-token")]
     rm: PathBuf,
+    /// Decode without the evaluation's rule that a query may not repeat an earlier
+    /// query of its response (to see what the rule changes).
+    #[arg(long)]
+    allow_repeats: bool,
+    /// No reward model: the outputs carry no per-token rewards (a policy evaluated
+    /// before its reward models exist).
+    #[arg(long, conflicts_with = "rm")]
+    no_rm: bool,
     /// lwp intensity α of the token rewards in the outputs (default: the run's, from
     /// POLICY.ppo.json, else 1).
     #[arg(long, value_parser = args::non_negative::<f32>)]
@@ -56,21 +64,23 @@ pub fn outputs(
     policy_path: &Path,
     name: &str,
     users: &[User],
-    rm: &Path,
+    rm: Option<&Path>,
     lwp: LwpConfig,
     sample: &SampleConfig,
 ) -> anyhow::Result<Vec<OutputRecord>> {
     let device = tppo::backend::cpu();
     let fp = kit.fingerprint();
     let policy = tppo::model::checkpoint::load_policy(policy_path, &fp, &device)?;
-    let rm = tppo::reward::model::load(rm, &fp, &device)?;
+    let rm = rm
+        .map(|rm| tppo::reward::model::load(rm, &fp, &device))
+        .transpose()?;
     let sp = style::spinner(&format!("eval {name} on {} users", users.len()));
     let out = tppo::backend::block_on(eval::outputs(
         name,
         &policy,
         kit,
         users,
-        Some(&rm),
+        rm.as_ref(),
         lwp,
         sample,
         &device,
@@ -95,14 +105,29 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<ExitCode> {
     let sample = SampleConfig {
         temperature: a.temperature,
         seed: a.seed,
+        no_repeat_query: !a.allow_repeats,
         ..SampleConfig::greedy()
     };
-    let records = outputs(&kit, &a.policy, &name, &users, &a.rm, lwp, &sample)?;
+    let records = outputs(
+        &kit,
+        &a.policy,
+        &name,
+        &users,
+        (!a.no_rm).then_some(a.rm.as_path()),
+        lwp,
+        &sample,
+    )?;
     tppo::io::write_jsonl(&a.out, &records)?;
     let r = eval::relevance_of(&records);
     let m = eval::metrics_of(&records);
     if a.json {
-        print_json(&serde_json::json!({ "relevance": r, "metrics": m }))?;
+        print_json(&serde_json::json!({
+            "model": name,
+            "users": users.len(),
+            "decoding": sample_words(&sample),
+            "relevance": r,
+            "metrics": m,
+        }))?;
     } else {
         println!(
             "{}: relevance {:.3} [{:.3}, {:.3}] ({} of {} users) → {}",
