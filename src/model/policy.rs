@@ -192,7 +192,7 @@ impl Policy {
         use_cache: bool,
         device: &Device,
     ) -> Vec<Vec<u32>> {
-        self.generate_scored(prompts, cfg, eos, pad, use_cache, device)
+        self.generate_scored(prompts, cfg, eos, pad, use_cache, device, None)
             .await
             .tokens
     }
@@ -200,25 +200,12 @@ impl Policy {
     /// [`Self::generate`], with the log-probability of each sampled token under the
     /// sampling distribution (temperature, top-k) and the value V(s_t) of the state it
     /// was sampled in, from the same forward passes (TRL's trainer takes the rollout's
-    /// log-probs from the generation logits too).
-    pub async fn generate_scored(
-        &self,
-        prompts: &[Vec<u32>],
-        cfg: &SampleConfig,
-        eos: u32,
-        pad: u32,
-        use_cache: bool,
-        device: &Device,
-    ) -> Generated {
-        self.generate_ruled(prompts, cfg, eos, pad, use_cache, device, None)
-            .await
-    }
-
-    /// [`Self::generate_scored`] under a decoding rule: where `rule(tokens so far,
-    /// candidate)` blocks the drawn token, it is masked out and the token drawn again
-    /// (the next best, when greedy), at most [`MAX_BLOCKED`] times per step.
+    /// log-probs from the generation logits too). Under a decoding `rule`, where
+    /// `rule(tokens so far, candidate)` blocks the drawn token, it is masked out and
+    /// the token drawn again (the next best, when greedy), at most [`MAX_BLOCKED`]
+    /// times per step.
     #[allow(clippy::too_many_arguments)]
-    pub async fn generate_ruled(
+    pub async fn generate_scored(
         &self,
         prompts: &[Vec<u32>],
         cfg: &SampleConfig,
@@ -484,7 +471,7 @@ mod tests {
             ..SampleConfig::greedy()
         };
         let run = |rule: Option<Rule<'_>>| {
-            block_on(policy.generate_ruled(&prompts, &cfg, 2, 0, true, &device, rule)).tokens
+            block_on(policy.generate_scored(&prompts, &cfg, 2, 0, true, &device, rule)).tokens
         };
         let free = run(None);
         let banned = free[0][0];
@@ -544,7 +531,7 @@ mod tests {
             seed: 4,
             ..SampleConfig::default()
         };
-        let g = block_on(policy.generate_scored(&prompts, &cfg, 2, 0, true, &device));
+        let g = block_on(policy.generate_scored(&prompts, &cfg, 2, 0, true, &device, None));
         for (i, p) in prompts.iter().enumerate() {
             let n = g.tokens[i].len();
             assert!(n > 0 && g.logprobs[i].len() == n && g.values[i].len() == n);

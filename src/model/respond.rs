@@ -43,7 +43,7 @@ pub async fn respond(
         let rule = |so_far: &[u32], next: u32| rule.blocks(so_far, next);
         let rule: Option<super::policy::Rule<'_>> = cfg.no_repeat_query.then_some(&rule);
         for ids in policy
-            .generate_ruled(&prompts, &c, sp.eos, sp.pad, true, device, rule)
+            .generate_scored(&prompts, &c, sp.eos, sp.pad, true, device, rule)
             .await
             .tokens
         {

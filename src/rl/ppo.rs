@@ -450,7 +450,7 @@ impl Ppo {
         // log π_old and V_old come with the samples, from the generation's own forward
         // passes (as in TRL); π_ref and the reward model read the finished sequences.
         let generated = actor
-            .generate_scored(prompts, &sample, self.eos, self.pad, true, &plain)
+            .generate_scored(prompts, &sample, self.eos, self.pad, true, &plain, None)
             .await;
         let responses = generated.tokens;
         if let Some(i) = responses.iter().position(Vec::is_empty) {
