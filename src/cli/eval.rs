@@ -124,7 +124,7 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<ExitCode> {
         print_json(&serde_json::json!({
             "model": name,
             "users": users.len(),
-            "decoding": sample_words(&sample),
+            "decoding": sample.describe(),
             "relevance": r,
             "metrics": m,
         }))?;
@@ -142,7 +142,7 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<ExitCode> {
         let opt = |x: Option<f64>| x.map_or("–".into(), |v| format!("{v:.3}"));
         println!(
             "  per query ({}): judged relevant {:.3}, gold {}, κ judge–gold {}; distinct {:.3}",
-            sample_words(&sample),
+            sample.describe(),
             m.judge_query_rate,
             opt(m.gold),
             opt(m.kappa_judge_gold),
@@ -342,15 +342,4 @@ pub fn compare(a: CompareArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The decoding, in words, for the printed summary.
-fn sample_words(s: &SampleConfig) -> String {
-    if s.temperature <= 0.0 && s.no_repeat_query {
-        tppo::pipeline::report::DECODING.to_string()
-    } else if s.temperature <= 0.0 {
-        "greedy".into()
-    } else {
-        format!("sampled at temperature {}", s.temperature)
-    }
 }

@@ -374,6 +374,21 @@ pub struct SampleConfig {
 }
 
 impl SampleConfig {
+    /// The decoding in words, as the reports state it.
+    pub fn describe(&self) -> String {
+        let how = if self.temperature <= 0.0 {
+            "greedy".to_string()
+        } else {
+            format!("sampled at temperature {}", self.temperature)
+        };
+        let rule = if self.no_repeat_query {
+            "; a query may not repeat an earlier query of its response"
+        } else {
+            ""
+        };
+        format!("{how}, up to {} tokens{rule}", self.max_new)
+    }
+
     /// Greedy decoding of up to 32 tokens (the RL runs' response budget), with the
     /// rule that a query may not repeat an earlier query of the response: how every
     /// model is evaluated (issue 29; the reports state it).
@@ -459,6 +474,22 @@ mod tests {
             d_ff: 64,
             max_len: 64,
         })
+    }
+
+    #[test]
+    fn the_decoding_in_words() {
+        assert_eq!(
+            SampleConfig::greedy().describe(),
+            "greedy, up to 32 tokens; a query may not repeat an earlier query of its response"
+        );
+        let free = SampleConfig {
+            no_repeat_query: false,
+            ..SampleConfig::default()
+        };
+        assert_eq!(
+            free.describe(),
+            "sampled at temperature 0.7, up to 32 tokens"
+        );
     }
 
     #[test]

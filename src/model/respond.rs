@@ -29,6 +29,10 @@ pub async fn respond(
     device: &Device,
 ) -> Result<Vec<String>> {
     let (tok, sp) = (prompter.tok, prompter.sp);
+    // The rule's table of separator tokens, built once per call and only when it applies.
+    let rule = cfg.no_repeat_query.then(|| NoRepeatQuery::new(tok, sp.eos));
+    let blocks = |so_far: &[u32], next: u32| rule.as_ref().is_some_and(|r| r.blocks(so_far, next));
+    let blocks: Option<super::policy::Rule<'_>> = rule.is_some().then_some(&blocks);
     let mut out = Vec::with_capacity(users.len());
     for (i, chunk) in users.chunks(batch.max(1)).enumerate() {
         let prompts: Vec<Vec<u32>> = chunk
@@ -39,11 +43,8 @@ pub async fn respond(
             seed: cfg.seed.wrapping_add(i as u64),
             ..*cfg
         };
-        let rule = NoRepeatQuery::new(tok, sp.eos);
-        let rule = |so_far: &[u32], next: u32| rule.blocks(so_far, next);
-        let rule: Option<super::policy::Rule<'_>> = cfg.no_repeat_query.then_some(&rule);
         for ids in policy
-            .generate_scored(&prompts, &c, sp.eos, sp.pad, true, device, rule)
+            .generate_scored(&prompts, &c, sp.eos, sp.pad, true, device, blocks)
             .await
             .tokens
         {

@@ -257,10 +257,6 @@ impl Diversity {
     }
 }
 
-/// [`crate::model::policy::SampleConfig::greedy`], in words.
-pub const DECODING: &str =
-    "greedy, up to 32 tokens; a query may not repeat an earlier query of its response";
-
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub preset: String,
@@ -461,7 +457,7 @@ impl Report {
             sizes: i.sizes,
             seeds: i.seeds,
             eval_users: i.sft.len(),
-            decoding: DECODING.into(),
+            decoding: crate::model::policy::SampleConfig::greedy().describe(),
             kl_budget: KL_BUDGET,
             table,
             pairs,
