@@ -35,6 +35,9 @@ pub struct SftArgs {
     /// Checkpoint path without extension: writes PATH.safetensors, PATH.json and PATH.metrics.json.
     #[arg(long, default_value = "runs/sft")]
     out: PathBuf,
+    /// Also write every epoch's weights to OUT.epoch-N (to compare them on the validation users).
+    #[arg(long)]
+    save_epochs: bool,
     #[arg(long)]
     json: bool,
 }
@@ -67,6 +70,7 @@ pub fn sft(a: SftArgs) -> anyhow::Result<ExitCode> {
             pb.set_message(format!("loss {:.3} {:.0} tok/s", m.loss, tokens_per_s));
             pb.inc(1);
         },
+        a.save_epochs,
     )
     .with_context(|| a.data.display().to_string())?;
     pb.finish_and_clear();

@@ -192,9 +192,12 @@ pub fn cosine_lr(lr: f64, step: usize, total: usize) -> f64 {
 
 /// Train `policy` (on an autodiff device) through the shared training step
 /// ([`crate::optim::Stepper`]: Adam, global-norm clipping at 1.0, non-finite steps
-/// skipped), with a cosine learning rate. `on_step` sees every step. Returns the
-/// policy of the SFT epoch with the lowest loss on `eval` (the validation users; not
-/// the last epoch's, and never a warm-up epoch's), and the per-epoch metrics.
+/// skipped), with a cosine learning rate. `on_step` sees every step, `on_epoch` every
+/// epoch's end (metrics and weights). Returns the policy of the epoch with the lowest
+/// response-token loss on `eval` (the validation users; not the last epoch's, and a
+/// warm-up epoch's when it is the lowest: its eval loss is the same SFT loss), and the
+/// per-epoch metrics.
+#[allow(clippy::too_many_arguments)]
 pub fn train(
     mut policy: Policy,
     train: &[Example],
@@ -203,6 +206,7 @@ pub fn train(
     pad: u32,
     device: &Device,
     mut on_step: impl FnMut(&StepMetrics),
+    mut on_epoch: impl FnMut(&EpochMetrics, &Policy) -> crate::Result<()>,
 ) -> crate::Result<(Policy, Vec<EpochMetrics>)> {
     use burn::module::Module;
     use burn::optim::GradientsParams;
@@ -256,26 +260,28 @@ pub fn train(
             pad,
             &device.clone().inner(),
         );
-        epochs.push(EpochMetrics {
+        let metrics = EpochMetrics {
             epoch,
             warmup,
             train_loss: (sum / count.max(1) as f64) as f32,
             eval_loss,
             seconds: t0.elapsed().as_secs_f64(),
-        });
+        };
+        on_epoch(&metrics, &policy)?;
+        epochs.push(metrics);
         let better = best.as_ref().is_none_or(|(l, _)| eval_loss < *l);
-        if !warmup && eval_loss.is_finite() && better {
+        if eval_loss.is_finite() && better {
             best = Some((eval_loss, policy.clone()));
         }
     }
     Ok((best.map_or(policy, |(_, p)| p), epochs))
 }
 
-/// The SFT epoch [`train`] keeps: the lowest validation loss among the non-warm-up epochs.
+/// The epoch [`train`] keeps: the lowest validation loss (warm-up epochs included).
 pub fn best_epoch(epochs: &[EpochMetrics]) -> Option<usize> {
     epochs
         .iter()
-        .filter(|e| !e.warmup && e.eval_loss.is_finite())
+        .filter(|e| e.eval_loss.is_finite())
         .min_by(|a, b| a.eval_loss.total_cmp(&b.eval_loss))
         .map(|e| e.epoch)
 }
@@ -306,7 +312,9 @@ pub struct LeftOut {
 /// The whole SFT run: examples from the users (over-long histories cut, over-long
 /// targets skipped; `note` hears about both), a fresh policy trained with [`train`]
 /// on the CPU, the checkpoint written to `out` (`.safetensors`, `.json`) with its
-/// report (`.metrics.json`).
+/// report (`.metrics.json`). With `save_epochs`, every epoch's weights are also written
+/// to `out.epoch-N` (N from 1), to compare them on the validation users.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     tok: &crate::tokenize::Tok,
     users: &[crate::data::User],
@@ -315,6 +323,7 @@ pub fn run(
     out: &std::path::Path,
     mut note: impl FnMut(String),
     on_step: impl FnMut(&StepMetrics),
+    save_epochs: bool,
 ) -> crate::Result<SftReport> {
     use super::prompt::{self, Special};
     let sp = Special::of(tok)?;
@@ -337,6 +346,11 @@ pub fn run(
     };
     let device = crate::backend::cpu().autodiff();
     let t0 = web_time::Instant::now();
+    let info = super::checkpoint::CheckpointInfo {
+        kind: "policy".into(),
+        config: cfg.policy,
+        tokenizer: tok.fingerprint(),
+    };
     let (policy, epochs) = train(
         cfg.policy.init(&device),
         &train_set.examples,
@@ -345,12 +359,14 @@ pub fn run(
         sp.pad,
         &device,
         on_step,
+        |e, p| {
+            if !save_epochs {
+                return Ok(());
+            }
+            let name = format!("{}.epoch-{}", out.display(), e.epoch + 1);
+            super::checkpoint::save(p, &info, std::path::Path::new(&name))
+        },
     )?;
-    let info = super::checkpoint::CheckpointInfo {
-        kind: "policy".into(),
-        config: cfg.policy,
-        tokenizer: tok.fingerprint(),
-    };
     super::checkpoint::save(&policy, &info, out)?;
     let report = SftReport {
         config: *cfg,
@@ -451,8 +467,17 @@ mod tests {
             })
             .collect();
         let before = eval_loss(&cfg.policy.init(&device).valid(), &ex, 4, 0, &cpu());
-        let (policy, epochs) =
-            train(cfg.policy.init(&device), &ex, &ex, &cfg, 0, &device, |_| {}).unwrap();
+        let (policy, epochs) = train(
+            cfg.policy.init(&device),
+            &ex,
+            &ex,
+            &cfg,
+            0,
+            &device,
+            |_| {},
+            |_, _| Ok(()),
+        )
+        .unwrap();
         let after = epochs.last().unwrap().eval_loss;
         assert!(
             after < 0.1 && after < before / 10.0,

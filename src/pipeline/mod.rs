@@ -17,11 +17,8 @@ pub mod selection;
 use crate::error::{Error, Result};
 use crate::eval::{self, OutputRecord};
 use crate::rl::{Metrics, PpoConfig};
-use report::{
-    Diversity, GRID_KL_TARGET, GRID_LR, Inputs, KL_BUDGET, Preset, Report, RmCurve, Run, TuneCell,
-    Tuning,
-};
-use selection::FrontierPoint;
+use report::{Diversity, Inputs, Preset, Report, RmCurve, Run};
+use selection::{FrontierPoint, GRID_KL_TARGET, GRID_LR, KL_BUDGET, TuneCell, Tuning};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

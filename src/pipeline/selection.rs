@@ -5,7 +5,8 @@
 //! `kl_budget` is kept as the run's checkpoint (`OUT-best`).
 //!
 //! The RL driver ([`crate::rl::run::Run`]) knows nothing of evaluation: this module
-//! drives it, and brings the evaluation to it.
+//! drives it, and brings the evaluation to it. The experiment's design lives here too:
+//! the tuning grid, the KL budget, and how a cell and a checkpoint are chosen.
 
 use crate::error::Result;
 use crate::kit::Kit;
@@ -13,6 +14,52 @@ use crate::model::policy::{Policy, SampleConfig};
 use crate::rl::run::{Run, Step};
 use crate::rl::{Metrics, PpoConfig};
 use serde::{Deserialize, Serialize};
+
+/// The tuning grid (both modes the same): learning rate × KL target.
+pub const GRID_LR: [f64; 3] = [1e-5, 3e-5, 1e-4];
+pub const GRID_KL_TARGET: [f32; 2] = [2.0, 4.0];
+/// The KL budget (nats per response) within which checkpoints are chosen.
+pub const KL_BUDGET: f32 = 4.0;
+
+/// The tuning of one mode: each grid cell's best validation relevance within the budget.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Tuning {
+    pub mode: String,
+    pub cells: Vec<TuneCell>,
+    /// The chosen cell's learning rate and KL target.
+    pub lr: f64,
+    pub kl_target: f32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TuneCell {
+    pub lr: f64,
+    pub kl_target: f32,
+    /// The best validation point within the budget (none: every point was over it).
+    pub best: Option<FrontierPoint>,
+}
+
+impl Tuning {
+    /// The cell with the best validation relevance within the budget (ties: the first
+    /// in grid order); `None` with no cell within it.
+    pub fn choose(mode: &str, cells: Vec<TuneCell>) -> Option<Self> {
+        let pick = cells
+            .iter()
+            .filter_map(|c| c.best.as_ref().map(|b| (c, b.relevance)))
+            .fold(None::<(&TuneCell, f64)>, |best, (c, r)| match best {
+                Some((_, br)) if br >= r => best,
+                _ => Some((c, r)),
+            })?
+            .0
+            .clone();
+        Some(Self {
+            mode: mode.into(),
+            lr: pick.lr,
+            kl_target: pick.kl_target,
+            cells,
+        })
+    }
+}
 
 /// Which users validate, how often, and the KL budget of the kept checkpoint.
 pub struct Validation {
@@ -172,4 +219,59 @@ pub fn best_path(out: &std::path::Path) -> std::path::PathBuf {
         .file_name()
         .map_or_else(|| "run".into(), |n| n.to_string_lossy().into_owned());
     out.with_file_name(format!("{name}-best"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::metrics::ModelMetrics;
+
+    fn point(relevance: f64, kl: f32) -> FrontierPoint {
+        FrontierPoint {
+            iter: 0,
+            kl,
+            relevance,
+            metrics: ModelMetrics::default(),
+        }
+    }
+
+    #[test]
+    fn tuning_picks_the_best_cell_within_the_budget() {
+        let cells = vec![
+            TuneCell {
+                lr: 1e-5,
+                kl_target: 2.0,
+                best: Some(point(0.10, 1.0)),
+            },
+            TuneCell {
+                lr: 3e-5,
+                kl_target: 2.0,
+                best: None,
+            },
+            TuneCell {
+                lr: 1e-4,
+                kl_target: 4.0,
+                best: Some(point(0.20, 3.5)),
+            },
+            TuneCell {
+                lr: 3e-5,
+                kl_target: 4.0,
+                best: Some(point(0.20, 3.9)),
+            },
+        ];
+        let t = Tuning::choose("tppo", cells).unwrap();
+        // Ties go to the first in grid order.
+        assert_eq!((t.lr, t.kl_target), (1e-4, 4.0));
+        assert!(
+            Tuning::choose(
+                "ppo",
+                vec![TuneCell {
+                    lr: 1e-5,
+                    kl_target: 2.0,
+                    best: None
+                }]
+            )
+            .is_none()
+        );
+    }
 }

@@ -6,18 +6,26 @@
 //! - [`rewards`]: per-token rewards (KL term, score placement, lwp, span-end).
 //! - [`gae`]: advantages, returns, whitening.
 //! - [`loss`]: the clipped surrogate (eq. 6–7) and the clipped value loss.
-//! - [`ppo`]: rollouts and updates (the optimiser step is [`crate::optim`]'s).
+//! - [`ppo`]: the trainer, top to bottom: rollout, credit (rewards, GAE), minibatch
+//!   updates (the optimiser step is [`crate::optim`]'s).
+//! - `minibatch`: eq. 6–9 on one minibatch, its gradient in pieces across threads.
+//! - [`rollout`]: what one rollout batch holds, per response and token.
+//! - [`metrics`]: what an iteration logs, named as TRL logs it.
 //! - [`run`]: a run as the shells drive it: prompt schedule, iterations, judged rollouts.
 //! - [`lemma`]: Lemma 3.1 on a one-step problem, with π* in closed form.
 
 pub mod config;
 pub mod gae;
-
 pub mod lemma;
 pub mod loss;
+pub mod metrics;
+mod minibatch;
 pub mod ppo;
 pub mod rewards;
+pub mod rollout;
 pub mod run;
 
 pub use config::{Placement, PpoConfig, RewardMode};
-pub use ppo::{Metrics, Ppo, Rollout};
+pub use metrics::Metrics;
+pub use ppo::Ppo;
+pub use rollout::Rollout;

@@ -20,7 +20,7 @@ use crate::eval::metrics::ModelMetrics;
 use crate::eval::pairwise::{Outcome, WinTieLose};
 use crate::eval::stats::{SeedEstimate, over_seeds, wilson};
 use crate::eval::{CompareRecord, OutputRecord, Relevance};
-use crate::pipeline::selection::FrontierPoint;
+use crate::pipeline::selection::{FrontierPoint, KL_BUDGET, Tuning};
 use crate::rl::{Metrics, PpoConfig};
 use serde::{Deserialize, Serialize};
 
@@ -69,12 +69,6 @@ impl Preset {
         }
     }
 }
-
-/// The tuning grid (both modes the same): learning rate × KL target.
-pub const GRID_LR: [f64; 3] = [1e-5, 3e-5, 1e-4];
-pub const GRID_KL_TARGET: [f32; 2] = [2.0, 4.0];
-/// The KL budget (nats per response) within which checkpoints are chosen.
-pub const KL_BUDGET: f32 = 4.0;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Run {
@@ -173,46 +167,6 @@ pub struct PairSummary {
     pub net: SeedEstimate,
     /// Relevance rate of A minus B, per user within each seed.
     pub relevance_difference: SeedEstimate,
-}
-
-/// The tuning of one mode: each grid cell's best validation relevance within the budget.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Tuning {
-    pub mode: String,
-    pub cells: Vec<TuneCell>,
-    /// The chosen cell's learning rate and KL target.
-    pub lr: f64,
-    pub kl_target: f32,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TuneCell {
-    pub lr: f64,
-    pub kl_target: f32,
-    /// The best validation point within the budget (none: every point was over it).
-    pub best: Option<FrontierPoint>,
-}
-
-impl Tuning {
-    /// The cell with the best validation relevance within the budget (ties: the first
-    /// in grid order); `None` with no cell within it.
-    pub fn choose(mode: &str, cells: Vec<TuneCell>) -> Option<Self> {
-        let pick = cells
-            .iter()
-            .filter_map(|c| c.best.as_ref().map(|b| (c, b.relevance)))
-            .fold(None::<(&TuneCell, f64)>, |best, (c, r)| match best {
-                Some((_, br)) if br >= r => best,
-                _ => Some((c, r)),
-            })?
-            .0
-            .clone();
-        Some(Self {
-            mode: mode.into(),
-            lr: pick.lr,
-            kl_target: pick.kl_target,
-            cells,
-        })
-    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -635,58 +589,4 @@ fn findings(
 
 fn opt(x: Option<f64>) -> String {
     x.map_or("n/a".into(), |v| format!("{v:.3}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn point(relevance: f64, kl: f32) -> FrontierPoint {
-        FrontierPoint {
-            iter: 0,
-            kl,
-            relevance,
-            metrics: ModelMetrics::default(),
-        }
-    }
-
-    #[test]
-    fn tuning_picks_the_best_cell_within_the_budget() {
-        let cells = vec![
-            TuneCell {
-                lr: 1e-5,
-                kl_target: 2.0,
-                best: Some(point(0.10, 1.0)),
-            },
-            TuneCell {
-                lr: 3e-5,
-                kl_target: 2.0,
-                best: None,
-            },
-            TuneCell {
-                lr: 1e-4,
-                kl_target: 4.0,
-                best: Some(point(0.20, 3.5)),
-            },
-            TuneCell {
-                lr: 3e-5,
-                kl_target: 4.0,
-                best: Some(point(0.20, 3.9)),
-            },
-        ];
-        let t = Tuning::choose("tppo", cells).unwrap();
-        // Ties go to the first in grid order.
-        assert_eq!((t.lr, t.kl_target), (1e-4, 4.0));
-        assert!(
-            Tuning::choose(
-                "ppo",
-                vec![TuneCell {
-                    lr: 1e-5,
-                    kl_target: 2.0,
-                    best: None
-                }]
-            )
-            .is_none()
-        );
-    }
 }
