@@ -29,7 +29,6 @@ pub mod export; // exports for training the method in another RL engine
 pub mod bench; // benchmarks of the hot paths
 
 // The page's shell (the command line's is src/cli/).
-#[cfg(target_arch = "wasm32")]
-pub mod web;
+pub mod web; // the worker protocol; on wasm32, the Lab and the page's exports
 
 pub use error::{Error, Result};

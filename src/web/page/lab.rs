@@ -30,10 +30,13 @@ use crate::reward::lwp::LwpConfig;
 use crate::reward::model::{self as rm, Level, RewardModel};
 use crate::reward::train::{RmTrainConfig, RmTrainer, evaluate_async};
 use crate::rl::run::Run;
-use crate::rl::{Metrics, PpoConfig, RewardMode};
+use crate::rl::{PpoConfig, RewardMode};
+use crate::web::protocol::{
+    Compared, JudgedWord, ModelRelevance, RmEvalPoint, RmSettings, RmStarted, RmStepPoint,
+    RunSettings, Scored, StepReply,
+};
 use burn::module::Module;
 use burn::tensor::Device;
-use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -49,41 +52,6 @@ pub struct Lab {
     rm_sentence: Option<RewardModel>,
     runs: Vec<Run>,
     rm_runs: Vec<(RmTrainer, Vec<RmExample>, Vec<RmExample>)>,
-}
-
-/// Settings of the page's reward-model run.
-#[derive(Debug, Clone, Copy, Deserialize)]
-pub struct RmSettings {
-    /// Train users whose target responses the judge labels.
-    pub users: usize,
-    /// Eval users (their targets) for the AUC.
-    pub eval_users: usize,
-    pub batch_size: usize,
-    pub lr: f64,
-    pub w: f32,
-    pub seed: u64,
-}
-
-/// A run's settings from the page (everything else: [`PpoConfig::default`]).
-#[derive(Debug, Clone, Copy, Deserialize)]
-pub struct RunSettings {
-    pub seed: u64,
-    pub batch_size: usize,
-    pub max_new: usize,
-    pub lr: f64,
-    pub kl_coef: f32,
-    /// Adaptive KL control's target (None: β fixed).
-    #[serde(default)]
-    pub kl_target: Option<f32>,
-    pub alpha: f32,
-    pub sl: f32,
-}
-
-#[derive(Serialize)]
-struct StepOut {
-    metrics: Metrics,
-    /// The first rollouts of the batch, as text.
-    samples: Vec<String>,
 }
 
 /// A mode name from the page: "sentence" (PPO) or "token" (TPPO).
@@ -285,21 +253,29 @@ impl Lab {
             None => None,
         };
         let r = &rec[0];
-        let words: Vec<serde_json::Value> = r
+        let words = r
             .judgement
             .words
             .iter()
-            .map(|w| serde_json::json!({"text": w.text, "class": w.class, "evidence": w.evidence.to_string()}))
+            .map(|w| JudgedWord {
+                text: w.text.clone(),
+                class: w.class,
+                evidence: w.evidence.to_string(),
+            })
             .collect();
-        to_js(&serde_json::json!({
-            "tokens": r.tokens,
-            "colours": r.tokens.iter().map(|t| crate::reward::lwp::colour(t.reward)).collect::<Vec<_>>(),
-            "sentence_score": sentence,
-            "words": words,
-            "queries": r.judgement.queries,
-            "sentence": r.judgement.sentence,
-            "relevant_fraction": r.judgement.relevant_fraction,
-        }))
+        to_js(&Scored {
+            tokens: r.tokens.clone(),
+            colours: r
+                .tokens
+                .iter()
+                .map(|t| crate::reward::lwp::colour(t.reward))
+                .collect(),
+            sentence_score: sentence,
+            words,
+            queries: r.judgement.queries.clone(),
+            sentence: r.judgement.sentence,
+            relevant_fraction: r.judgement.relevant_fraction,
+        })
     }
 
     /// Judge responses and attach the token reward model's rewards (see [`eval::records`]).
@@ -370,7 +346,7 @@ impl Lab {
             .find(|r| r.cfg().reward == reward)
             .ok_or_else(|| js_err(format!("{mode_name}: start the run first")))?;
         let step = run.step(&self.kit).await.map_err(js_err)?;
-        to_js(&StepOut {
+        to_js(&StepReply {
             metrics: step.metrics,
             samples: step.texts.into_iter().take(3).collect(),
         })
@@ -399,13 +375,15 @@ impl Lab {
             outputs.push((model.to_string(), recs));
         }
         let pairs = eval::compare_models(&outputs, &eval::PAIRS, 1000, 1).map_err(js_err)?;
-        let relevance: Vec<serde_json::Value> = outputs
+        let relevance = outputs
             .iter()
-            .map(|(m, r)| {
-                serde_json::json!({"model": m, "relevance": eval::relevance_of(r), "metrics": eval::metrics_of(r)})
+            .map(|(m, r)| ModelRelevance {
+                model: m.clone(),
+                relevance: eval::relevance_of(r),
+                metrics: eval::metrics_of(r),
             })
             .collect();
-        to_js(&serde_json::json!({"relevance": relevance, "pairs": pairs}))
+        to_js(&Compared { relevance, pairs })
     }
 
     /// Start training a token and a sentence reward model side by side from the SFT
@@ -461,9 +439,11 @@ impl Lab {
                 .push((RmTrainer::new(model, cfg), train.clone(), eval.clone()));
         }
         let relevant = train.iter().filter(|e| e.sentence == 2).count();
-        to_js(
-            &serde_json::json!({"train": train.len(), "eval": eval.len(), "relevant_train": relevant}),
-        )
+        to_js(&RmStarted {
+            train: train.len(),
+            eval: eval.len(),
+            relevant_train: relevant,
+        })
     }
 
     /// Evaluate both reward models on the held-out users (step 0 included).
@@ -478,7 +458,11 @@ impl Lab {
                 &self.device,
             )
             .await;
-            out.push(serde_json::json!({"level": t.cfg.level, "step": t.step, "eval": e}));
+            out.push(RmEvalPoint {
+                level: t.cfg.level,
+                step: t.step,
+                eval: e,
+            });
         }
         to_js(&out)
     }
@@ -495,7 +479,11 @@ impl Lab {
             for _ in 0..steps.max(1) {
                 loss = t.step(train, self.kit.sp.pad, &ad).await.map_err(js_err)?;
             }
-            out.push(serde_json::json!({"level": t.cfg.level, "step": t.step, "train_loss": loss}));
+            out.push(RmStepPoint {
+                level: t.cfg.level,
+                step: t.step,
+                train_loss: loss,
+            });
         }
         to_js(&out)
     }

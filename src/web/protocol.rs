@@ -1,0 +1,241 @@
+//! The page ↔ worker protocol, typed in one place.
+//!
+//! The page (`www/main.js`) sends its worker (`www/worker.js`) messages `{id, cmd,
+//! args}`: [`Request`] lists every command with its arguments, as serde reads such a
+//! message (`cmd` the tag, `args` the content). The worker answers `{id, ok, value |
+//! error}`; the lab's values are the reply types below (no untyped JSON is built in
+//! `src/web/`). The settings the page sends are [`RunSettings`] and [`RmSettings`],
+//! which refuse unknown fields.
+//!
+//! The scripts are JavaScript, so the compiler cannot hold them to this: the tests
+//! below read `www/worker.js` and `www/main.js` and fail when they name a command or
+//! an argument that [`Request`] lacks (or [`Request`] a command the worker lacks).
+
+use crate::eval::metrics::ModelMetrics;
+use crate::eval::{PairComparison, Relevance, TokenReward};
+use crate::labeler::QueryVerdict;
+use crate::rl::Metrics;
+use serde::{Deserialize, Serialize};
+
+/// Every command the worker takes, with its arguments.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[serde(tag = "cmd", content = "args", rename_all = "camelCase")]
+pub enum Request {
+    /// Load the wasm build and the lab: "auto" (WebGPU, else CPU) or "cpu".
+    Init { backend: String },
+    /// The eval user at `index` (id, history, targets).
+    User { index: usize },
+    /// lwp(l) for l = 1..=n (eq. 4).
+    Lwp { alpha: f32, sl: f32, n: usize },
+    /// Eq. 5 on margins, with the heatmap's colours ([`Shaded`]).
+    Shade {
+        margins: Vec<f32>,
+        alpha: f32,
+        sl: f32,
+    },
+    /// The heatmap's colour of each reward.
+    Colours { rewards: Vec<f32> },
+    /// Token rewards, the sentence score and the judge's words of a response ([`Scored`]).
+    Score {
+        index: usize,
+        response: String,
+        alpha: f32,
+        sl: f32,
+    },
+    /// A response of "sft", "ppo" or "tppo" for a user; temperature 0 is greedy.
+    Generate {
+        model: String,
+        index: usize,
+        temperature: f32,
+        seed: u64,
+    },
+    /// (Re)start PPO and TPPO from the SFT policy.
+    Start { settings: RunSettings },
+    /// One iteration of each run ([`StepReply`] per mode).
+    Step,
+    /// Iterate until paused or `iters` iterations (events `step`, then `paused`).
+    Play { iters: usize },
+    /// Stop `play` or `rmPlay` after the current step.
+    Pause,
+    /// Start the live reward models ([`RmStarted`]).
+    RmStart { settings: RmSettings },
+    /// `steps` training steps per evaluation, `evals` times (events `rm`).
+    RmPlay { steps: usize, evals: usize },
+    /// SFT / PPO / TPPO on the first `n` eval users, judged and compared ([`Compared`]).
+    Compare { n: usize },
+    /// An outputs or compare JSONL from the command line, validated.
+    Import {
+        name: String,
+        /// An ArrayBuffer, transferred.
+        bytes: Vec<u8>,
+    },
+    /// The slices of the last comparison ([`PairSlices`] per pair).
+    Slices {
+        #[cfg_attr(test, schemars(with = "serde_json::Value"))]
+        spec: crate::eval::slices::SliceSpec,
+    },
+    /// The last comparison as a static HTML page.
+    ComparisonHtml {
+        #[cfg_attr(test, schemars(with = "serde_json::Value"))]
+        spec: crate::eval::slices::SliceSpec,
+    },
+    /// The library's size limits ([`Limits`]).
+    Limits,
+    /// Fetch the SFT policy, the sentence RM and the training users now.
+    LoadPolicy,
+    /// A trained policy ("ppo" or "tppo") as checkpoint bytes.
+    ExportPolicy { model: String },
+    /// Destroy the WebGPU devices (the device-loss tests).
+    LoseDevice,
+    /// The worker's wasm and GPU memory; `collect` runs the garbage collector first.
+    Memory {
+        #[serde(default)]
+        collect: bool,
+    },
+    /// Every URL the worker fetched.
+    Resources,
+}
+
+/// A PPO / TPPO run's settings from the page (everything else: [`crate::rl::PpoConfig::default`]).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RunSettings {
+    pub seed: u64,
+    pub batch_size: usize,
+    pub max_new: usize,
+    pub lr: f64,
+    pub kl_coef: f32,
+    /// Adaptive KL control's target (None: β fixed).
+    #[serde(default)]
+    pub kl_target: Option<f32>,
+    pub alpha: f32,
+    pub sl: f32,
+}
+
+/// The page's reward-model run.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RmSettings {
+    /// Train users whose target responses the judge labels.
+    pub users: usize,
+    /// Eval users (their targets) for the AUC.
+    pub eval_users: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub w: f32,
+    pub seed: u64,
+}
+
+/// `step`: one iteration's metrics and its first rollouts as text.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReply {
+    pub metrics: Metrics,
+    pub samples: Vec<String>,
+}
+
+/// `shade`: eq. 5's rewards and their colours.
+#[derive(Debug, Clone, Serialize)]
+pub struct Shaded {
+    pub rewards: Vec<f32>,
+    pub colours: Vec<String>,
+}
+
+/// One word of a response as the judge labels it.
+#[derive(Debug, Clone, Serialize)]
+pub struct JudgedWord {
+    pub text: String,
+    /// 0 neutral, 1 irrelevant, 2 relevant.
+    pub class: u8,
+    /// Why, in words.
+    pub evidence: String,
+}
+
+/// `score`: a response's token rewards with colours, the sentence RM's score (null
+/// while it loads), and the judge's words, queries and verdict.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scored {
+    pub tokens: Vec<TokenReward>,
+    pub colours: Vec<String>,
+    pub sentence_score: Option<f32>,
+    pub words: Vec<JudgedWord>,
+    pub queries: Vec<QueryVerdict>,
+    pub sentence: u8,
+    pub relevant_fraction: f32,
+}
+
+/// One model's judged outputs in a comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelRelevance {
+    pub model: String,
+    pub relevance: Relevance,
+    pub metrics: ModelMetrics,
+}
+
+/// `compare`: each model's relevance and metrics, and the pairs' win / tie / lose.
+#[derive(Debug, Clone, Serialize)]
+pub struct Compared {
+    pub relevance: Vec<ModelRelevance>,
+    pub pairs: Vec<PairComparison>,
+}
+
+/// `rmStart`: the labelled responses the live reward models train and are measured on.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct RmStarted {
+    pub train: usize,
+    pub eval: usize,
+    pub relevant_train: usize,
+}
+
+/// One reward model's evaluation at a step (the `rm` events).
+#[derive(Debug, Clone, Serialize)]
+pub struct RmEvalPoint {
+    pub level: crate::reward::model::Level,
+    pub step: usize,
+    pub eval: crate::reward::train::RmEval,
+}
+
+/// One reward model's last training loss after some steps.
+#[derive(Debug, Clone, Serialize)]
+pub struct RmStepPoint {
+    pub level: crate::reward::model::Level,
+    pub step: usize,
+    pub train_loss: f32,
+}
+
+/// `slices`: one pair's slices.
+#[derive(Debug, Clone, Serialize)]
+pub struct PairSlices {
+    pub pair: String,
+    pub slices: Vec<crate::eval::slices::Slice>,
+}
+
+/// `limits`: the sizes the library accepts.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Limits {
+    pub max_import_bytes: usize,
+    pub max_prompt: usize,
+    pub max_response: usize,
+}
+
+impl Limits {
+    pub fn of_library() -> Self {
+        Self {
+            max_import_bytes: crate::eval::MAX_IMPORT_BYTES,
+            max_prompt: crate::model::prompt::MAX_PROMPT,
+            max_response: crate::model::prompt::MAX_RESPONSE,
+        }
+    }
+}
+
+/// The page's benchmark: its settings and the rows of `tppo bench`.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReply {
+    pub config: crate::bench::BenchConfig,
+    pub rows: Vec<crate::bench::BenchRow>,
+}
+
+#[cfg(test)]
+mod tests;
