@@ -171,7 +171,7 @@ $("user").addEventListener("change", () => { delete $("response").dataset.touche
 $("score").addEventListener("click", () => score().catch(fail));
 $("generate").addEventListener("click", async () => {
   try {
-    $("response").value = await call("generate", { model: $("model").value, index: Number($("user").value) || 0, temperature: 0.7, seed: Date.now() % 100000 });
+    $("response").value = await call("generate", { model: $("model").value, index: Number($("user").value) || 0, temperature: defaults.temperature, seed: Date.now() % 100000 });
     $("response").dataset.touched = "1";
     await score();
   } catch (e) { fail(e); }
@@ -243,8 +243,9 @@ listeners.push((m) => {
   }
 });
 let started = false;
-const settings = () => ({ seed: Number($("seed").value) || 0, batch_size: Number($("batch").value) || 4, max_new: Number($("maxnew").value) || 24,
-  lr: Number($("lr").value) || 3e-5, kl_coef: Number($("beta").value), kl_target: Number($("kltarget").value) > 0 ? Number($("kltarget").value) : null,
+// The form as the lab's RunSettings (an empty or bad field is the library's error to report).
+const settings = () => ({ seed: Number($("seed").value), batch_size: Number($("batch").value), max_new: Number($("maxnew").value),
+  lr: Number($("lr").value), kl_coef: Number($("beta").value), kl_target: Number($("kltarget").value) > 0 ? Number($("kltarget").value) : null,
   alpha: Number($("alpha").value), sl: Number($("sl").value) });
 async function ensureStarted() {
   if (started) return;
@@ -316,7 +317,7 @@ $("rm-play").addEventListener("click", async () => {
   try {
     if (!rmStarted) {
       const got = await call("rmStart", { settings: { users: Number($("rm-users").value), eval_users: Number($("rm-eval").value),
-        batch_size: Number($("rm-batch").value), lr: 5e-4, w: Number($("rm-w").value), seed: Number($("seed").value) || 0 } });
+        batch_size: Number($("rm-batch").value), lr: defaults.rm.lr, w: Number($("rm-w").value), seed: Number($("seed").value) } });
       say("rm-status", `${got.train} labeled train responses (${got.relevant_train} relevant), ${got.eval} eval responses`);
       rmStarted = true;
     }
@@ -469,7 +470,7 @@ $("compare").addEventListener("click", async () => {
   say("compare-status", "generating and judging…");
   try {
     runInfo = describeRuns();
-    comparison = await call("compare", { n: Number($("compare-n").value) || 16 });
+    comparison = await call("compare", { n: Number($("compare-n").value) });
     say("compare-status", comparison.relevance.map((r) => `${r.model}: relevance ${r.relevance.rate.toFixed(3)}`).join(" · ") +
       (comparison.pairs.length ? "" : " (train PPO and TPPO in view 2 to compare them)"));
     sliceView = null; sliceFilter = null; page = 0;
@@ -557,6 +558,8 @@ window.tppoLab = {
   memory: () => call("memory", { collect: true }),
   iterations: () => ({ ppo: history_.sentence.map((m) => m["time/iteration_s"]), tppo: history_.token.map((m) => m["time/iteration_s"]) }),
   loseDevice: () => call("loseDevice"),
+  // The library's defaults, to compare with the form.
+  defaults: () => call("defaults"),
 };
 
 function showBackend(b, reason) {
@@ -612,6 +615,17 @@ listeners.push((m) => {
 });
 
 let limits = null; // the library's, once the worker is up
+let defaults = null; // the library's settings the forms start from (www/ holds no default number)
+// Fill each setting's field from the library's defaults, unless the URL set it.
+function fillDefaults(d) {
+  const form = { seed: d.run.seed, batch: d.run.batch_size, lr: d.run.lr, beta: d.run.kl_coef, kltarget: d.run.kl_target ?? 0,
+    maxnew: d.run.max_new, alpha: d.run.alpha, sl: d.run.sl, "rm-users": d.rm.users, "rm-eval": d.rm.eval_users,
+    "rm-batch": d.rm.batch_size, "rm-w": d.rm.w, "compare-n": d.compare_users };
+  const inUrl = new Set(Object.entries(fields).filter(([key]) => params.has(key)).map(([, id]) => id));
+  // f32 settings arrive widened (0.05 as 0.0500000007…): shown to 6 significant digits.
+  for (const [id, v] of Object.entries(form)) if (!inUrl.has(id)) $(id).value = Number(v.toPrecision(6));
+  $("alpha-v").value = $("alpha").value; $("sl-v").value = $("sl").value;
+}
 const startedAt = performance.now();
 let policyAt = null; // seconds from the start to the SFT policy's arrival
 let readyText = null;
@@ -621,6 +635,8 @@ async function main() {
   say("status", "loading models, tokenizer, judge…");
   const info = await call("init", { backend: params.get("backend") === "cpu" ? "cpu" : "auto" });
   limits = await call("limits");
+  defaults = await call("defaults");
+  fillDefaults(defaults);
   const tLab = performance.now();
   showBackend(info.backend);
   $("user").max = info.users - 1;

@@ -242,6 +242,7 @@ const commands = {
     return lib.comparison_html(compared, spec);
   },
   limits: () => lib.limits(),
+  defaults: () => lib.defaults(),
   loadPolicy() { loadPolicy().catch(() => {}); return true; },
   exportPolicy: ({ model }) => lab.export_policy(model),
   loseDevice() {

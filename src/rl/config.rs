@@ -105,6 +105,17 @@ pub fn adapt_kl_coef(beta: f32, kl: f32, target: f32, n: usize, horizon: f32) ->
 }
 
 impl PpoConfig {
+    /// The page's run: 4 rollouts of at most 24 tokens per iteration, so that an
+    /// iteration of each mode takes about a third of a second on 2 CPU cores
+    /// (docs/perf.md); everything else as [`Default`].
+    pub fn page() -> Self {
+        Self {
+            batch_size: 4,
+            max_new: 24,
+            ..Self::default()
+        }
+    }
+
     /// Every setting in its domain, or an error naming the first that is not (the
     /// command line checks its options as it parses them; this guards every other
     /// caller, the page among them).

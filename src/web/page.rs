@@ -145,6 +145,12 @@ pub fn limits() -> Result<JsValue, JsError> {
     to_js(&super::protocol::Limits::of_library())
 }
 
+/// The settings the page's forms start from (the library's; a setting in the URL wins).
+#[wasm_bindgen]
+pub fn defaults() -> Result<JsValue, JsError> {
+    to_js(&super::protocol::PageDefaults::default())
+}
+
 /// The workbench's slices (issue 17) of each pair of a comparison: `pairs` as the
 /// lab's `compare` or `import_jsonl` gave them ({pair, records}), `spec` a
 /// [`crate::eval::slices::SliceSpec`]. Per pair, its slices with win / tie / lose,

@@ -82,6 +82,8 @@ pub enum Request {
     },
     /// The library's size limits ([`Limits`]).
     Limits,
+    /// The settings the page's forms start from ([`PageDefaults`]).
+    Defaults,
     /// Fetch the SFT policy, the sentence RM and the training users now.
     LoadPolicy,
     /// A trained policy ("ppo" or "tppo") as checkpoint bytes.
@@ -114,6 +116,28 @@ pub struct RunSettings {
     pub sl: f32,
 }
 
+impl From<&crate::rl::PpoConfig> for RunSettings {
+    fn from(c: &crate::rl::PpoConfig) -> Self {
+        Self {
+            seed: c.seed,
+            batch_size: c.batch_size,
+            max_new: c.max_new,
+            lr: c.lr,
+            kl_coef: c.kl_coef,
+            kl_target: c.kl_target,
+            alpha: c.lwp.alpha,
+            sl: c.lwp.sl,
+        }
+    }
+}
+
+impl Default for RunSettings {
+    /// [`crate::rl::PpoConfig::page`].
+    fn default() -> Self {
+        (&crate::rl::PpoConfig::page()).into()
+    }
+}
+
 /// The page's reward-model run.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[cfg_attr(test, derive(schemars::JsonSchema))]
@@ -127,6 +151,44 @@ pub struct RmSettings {
     pub lr: f64,
     pub w: f32,
     pub seed: u64,
+}
+
+impl Default for RmSettings {
+    /// 256 train users' and 64 eval users' targets (labelled in a few seconds), batches
+    /// of 8; the learning rate, w and seed of [`crate::reward::train::RmTrainConfig`].
+    fn default() -> Self {
+        let d = crate::reward::train::RmTrainConfig::default();
+        Self {
+            users: 256,
+            eval_users: 64,
+            batch_size: 8,
+            lr: d.lr,
+            w: d.w,
+            seed: d.seed,
+        }
+    }
+}
+
+/// `defaults`: what the page's forms start from (a setting in the page's URL wins).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct PageDefaults {
+    pub run: RunSettings,
+    pub rm: RmSettings,
+    /// Users the Compare view judges (16: a comparison in seconds).
+    pub compare_users: usize,
+    /// The temperature of the token view's "Generate" (the rollouts').
+    pub temperature: f32,
+}
+
+impl Default for PageDefaults {
+    fn default() -> Self {
+        Self {
+            run: RunSettings::default(),
+            rm: RmSettings::default(),
+            compare_users: 16,
+            temperature: crate::rl::PpoConfig::page().temperature,
+        }
+    }
 }
 
 /// `step`: one iteration's metrics and its first rollouts as text.

@@ -334,6 +334,16 @@ def run(page, base, out, c, requests, errors):
     state, t = open_page(page, base + "?backend=cpu&batch=2&maxnew=12&seed=1")
     status = page.evaluate("document.getElementById('status').textContent")
     c.check("page loads on the CPU backend", state == "1", f"{t:.1f} s; {status}")
+    # The form starts from the library's defaults (Lab's `defaults`), but for what the URL set.
+    d = page.evaluate("window.tppoLab.defaults()")
+    ids = ["seed", "batch", "lr", "beta", "kltarget", "maxnew", "alpha", "sl", "rm-users", "rm-eval", "rm-batch", "rm-w", "compare-n"]
+    form = page.evaluate(f"Object.fromEntries({json.dumps(ids)}.map((id) => [id, Number(document.getElementById(id).value)]))")
+    run, rm = d["run"], d["rm"]
+    want = {"seed": 1, "batch": 2, "maxnew": 12, "lr": run["lr"], "beta": run["kl_coef"], "kltarget": run["kl_target"] or 0,
+            "alpha": run["alpha"], "sl": run["sl"], "rm-users": rm["users"], "rm-eval": rm["eval_users"],
+            "rm-batch": rm["batch_size"], "rm-w": rm["w"], "compare-n": d["compare_users"]}
+    off = {k: (form.get(k), v) for k, v in want.items() if form.get(k) is None or abs(form[k] - v) > 1e-6 * max(1, abs(v))}
+    c.check("the form starts from the library's defaults, the URL's settings kept", not off, f"differ: {off}" if off else f"{len(want)} fields")
     # scripts/serve.py isolates the page (COOP/COEP), so the CPU backend is the threaded build
     # (www/builds.js) on one Web Worker per core; the badge's title says how many.
     iso, title, cores = page.evaluate("[crossOriginIsolated, document.getElementById('badge').title, navigator.hardwareConcurrency]")

@@ -218,3 +218,86 @@ fn settings_refuse_unknown_fields() {
     let err = serde_json::from_str::<RunSettings>(&renamed).unwrap_err();
     assert!(err.to_string().contains("maxnew"), "{err}");
 }
+
+#[test]
+fn the_page_holds_no_default_setting() {
+    // Every setting's field is filled from `PageDefaults` (main.js, fillDefaults): no
+    // value in the HTML, no fallback number in the scripts.
+    let html = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("index.html"),
+    )
+    .unwrap();
+    let ids = [
+        "seed",
+        "batch",
+        "lr",
+        "beta",
+        "kltarget",
+        "maxnew",
+        "alpha",
+        "sl",
+        "rm-users",
+        "rm-eval",
+        "rm-batch",
+        "rm-w",
+        "compare-n",
+    ];
+    let js = www("main.js");
+    for id in ids {
+        let re = Regex::new(&format!(r#"<input id="{id}"[^>]*>"#)).unwrap();
+        let tag = re
+            .find(&html)
+            .unwrap_or_else(|| panic!("index.html: no input {id}"))
+            .as_str();
+        assert!(
+            !tag.contains(" value="),
+            "index.html: {tag} holds a default"
+        );
+        assert!(
+            js.contains(&format!("\"{id}\":")) || js.contains(&format!(" {id}:")),
+            "main.js: fillDefaults does not fill {id}"
+        );
+    }
+    // The settings the page sends: no number written into a value.
+    let number = Regex::new(r#"(^|[^\w$"'-])[0-9]"#).unwrap();
+    let at = js
+        .find("const settings = () => (")
+        .expect("main.js: settings");
+    let mut sent = literal_keys(&js[at + "const settings = () => (".len()..]);
+    for (cmd, keys) in page_calls() {
+        if ["rmStart", "compare", "generate"].contains(&cmd.as_str()) {
+            for (k, v) in keys {
+                match v {
+                    Some(v) if k == "settings" => sent.extend(literal_keys(&v)),
+                    // A fresh sampling seed per click and the user shown: not settings.
+                    _ if k == "seed" || k == "index" => {}
+                    v => sent.push((k, v)),
+                }
+            }
+        }
+    }
+    let sign_test = Regex::new(r"[<>]=? *0\b").unwrap(); // "> 0": the field's own sentinel
+    for (k, v) in sent {
+        let v = sign_test
+            .replace_all(&v.unwrap_or_default(), "")
+            .to_string();
+        assert!(!number.is_match(&v), "main.js: {k}: {v} writes a number");
+    }
+}
+
+#[test]
+fn the_page_defaults_by_hand() {
+    let d = PageDefaults::default();
+    let r = d.run;
+    assert_eq!((r.seed, r.batch_size, r.max_new), (1, 4, 24));
+    assert_eq!((r.lr, r.kl_coef, r.kl_target), (3e-5, 0.05, Some(4.0)));
+    assert_eq!((r.alpha, r.sl), (1.0, 20.0));
+    let m = d.rm;
+    assert_eq!(
+        (m.users, m.eval_users, m.batch_size, m.seed),
+        (256, 64, 8, 1)
+    );
+    assert_eq!((m.lr, m.w), (5e-4, 0.5));
+    assert_eq!(d.compare_users, 16);
+    assert_eq!(d.temperature, 0.7);
+}
