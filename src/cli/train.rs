@@ -35,7 +35,7 @@ pub struct SftArgs {
     /// Checkpoint path without extension: writes PATH.safetensors, PATH.json and PATH.metrics.json.
     #[arg(long, default_value = "runs/sft")]
     out: PathBuf,
-    /// Also write every epoch's weights to OUT.epoch-N (to compare them on the validation users).
+    /// Also write every epoch's weights to OUT-epochN (to compare them on the validation users).
     #[arg(long)]
     save_epochs: bool,
     #[arg(long)]

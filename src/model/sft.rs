@@ -313,7 +313,7 @@ pub struct LeftOut {
 /// targets skipped; `note` hears about both), a fresh policy trained with [`train`]
 /// on the CPU, the checkpoint written to `out` (`.safetensors`, `.json`) with its
 /// report (`.metrics.json`). With `save_epochs`, every epoch's weights are also written
-/// to `out.epoch-N` (N from 1), to compare them on the validation users.
+/// to `out-epochN` (N from 1), to compare them on the validation users.
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     tok: &crate::tokenize::Tok,
@@ -363,7 +363,7 @@ pub fn run(
             if !save_epochs {
                 return Ok(());
             }
-            let name = format!("{}.epoch-{}", out.display(), e.epoch + 1);
+            let name = format!("{}-epoch{}", out.display(), e.epoch + 1);
             super::checkpoint::save(p, &info, std::path::Path::new(&name))
         },
     )?;
