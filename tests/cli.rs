@@ -208,6 +208,43 @@ fn an_over_long_user_is_skipped_counted_and_warned_about_not_fatal() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["train_users"], 5);
     assert_eq!(v["left_out"]["train_too_long"], 1);
+
+    // --save-epochs: every epoch's weights beside the kept ones, none overwriting them.
+    let out = dir.path().join("sft2");
+    let o = tppo(&[
+        "sft",
+        "--preset",
+        "quick",
+        "--data",
+        path,
+        "--eval",
+        path,
+        "--epochs",
+        "2",
+        "--save-epochs",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let best = v["best_epoch"].as_u64().unwrap() as usize;
+    // A safetensors file as (its header as JSON, its tensor bytes): burn writes the
+    // header's metadata in no fixed order.
+    let read = |name: &str| {
+        let b = std::fs::read(dir.path().join(name)).unwrap();
+        let n = u64::from_le_bytes(b[..8].try_into().unwrap()) as usize;
+        let header: serde_json::Value = serde_json::from_slice(&b[8..8 + n]).unwrap();
+        (header, b[8 + n..].to_vec())
+    };
+    for n in 1..=2 {
+        assert!(dir.path().join(format!("sft2-epoch{n}.json")).exists());
+    }
+    assert!(read("sft2-epoch1.safetensors").1 != read("sft2-epoch2.safetensors").1);
+    assert!(
+        read("sft2.safetensors") == read(&format!("sft2-epoch{}.safetensors", best + 1)),
+        "the kept checkpoint is the best epoch's"
+    );
 }
 
 #[test]
