@@ -2,6 +2,7 @@
 
 pub mod batch;
 pub mod checkpoint;
+pub mod kl;
 pub mod ops;
 pub mod policy;
 pub mod prompt;

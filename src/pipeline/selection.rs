@@ -69,9 +69,10 @@ pub struct Validation {
 }
 
 /// One point of the reward–KL frontier: the policy before iteration `iter` (0: the
-/// SFT policy), its KL to π_ref measured on that iteration's rollouts
-/// (`objective/kl`), and its greedy outputs on the validation users judged and
-/// measured.
+/// SFT policy), its greedy outputs on the validation users judged and measured, and
+/// its exact KL to π_ref on those outputs ([`crate::model::kl`]: the mean over the
+/// validation users of the summed per-token KL over the whole vocabulary; never
+/// negative, unlike the rollouts' one-sample estimate `objective/kl`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FrontierPoint {
     pub iter: usize,
@@ -108,15 +109,15 @@ impl ValidatedRun {
         self.best.as_ref().map(|(p, m)| (p, m))
     }
 
-    /// `policy`'s greedy outputs on the validation users, judged: a frontier point
-    /// with the given KL.
+    /// `policy`'s greedy outputs on the validation users, judged and measured, with
+    /// its exact KL to π_ref on them (the outputs as the judge reads them,
+    /// re-encoded, EOS included): a frontier point.
     async fn validate(
         &self,
         kit: &Kit,
         v: &Validation,
         policy: &Policy,
         iter: usize,
-        kl: f32,
     ) -> Result<FrontierPoint> {
         let device = self.run.device();
         let out = crate::eval::outputs(
@@ -130,9 +131,32 @@ impl ValidatedRun {
             &device,
         )
         .await?;
+        let prompter = kit.prompter();
+        let prompts = v
+            .users
+            .iter()
+            .map(|u| prompter.prompt(&u.history).map(|p| p.0))
+            .collect::<Result<Vec<_>>>()?;
+        let responses = out
+            .iter()
+            .map(|r| {
+                let mut ids = kit.tok.encode(&r.response)?.ids;
+                ids.push(kit.sp.eos);
+                Ok(ids)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let kls = crate::model::kl::sequence_kl(
+            policy,
+            self.run.reference(),
+            &prompts,
+            &responses,
+            kit.sp.pad,
+            &device,
+        )
+        .await?;
         Ok(FrontierPoint {
             iter,
-            kl,
+            kl: kls.iter().sum::<f32>() / kls.len().max(1) as f32,
             relevance: crate::eval::relevance_of(&out).rate,
             metrics: crate::eval::metrics_of(&out),
         })
@@ -165,27 +189,23 @@ impl ValidatedRun {
         let step = self.run.step(kit).await?;
         let mut point = None;
         if let (Some(policy), Some(v)) = (before, &self.validation) {
-            // The point of the policy this iteration sampled from, with its KL.
-            let p = self
-                .validate(kit, v, &policy, iter, step.metrics.kl)
-                .await?;
+            // The point of the policy this iteration sampled from.
+            let p = self.validate(kit, v, &policy, iter).await?;
             self.record(&p, policy);
             point = Some(p);
         }
         Ok((step, point))
     }
 
-    /// After the last iteration: one more rollout (no update) measures the final
-    /// policy's KL, for its validation point.
+    /// After the last iteration: the final policy's validation point.
     pub async fn finish(&mut self, kit: &Kit) -> Result<Option<FrontierPoint>> {
         let iters = self.run.iterations();
         let done = self.frontier.last().is_some_and(|p| p.iter == iters);
         let Some(v) = self.validation.as_ref().filter(|_| !done) else {
             return Ok(None);
         };
-        let kl = self.run.measure_kl(kit).await?;
         let policy = self.run.policy();
-        let p = self.validate(kit, v, &policy, iters, kl).await?;
+        let p = self.validate(kit, v, &policy, iters).await?;
         self.record(&p, policy);
         Ok(Some(p))
     }

@@ -308,6 +308,11 @@ impl Ppo {
         minibatch::piece_grads(policy, ro, idx, total, &self.cfg, self.pad, &self.device).0
     }
 
+    /// π_ref: the frozen SFT policy.
+    pub fn reference(&self) -> &Policy {
+        &self.reference
+    }
+
     /// The device the policy trains on (autodiff).
     pub fn device(&self) -> &Device {
         &self.device

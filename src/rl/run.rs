@@ -154,13 +154,9 @@ impl Run {
         self.ppo.device().clone().inner()
     }
 
-    /// The current policy's KL to π_ref: the mean summed per-token KL of one more
-    /// rollout on the next users of the schedule (no update).
-    pub async fn measure_kl(&mut self, kit: &Kit) -> Result<f32> {
-        let cfg = self.ppo.cfg;
-        let users = self.schedule.batch(self.iterations(), cfg.batch_size);
-        let ro = self.ppo.rollout(&self.prompts(kit, &users)?).await?;
-        Ok(ro.kl.iter().map(|r| r.iter().sum::<f32>()).sum::<f32>() / ro.kl.len().max(1) as f32)
+    /// π_ref: the frozen SFT policy the KL term holds the run to.
+    pub fn reference(&self) -> &Policy {
+        self.ppo.reference()
     }
 
     /// One iteration on the next users of the schedule. The first step runs the
