@@ -652,8 +652,19 @@ pub fn collect(dir: &Path, total: Option<f64>) -> Result<Collected> {
             Error::Invalid(format!("job {}: no readable {}.ppo.json", job.id, job.id))
         })?;
         let metrics = read_metrics(&stem.with_extension("metrics.jsonl"))?;
-        let frontier =
-            read_lines(&stem.with_extension("frontier.jsonl"), "frontier").unwrap_or_default();
+        // A run without validation (the α ablation) has no frontier file; one that is
+        // there must read whole, every point with a KL that can be one.
+        let frontier_path = stem.with_extension("frontier.jsonl");
+        let frontier: Vec<FrontierPoint> = if frontier_path.exists() {
+            read_lines(&frontier_path, "frontier")?
+        } else {
+            Vec::new()
+        };
+        for (i, point) in frontier.iter().enumerate() {
+            point.check().map_err(|e| {
+                Error::Invalid(format!("{}:{}: {e}", frontier_path.display(), i + 1))
+            })?;
+        }
         let best: Option<FrontierPoint> =
             read_json(&selection::best_path(&stem).with_extension("point.json")).ok();
         let out_path = dir.join(format!("eval-{}.jsonl", job.id));

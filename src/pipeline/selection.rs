@@ -81,6 +81,26 @@ pub struct FrontierPoint {
     pub metrics: crate::eval::metrics::ModelMetrics,
 }
 
+impl FrontierPoint {
+    /// A point a frontier can hold: its KL finite and not negative (an exact KL never
+    /// is; a negative one is the one-sample estimate, or a bug), its relevance a rate.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        if !(self.kl.is_finite() && self.kl >= 0.0) {
+            return Err(format!(
+                "iteration {}: KL {} is not a KL (finite and ≥ 0 expected: the exact KL of crate::model::kl)",
+                self.iter, self.kl
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.relevance) {
+            return Err(format!(
+                "iteration {}: relevance {} is not a rate in [0, 1]",
+                self.iter, self.relevance
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// A run with validation points (or without, when `validation` is `None`).
 pub struct ValidatedRun {
     pub run: Run,
@@ -293,5 +313,16 @@ mod tests {
             )
             .is_none()
         );
+    }
+
+    #[test]
+    fn a_frontier_point_with_a_negative_or_missing_kl_is_refused() {
+        assert!(point(0.5, 0.0).check().is_ok());
+        assert!(point(0.5, 3.2).check().is_ok());
+        for kl in [-0.063, f32::NAN, f32::INFINITY] {
+            let err = point(0.5, kl).check().unwrap_err();
+            assert!(err.contains("is not a KL"), "{err}");
+        }
+        assert!(point(1.5, 1.0).check().is_err());
     }
 }
