@@ -302,9 +302,15 @@ pub fn render(r: &Report, sft: &[OutputRecord]) -> crate::Result<String> {
                     }
                 }
                 table {
-                    tr { th { "pair" } th { "net (W − L)/N, seeds as the unit" } th { "relevance difference A − B" } }
+                    tr {
+                        th { "pair" } th { "net (W − L)/N, seeds as the unit" } th { "relevance difference A − B" }
+                        th { "difference, users × seeds resampled together (MDE; verdict)" }
+                    }
                     @for p in &r.pairs {
-                        tr { td { (p.pair) } td { (estimate(&p.net)) } td { (estimate(&p.relevance_difference)) } }
+                        tr {
+                            td { (p.pair) } td { (estimate(&p.net)) } td { (estimate(&p.relevance_difference)) }
+                            td { (super::show_crossed(&p.relevance_crossed)) }
+                        }
                     }
                 }
                 (svg(bars))

@@ -18,7 +18,7 @@ mod plots;
 
 use crate::eval::metrics::ModelMetrics;
 use crate::eval::pairwise::{Outcome, WinTieLose};
-use crate::eval::stats::{SeedEstimate, over_seeds, wilson};
+use crate::eval::stats::{Crossed, SeedEstimate, crossed, over_seeds, wilson};
 use crate::eval::{CompareRecord, OutputRecord, Relevance};
 use crate::pipeline::selection::{FrontierPoint, KL_BUDGET, Tuning};
 use crate::rl::{Metrics, PpoConfig};
@@ -167,6 +167,12 @@ pub struct PairSummary {
     pub net: SeedEstimate,
     /// Relevance rate of A minus B, per user within each seed.
     pub relevance_difference: SeedEstimate,
+    /// The same difference with users and seeds resampled together (every seed
+    /// answers the same users), its minimum detectable effect, and whether it is
+    /// inconclusive (the interval holds 0).
+    pub relevance_crossed: Crossed,
+    /// The net (W − L)/N, crossed the same way.
+    pub net_crossed: Crossed,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -338,10 +344,34 @@ fn pair(
         .iter()
         .map(|c| (c.1, c.2.iter().map(|r| rel(&r.a) - rel(&r.b)).collect()))
         .collect();
+    // Seeds × users, the users of the first seed that every seed answered, in its order.
+    let ids = |c: &(String, u64, Vec<CompareRecord>)| -> Vec<String> {
+        c.2.iter().map(|r| r.user_id.clone()).collect()
+    };
+    let shared: Vec<String> = mine.first().map(|c| ids(c)).unwrap_or_default();
+    let shared: Vec<String> = shared
+        .into_iter()
+        .filter(|u| mine.iter().all(|c| c.2.iter().any(|r| &r.user_id == u)))
+        .collect();
+    let matrix = |per_seed: &[(u64, Vec<f64>)]| -> Vec<Vec<f64>> {
+        mine.iter()
+            .zip(per_seed)
+            .map(|(c, (_, v))| {
+                let at: std::collections::HashMap<&str, f64> =
+                    c.2.iter()
+                        .map(|r| r.user_id.as_str())
+                        .zip(v.iter().copied())
+                        .collect();
+                shared.iter().map(|u| at[u.as_str()]).collect()
+            })
+            .collect()
+    };
     PairSummary {
         pair: name.into(),
         per_seed,
         pooled: crate::eval::win_tie_lose(&all, resamples, 1),
+        relevance_crossed: crossed(&matrix(&diff), resamples, 31),
+        net_crossed: crossed(&matrix(&net), resamples, 37),
         net: over_seeds(&net, resamples, 23),
         relevance_difference: over_seeds(&diff, resamples, 29),
     }
@@ -464,6 +494,20 @@ fn show(e: &SeedEstimate) -> String {
     format!("{:.3} [{:.3}, {:.3}]", e.mean, i.lo, i.hi)
 }
 
+/// A crossed estimate in words: mean [interval], its MDE, and the verdict.
+pub fn show_crossed(c: &Crossed) -> String {
+    format!(
+        "{:+.3} [{:+.3}, {:+.3}], MDE {:.3} ({} seeds × {} users){}",
+        c.mean,
+        c.interval.lo,
+        c.interval.hi,
+        c.mde,
+        c.seeds,
+        c.users,
+        if c.inconclusive { ", inconclusive" } else { "" }
+    )
+}
+
 fn lower(e: &SeedEstimate) -> f64 {
     e.t_interval.unwrap_or(e.bootstrap).lo.min(e.bootstrap.lo)
 }
@@ -483,15 +527,16 @@ fn findings(
     if let Some(p) = pairs.iter().find(|p| p.pair == "tppo-vs-ppo") {
         out.push(Finding {
             id: "table2-tppo-over-ppo".into(),
-            finding: "TPPO's relevance rate is higher than PPO's, at the same KL budget (the seed-level interval of the difference above 0)".into(),
+            finding: "TPPO's relevance rate is higher than PPO's, at the same KL budget (the interval of the difference, users and seeds resampled together, above 0)".into(),
             paper: "Table 2: TPPO > PPO > SFT".into(),
             measured: format!(
-                "relevance TPPO {}, PPO {}; difference {} (seeds as the unit: t-interval over seed means)",
+                "relevance TPPO {}, PPO {}; difference {} (seeds as the unit: t-interval over seed means); users × seeds: {}",
                 ci("tppo"),
                 ci("ppo"),
-                show(&p.relevance_difference)
+                show(&p.relevance_difference),
+                show_crossed(&p.relevance_crossed)
             ),
-            reproduced: lower(&p.relevance_difference) > 0.0,
+            reproduced: p.relevance_crossed.interval.lo > 0.0,
         });
     }
     out.push(Finding {
@@ -505,17 +550,18 @@ fn findings(
         let s = &p.pooled;
         out.push(Finding {
             id: "fig7-win-tie-lose".into(),
-            finding: "TPPO wins more often than it loses against PPO (the seed-level interval of the net above 0)".into(),
+            finding: "TPPO wins more often than it loses against PPO (the interval of the net, users and seeds resampled together, above 0)".into(),
             paper: "Fig. 7: net (W − L)/N of +2 to +8 points".into(),
             measured: format!(
-                "win {:.1} %, tie {:.1} %, lose {:.1} % (all seeds' users); net {} with seeds as the unit; n = {}",
+                "win {:.1} %, tie {:.1} %, lose {:.1} % (all seeds' users); net {} with seeds as the unit; users × seeds: {}; n = {}",
                 100.0 * s.win_rate,
                 100.0 * s.tie_rate,
                 100.0 * s.lose_rate,
                 show(&p.net),
+                show_crossed(&p.net_crossed),
                 s.n
             ),
-            reproduced: lower(&p.net) > 0.0,
+            reproduced: p.net_crossed.interval.lo > 0.0,
         });
     }
     if let Some(rise) = ppo_rise {
