@@ -234,7 +234,9 @@ pub async fn run(
         let mut tokens = 0usize;
         for i in 0..=reps {
             clock.start(i);
-            let out = policy.generate(&ps, &sample, EOS, PAD, cache, device).await;
+            let out = policy
+                .generate(&ps, &sample, EOS, PAD, cache, device)
+                .await?;
             if clock.stop(i) {
                 tokens = out.iter().map(Vec::len).sum();
             }

@@ -191,10 +191,11 @@ impl Policy {
         pad: u32,
         use_cache: bool,
         device: &Device,
-    ) -> Vec<Vec<u32>> {
-        self.generate_scored(prompts, cfg, eos, pad, use_cache, device, None)
-            .await
-            .tokens
+    ) -> crate::Result<Vec<Vec<u32>>> {
+        Ok(self
+            .generate_scored(prompts, cfg, eos, pad, use_cache, device, None)
+            .await?
+            .tokens)
     }
 
     /// [`Self::generate`], with the log-probability of each sampled token under the
@@ -214,7 +215,7 @@ impl Policy {
         use_cache: bool,
         device: &Device,
         rule: Option<Rule<'_>>,
-    ) -> Generated {
+    ) -> crate::Result<Generated> {
         let pieces = crate::cpu::par::PIECES;
         if pieces > 1 && crate::backend::is_cpu(device) && prompts.len() >= 2 * pieces {
             let per = prompts.len().div_ceil(pieces);
@@ -230,11 +231,12 @@ impl Policy {
             });
             let mut all = Generated::default();
             for g in parts {
+                let g = g?;
                 all.tokens.extend(g.tokens);
                 all.logprobs.extend(g.logprobs);
                 all.values.extend(g.values);
             }
-            return all;
+            return Ok(all);
         }
         self.generate_rows(prompts, 0, cfg, eos, pad, use_cache, device, rule)
             .await
@@ -252,7 +254,7 @@ impl Policy {
         use_cache: bool,
         device: &Device,
         rule: Option<Rule<'_>>,
-    ) -> Generated {
+    ) -> crate::Result<Generated> {
         let mut rngs: Vec<rand_chacha::ChaCha8Rng> = (first..first + prompts.len())
             .map(|i| {
                 let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
@@ -306,11 +308,8 @@ impl Policy {
                 ],
                 1,
             );
-            let data = last
-                .into_data_async()
-                .await
-                .expect("reading logits from the device");
-            let rows = data.try_to_vec::<f32>().expect("f32 logits");
+            // A lost device (WebGPU) fails here: an error for the caller, not a panic.
+            let rows = crate::backend::read(last).await?;
             for (i, row) in rows.chunks(v + 1).enumerate() {
                 if done[i] {
                     seqs[i].push(pad);
@@ -340,7 +339,7 @@ impl Policy {
                 break;
             }
         }
-        out
+        Ok(out)
     }
 }
 
@@ -502,7 +501,9 @@ mod tests {
             ..SampleConfig::greedy()
         };
         let run = |rule: Option<Rule<'_>>| {
-            block_on(policy.generate_scored(&prompts, &cfg, 2, 0, true, &device, rule)).tokens
+            block_on(policy.generate_scored(&prompts, &cfg, 2, 0, true, &device, rule))
+                .unwrap()
+                .tokens
         };
         let free = run(None);
         let banned = free[0][0];
@@ -528,9 +529,10 @@ mod tests {
         };
         // The CPU path splits the batch into GENERATE_SHARDS parts; one part, and one
         // prompt at a time, give the same tokens.
-        let split = block_on(policy.generate(&prompts, &cfg, 2, 0, true, &device));
-        let whole =
-            block_on(policy.generate_rows(&prompts, 0, &cfg, 2, 0, true, &device, None)).tokens;
+        let split = block_on(policy.generate(&prompts, &cfg, 2, 0, true, &device)).unwrap();
+        let whole = block_on(policy.generate_rows(&prompts, 0, &cfg, 2, 0, true, &device, None))
+            .unwrap()
+            .tokens;
         assert_eq!(split, whole);
         for (i, p) in prompts.iter().enumerate() {
             let alone = block_on(policy.generate_rows(
@@ -542,7 +544,8 @@ mod tests {
                 true,
                 &device,
                 None,
-            ));
+            ))
+            .unwrap();
             assert_eq!(alone.tokens[0], whole[i], "prompt {i}");
         }
         // Different streams: not every prompt of the same length samples the same tokens.
@@ -562,7 +565,8 @@ mod tests {
             seed: 4,
             ..SampleConfig::default()
         };
-        let g = block_on(policy.generate_scored(&prompts, &cfg, 2, 0, true, &device, None));
+        let g =
+            block_on(policy.generate_scored(&prompts, &cfg, 2, 0, true, &device, None)).unwrap();
         for (i, p) in prompts.iter().enumerate() {
             let n = g.tokens[i].len();
             assert!(n > 0 && g.logprobs[i].len() == n && g.values[i].len() == n);
@@ -611,8 +615,8 @@ mod tests {
         // of finished rows), and an EOS outside the vocabulary (every row runs all
         // 20 steps, so the cache is exercised over many steps whatever the init).
         for eos in [2, 999] {
-            let cached = block_on(policy.generate(&prompts, &cfg, eos, 0, true, &device));
-            let full = block_on(policy.generate(&prompts, &cfg, eos, 0, false, &device));
+            let cached = block_on(policy.generate(&prompts, &cfg, eos, 0, true, &device)).unwrap();
+            let full = block_on(policy.generate(&prompts, &cfg, eos, 0, false, &device)).unwrap();
             assert_eq!(cached, full, "eos {eos}");
             if eos == 999 {
                 assert!(cached.iter().all(|r| r.len() == 20), "{cached:?}");
@@ -622,8 +626,8 @@ mod tests {
                 temperature: 0.7,
                 ..cfg
             };
-            let a = block_on(policy.generate(&prompts, &warm, eos, 0, true, &device));
-            let b = block_on(policy.generate(&prompts, &warm, eos, 0, false, &device));
+            let a = block_on(policy.generate(&prompts, &warm, eos, 0, true, &device)).unwrap();
+            let b = block_on(policy.generate(&prompts, &warm, eos, 0, false, &device)).unwrap();
             assert_eq!(a, b, "eos {eos}");
         }
     }

@@ -45,7 +45,7 @@ pub async fn respond(
         };
         for ids in policy
             .generate_scored(&prompts, &c, sp.eos, sp.pad, true, device, blocks)
-            .await
+            .await?
             .tokens
         {
             let body: Vec<u32> = ids.into_iter().filter(|&t| t != sp.eos).collect();

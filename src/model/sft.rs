@@ -496,7 +496,8 @@ mod tests {
             0,
             true,
             &cpu(),
-        ));
+        ))
+        .unwrap();
         assert_eq!(out[0], vec![11, 2]);
     }
 

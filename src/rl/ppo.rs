@@ -138,7 +138,7 @@ impl Ppo {
         // passes (as in TRL); π_ref and the reward model read the finished sequences.
         let generated = actor
             .generate_scored(prompts, &sample, self.eos, self.pad, true, &plain, None)
-            .await;
+            .await?;
         let responses = generated.tokens;
         if let Some(i) = responses.iter().position(Vec::is_empty) {
             return Err(Error::Invalid(format!(
