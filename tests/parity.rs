@@ -130,9 +130,10 @@ fn reward_model_margins_agree_for_both_levels() {
 fn start(reward: RewardMode) -> (Vec<u8>, Vec<u8>) {
     use tppo::model::checkpoint::{CheckpointInfo, to_bytes};
     let policy = PolicyConfig::of(trunk()).init(&cpu());
-    let level = match reward {
-        RewardMode::Token => Level::Token,
-        RewardMode::Sentence => Level::Sentence,
+    let level = if reward.uses_token_rm() {
+        Level::Token
+    } else {
+        Level::Sentence
     };
     let cfg = RewardModelConfig {
         trunk: trunk(),

@@ -18,7 +18,9 @@ impl Assets {
 
 #[derive(Args, Clone)]
 pub struct PpoArgs {
-    /// sentence: PPO with the sentence reward model; token: TPPO with the token reward model.
+    /// sentence: PPO with the sentence reward model; token: TPPO with the token reward
+    /// model; judge: PPO rewarded by the judge itself (the positive control);
+    /// token-shuffled, sentence-spread: the negative controls.
     #[arg(long, value_enum, default_value = "token")]
     pub reward: RewardMode,
     /// Token mode: word-spread (the paper's) or span-end (a word's reward on its last token).
@@ -122,9 +124,12 @@ impl PpoArgs {
     }
 
     pub fn rm_path(&self) -> PathBuf {
-        self.rm.clone().unwrap_or_else(|| match self.reward {
-            RewardMode::Token => PathBuf::from("data/models/rm-token"),
-            RewardMode::Sentence => PathBuf::from("data/models/rm-sentence"),
+        self.rm.clone().unwrap_or_else(|| {
+            PathBuf::from(if self.reward.uses_token_rm() {
+                "data/models/rm-token"
+            } else {
+                "data/models/rm-sentence"
+            })
         })
     }
 }

@@ -13,6 +13,24 @@ pub enum RewardMode {
     Sentence,
     /// TPPO: r_t = lwp(l) · (P(2) − P(1)) from the token reward model on every response token.
     Token,
+    /// Positive control: sentence PPO rewarded by the judge itself (+1 for a response
+    /// it calls relevant, −1 otherwise) at the last token; no reward model is learned.
+    Judge,
+    /// Negative control: TPPO's token rewards shuffled within each response (the same
+    /// rewards, the credit on the wrong tokens).
+    TokenShuffled,
+    /// Negative control: the sentence reward model's score spread evenly over the
+    /// response's tokens (dense, but with no token-level information).
+    SentenceSpread,
+}
+
+impl RewardMode {
+    /// The reward model this source reads: the token RM for `token` and
+    /// `token-shuffled`, the sentence RM otherwise (for `judge` only to show its
+    /// margins beside the judge's score).
+    pub fn uses_token_rm(self) -> bool {
+        matches!(self, Self::Token | Self::TokenShuffled)
+    }
 }
 
 /// How token-mode rewards are placed on the tokens of a word.

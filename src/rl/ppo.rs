@@ -18,7 +18,7 @@ use super::gae::{gae, whiten};
 pub use super::metrics::Metrics;
 use super::metrics::{self, StatSums, var_explained};
 use super::minibatch;
-use super::rewards::{Score, assemble, span_end, token_rewards};
+use super::rewards::{Score, assemble, shuffled, span_end, spread, token_rewards};
 pub use super::rollout::Rollout;
 use crate::backend::read;
 use crate::cpu::par;
@@ -33,6 +33,12 @@ use burn::tensor::Device;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
+
+/// The judge's score of each response of a rollout ([`RewardMode::Judge`]).
+pub type Judge<'a> = dyn Fn(&Rollout) -> Result<Vec<f32>> + 'a;
+
+/// The judge's scores of the rollout of the critic's warm-up batch k.
+pub type BatchJudge<'a> = dyn Fn(usize, &Rollout) -> Result<Vec<f32>> + 'a;
 
 /// The word of each token of a response (for `--placement span-end`).
 pub type WordOf = Box<dyn Fn(&[u32]) -> Vec<Option<usize>>>;
@@ -113,13 +119,49 @@ impl Ppo {
 
     /// Rollout then update.
     pub async fn iteration(&mut self, prompts: &[Vec<u32>]) -> Result<(Metrics, Rollout)> {
-        let ro = self.rollout(prompts).await?;
+        self.iteration_judged(prompts, None).await
+    }
+
+    /// Rollout then update, the judge's scores of the rollout's responses (`judge`)
+    /// as the reward of [`RewardMode::Judge`].
+    pub async fn iteration_judged(
+        &mut self,
+        prompts: &[Vec<u32>],
+        judge: Option<&Judge<'_>>,
+    ) -> Result<(Metrics, Rollout)> {
+        let ro = self.rollout_judged(prompts, judge).await?;
         let m = self.update(&ro).await?;
         Ok((m, ro))
     }
 
     /// Steps 1–3: sample a rollout batch, score it, and assign its credit.
     pub async fn rollout(&self, prompts: &[Vec<u32>]) -> Result<Rollout> {
+        self.rollout_judged(prompts, None).await
+    }
+
+    /// [`Self::rollout`], with the judge's scores for [`RewardMode::Judge`].
+    pub async fn rollout_judged(
+        &self,
+        prompts: &[Vec<u32>],
+        judge: Option<&Judge<'_>>,
+    ) -> Result<Rollout> {
+        let mut out = self.sample(prompts).await?;
+        let judged = match (self.cfg.reward, judge) {
+            (RewardMode::Judge, Some(f)) => Some(f(&out)?),
+            (RewardMode::Judge, None) => {
+                return Err(Error::Invalid(
+                    "reward judge: the run gives no judge to score its rollouts".into(),
+                ));
+            }
+            _ => None,
+        };
+        self.credit(&mut out, judged.as_deref());
+        Ok(out)
+    }
+
+    /// Steps 1–2: sample responses and score them (log-probs, values, π_ref, the
+    /// reward model's margins); no rewards yet.
+    async fn sample(&self, prompts: &[Vec<u32>]) -> Result<Rollout> {
         let cfg = &self.cfg;
         let plain = self.device.clone().inner();
         let actor = self.policy.valid();
@@ -161,7 +203,7 @@ impl Ppo {
             t.untail(&read(ref_lp).await?),
             t.untail(&read(margin).await?),
         );
-        let mut out = Rollout {
+        let out = Rollout {
             prompts: prompts.to_vec(),
             responses,
             logprobs: lp,
@@ -174,25 +216,43 @@ impl Ppo {
             advantages: Vec::new(),
             returns: Vec::new(),
         };
-        self.credit(&mut out);
         Ok(out)
     }
 
-    /// Step 3: the per-token rewards r_t = −β·kl_t plus the score — the sentence
-    /// score at the last token (PPO) or the lwp-shaped token rewards (TPPO, eq. 4–5) —
-    /// then GAE's advantages and returns, the advantages whitened over the batch.
-    fn credit(&self, out: &mut Rollout) {
+    /// Step 3: the per-token rewards r_t = −β·kl_t plus the score of the run's reward
+    /// source — the sentence score at the last token (PPO), the lwp-shaped token
+    /// rewards (TPPO, eq. 4–5), the judge's score (`judged`, the positive control), or
+    /// a negative control (TPPO's rewards shuffled within the response; the sentence
+    /// score spread over it) — then GAE's advantages and returns, the advantages
+    /// whitened over the batch.
+    fn credit(&self, out: &mut Rollout, judged: Option<&[f32]>) {
         let cfg = &self.cfg;
         for i in 0..out.responses.len() {
-            let shaped;
+            let margins = &out.rm_margin[i];
+            let sentence = *margins.last().unwrap_or(&0.0);
+            let tokens = || {
+                let r = token_rewards(margins, cfg.lwp);
+                match (cfg.placement, &self.word_of) {
+                    (Placement::SpanEnd, Some(f)) => span_end(&r, &f(&out.responses[i])),
+                    _ => r,
+                }
+            };
+            // A seed per run, iteration and response for the shuffled control.
+            let seed = cfg.seed ^ ((self.iter as u64) << 32) ^ i as u64;
+            let shaped: Vec<f32>;
             let score = match cfg.reward {
-                RewardMode::Sentence => Score::Sentence(*out.rm_margin[i].last().unwrap_or(&0.0)),
+                RewardMode::Sentence => Score::Sentence(sentence),
+                RewardMode::Judge => Score::Sentence(judged.map_or(0.0, |j| j[i])),
                 RewardMode::Token => {
-                    let r = token_rewards(&out.rm_margin[i], cfg.lwp);
-                    shaped = match (cfg.placement, &self.word_of) {
-                        (Placement::SpanEnd, Some(f)) => span_end(&r, &f(&out.responses[i])),
-                        _ => r,
-                    };
+                    shaped = tokens();
+                    Score::Token(&shaped)
+                }
+                RewardMode::TokenShuffled => {
+                    shaped = shuffled(&tokens(), seed);
+                    Score::Token(&shaped)
+                }
+                RewardMode::SentenceSpread => {
+                    shaped = spread(sentence, margins.len());
                     Score::Token(&shaped)
                 }
             };
@@ -262,15 +322,22 @@ impl Ppo {
 
     /// The critic's warm-up (`cfg.value_warmup` iterations; see [`PpoConfig`]): each
     /// samples a rollout of `prompts[k]` from the current (SFT) policy, scored with the
-    /// run's own rewards, then trains the value head alone on its returns
+    /// run's own rewards (`judge(k, rollout)`: the judge's scores, for [`RewardMode::Judge`]), then trains the value head alone on its returns
     /// (`ppo_epochs` passes over the minibatches, unclipped loss, Adam at
     /// `value_warmup_lr`). The policy itself does not change.
-    pub async fn warm_up_value(&mut self, prompts: &[Vec<Vec<u32>>]) -> Result<Warmup> {
+    pub async fn warm_up_value(
+        &mut self,
+        prompts: &[Vec<Vec<u32>>],
+        judge: Option<&BatchJudge<'_>>,
+    ) -> Result<Warmup> {
         let cfg = self.cfg;
         let mut stepper = Stepper::new(cfg.max_grad_norm);
         let mut out = Warmup::default();
-        for batch in prompts.iter().take(cfg.value_warmup) {
-            let ro = self.rollout(batch).await?;
+        for (k, batch) in prompts.iter().take(cfg.value_warmup).enumerate() {
+            let of_batch = judge.map(|j| move |ro: &Rollout| j(k, ro));
+            let ro = self
+                .rollout_judged(batch, of_batch.as_ref().map(|f| f as &Judge<'_>))
+                .await?;
             out.var_explained
                 .push(var_explained(&ro.returns, &ro.values));
             let n = ro.responses.len();

@@ -63,6 +63,22 @@ pub fn token_rewards(p2_minus_p1: &[f32], cfg: LwpConfig) -> Vec<f32> {
     lwp::apply(p2_minus_p1, cfg)
 }
 
+/// The negative control's token rewards: `rewards` permuted within the response by a
+/// generator seeded with `seed` (the same rewards, on the wrong tokens).
+pub fn shuffled(rewards: &[f32], seed: u64) -> Vec<f32> {
+    use rand::SeedableRng;
+    use rand::seq::SliceRandom;
+    let mut out = rewards.to_vec();
+    out.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
+    out
+}
+
+/// The other negative control's token rewards: a sentence score spread evenly over
+/// the response's `len` tokens (their sum is the score).
+pub fn spread(score: f32, len: usize) -> Vec<f32> {
+    vec![score / len.max(1) as f32; len]
+}
+
 /// Span-end placement: each word's reward (the mean over its tokens) on its last
 /// token, 0 on its other tokens; tokens outside any word (`None`: separators, EOS)
 /// keep their own reward. `word_of[i]` is the word of token i.
@@ -153,5 +169,21 @@ mod tests {
         // The total reward of a word changes from the sum of its tokens to their mean.
         let spread: f32 = r[..2].iter().sum();
         assert!((spread - 0.6).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_controls_rewards_by_hand() {
+        let r = [0.5, -0.25, 0.125, 0.0, 1.0];
+        let a = shuffled(&r, 7);
+        // A permutation: the same multiset, so the same sum; fixed by the seed.
+        let mut x = a.clone();
+        let mut y = r.to_vec();
+        x.sort_by(f32::total_cmp);
+        y.sort_by(f32::total_cmp);
+        assert_eq!(x, y);
+        assert_eq!(a, shuffled(&r, 7));
+        assert!((0..20).any(|s| shuffled(&r, s) != r.to_vec()));
+        close(&spread(0.6, 3), &[0.2, 0.2, 0.2]);
+        assert!(spread(1.0, 0).is_empty());
     }
 }

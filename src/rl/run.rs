@@ -138,13 +138,15 @@ impl Run {
         }
         let cfg = self.ppo.cfg;
         let passes = kit.train.len().div_ceil(cfg.batch_size.max(1)).max(1);
-        let batches = (0..cfg.value_warmup)
-            .map(|k| {
-                let users = self.schedule.batch(passes - 1 - k % passes, cfg.batch_size);
-                self.prompts(kit, &users)
-            })
+        let users: Vec<Vec<usize>> = (0..cfg.value_warmup)
+            .map(|k| self.schedule.batch(passes - 1 - k % passes, cfg.batch_size))
+            .collect();
+        let batches = users
+            .iter()
+            .map(|u| self.prompts(kit, u))
             .collect::<Result<Vec<_>>>()?;
-        let w = self.ppo.warm_up_value(&batches).await?;
+        let judge = |k: usize, ro: &Rollout| judge_scores(kit, &users[k], ro);
+        let w = self.ppo.warm_up_value(&batches, Some(&judge)).await?;
         self.warmup = Some(w.clone());
         Ok(w)
     }
@@ -170,7 +172,8 @@ impl Run {
         let iter = self.ppo.iteration_count();
         let users = self.schedule.batch(iter, cfg.batch_size);
         let prompts = self.prompts(kit, &users)?;
-        let (mut metrics, rollout) = self.ppo.iteration(&prompts).await?;
+        let judge = |ro: &Rollout| judge_scores(kit, &users, ro);
+        let (mut metrics, rollout) = self.ppo.iteration_judged(&prompts, Some(&judge)).await?;
         let texts = rollout
             .responses
             .iter()
@@ -205,6 +208,21 @@ impl Run {
             metrics,
         )
     }
+}
+
+/// The positive control's reward ([`super::RewardMode::Judge`]): per response of a
+/// rollout of the training users `users`, +1 when the judge calls it relevant, −1
+/// otherwise (the range of a reward model's P(2) − P(1)).
+pub fn judge_scores(kit: &Kit, users: &[usize], ro: &Rollout) -> Result<Vec<f32>> {
+    users
+        .iter()
+        .zip(&ro.responses)
+        .map(|(&u, r)| {
+            let text = kit.text(r)?;
+            let relevant = kit.labeler.judge(&kit.train[u].history, &text).sentence == 2;
+            Ok(if relevant { 1.0 } else { -1.0 })
+        })
+        .collect()
 }
 
 /// Share of responses the judge calls relevant (sentence label 2).

@@ -36,9 +36,10 @@ fn train(cfg: PpoConfig, iters: usize) -> Vec<Metrics> {
     let policy = tiny().init(&device);
     let reference = policy.valid();
     let trunk = tiny_trunk();
-    let level = match cfg.reward {
-        RewardMode::Token => Level::Token,
-        RewardMode::Sentence => Level::Sentence,
+    let level = if cfg.reward.uses_token_rm() {
+        Level::Token
+    } else {
+        Level::Sentence
     };
     let rm = RewardModelConfig { trunk, level }.init(&plain);
     let mut ppo = Ppo::new(cfg, policy, reference, rm, EOS, PAD, device, None).unwrap();
@@ -188,7 +189,7 @@ fn the_critic_warm_up_trains_the_value_head_alone_and_lowers_its_loss() {
     let probe = Padded::left(&[vec![1, 5, 6, 7, 9, 3]], PAD);
     let before = ppo.policy().forward_full(&probe, &plain);
     let prompts = vec![vec![vec![1, 5, 6, 7]; 16]; 8];
-    let w = block_on(ppo.warm_up_value(&prompts)).unwrap();
+    let w = block_on(ppo.warm_up_value(&prompts, None)).unwrap();
     let after = ppo.policy().forward_full(&probe, &plain);
     // The policy (logits) is exactly as it was; the critic (values) moved.
     assert_eq!(before.logits.into_data(), after.logits.into_data());
@@ -287,4 +288,97 @@ fn a_gradient_in_pieces_is_the_gradient_of_the_whole_minibatch() {
         worst < 1e-5 * scale,
         "largest gradient {scale}, pieces differ by {worst}"
     );
+}
+
+/// One rollout of each reward source from the same policy, reward model and seed
+/// (so the same samples and margins).
+fn rollouts_of(modes: &[RewardMode], judge: Option<&Judge<'_>>) -> Vec<Result<Rollout>> {
+    let device = cpu().autodiff();
+    let plain = cpu();
+    let p0 = tiny().init(&device);
+    let rm = RewardModelConfig {
+        trunk: tiny_trunk(),
+        level: Level::Token,
+    }
+    .init(&plain);
+    let prompts: Vec<Vec<u32>> = (0..6).map(|i| (1..4 + i).collect()).collect();
+    modes
+        .iter()
+        .map(|&reward| {
+            let c = cfg(reward, 0.05);
+            let ppo = Ppo::new(
+                c,
+                p0.clone(),
+                p0.valid(),
+                rm.clone(),
+                EOS,
+                PAD,
+                device.clone(),
+                None,
+            )
+            .unwrap();
+            block_on(ppo.rollout_judged(&prompts, judge))
+        })
+        .collect()
+}
+
+#[test]
+fn the_controls_are_reward_sources_of_the_one_trainer() {
+    use RewardMode::*;
+    let judge = |ro: &Rollout| -> Result<Vec<f32>> {
+        Ok((0..ro.responses.len())
+            .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
+            .collect())
+    };
+    let got = rollouts_of(
+        &[Token, TokenShuffled, SentenceSpread, Judge, Sentence],
+        Some(&judge),
+    );
+    let ro: Vec<&Rollout> = got.iter().map(|r| r.as_ref().unwrap()).collect();
+    let (token, shuffled, spread, judged, sentence) = (ro[0], ro[1], ro[2], ro[3], ro[4]);
+    // The same samples: the reward source changes only the rewards.
+    assert_eq!(token.responses, judged.responses);
+    let score_part = |ro: &Rollout, i: usize| -> Vec<f32> {
+        // r_t minus the KL term, the missing-EOS penalty put back on the last token.
+        let mut s: Vec<f32> = ro.rewards[i]
+            .iter()
+            .zip(&ro.kl[i])
+            .map(|(r, k)| r + 0.05 * k)
+            .collect();
+        if ro.responses[i].last() != Some(&EOS) {
+            *s.last_mut().unwrap() += 1.0;
+        }
+        s
+    };
+    for i in 0..token.responses.len() {
+        let (t, sh) = (score_part(token, i), score_part(shuffled, i));
+        let (mut a, mut b) = (t.clone(), sh.clone());
+        a.sort_by(f32::total_cmp);
+        b.sort_by(f32::total_cmp);
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() < 1e-5, "response {i}: {t:?} vs {sh:?}");
+        }
+        // Spread: the sentence score (the last token's margin) over every token.
+        let n = spread.responses[i].len();
+        let last = *spread.rm_margin[i].last().unwrap();
+        for x in score_part(spread, i) {
+            assert!((x - last / n as f32).abs() < 1e-5);
+        }
+        // Judge: its score on the last token, nothing before it, as PPO's sentence score.
+        let j = score_part(judged, i);
+        let want = if i % 2 == 0 { 1.0 } else { -1.0 };
+        assert!((j[n - 1] - want).abs() < 1e-5, "{j:?}");
+        assert!(j[..n - 1].iter().all(|x| x.abs() < 1e-5), "{j:?}");
+        let s = score_part(sentence, i);
+        assert!((s[n - 1] - last).abs() < 1e-5);
+    }
+    // And the shuffle moved some reward to another token.
+    let moved = (0..token.responses.len()).any(|i| {
+        let (t, sh) = (score_part(token, i), score_part(shuffled, i));
+        t.iter().zip(&sh).any(|(x, y)| (x - y).abs() > 1e-4)
+    });
+    assert!(moved);
+    // The judge's source without a judge is an error, not a silent zero.
+    let err = rollouts_of(&[Judge], None).pop().unwrap().unwrap_err();
+    assert!(err.to_string().contains("no judge"), "{err}");
 }

@@ -319,9 +319,10 @@ impl Lab {
             alpha: s.alpha,
             sl: s.sl,
         };
-        let rm = match reward {
-            RewardMode::Token => self.rm_token.clone(),
-            RewardMode::Sentence => self.rm_sentence()?.clone(),
+        let rm = if reward.uses_token_rm() {
+            self.rm_token.clone()
+        } else {
+            self.rm_sentence()?.clone()
         };
         let sft_bytes = self.sft()?.1;
         let run = Run::new(
