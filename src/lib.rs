@@ -7,6 +7,8 @@
 // What the method runs on.
 pub mod error; // library errors that name the file, line and field
 pub mod io; // whole-file reads and atomic writes
+#[cfg(feature = "cli")]
+pub mod args; // value parsers of command-line options (settings types derive clap with them)
 pub mod cpu; // the CPU fast path: fused kernels and the threads they run on
 pub mod backend; // the one place that knows about burn backends
 pub mod optim; // one training step for every trainer

@@ -284,3 +284,53 @@ fn the_judge_marks_a_repeated_query_and_counts_distinct_queries() {
         "{text}"
     );
 }
+
+/// A planned job's line runs with exactly the settings its file holds: `--print-settings`
+/// on the line (its flags over its settings file) gives the plan's settings, and a
+/// misspelt setting in a file is refused with the file's name.
+#[test]
+fn a_planned_jobs_line_runs_with_its_settings_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("plan");
+    let o = tppo(&[
+        "pipeline",
+        "--preset",
+        "quick",
+        "--plan",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let plan: tppo::pipeline::Plan =
+        serde_json::from_slice(&std::fs::read(out.join("plan.json")).unwrap()).unwrap();
+    let mut checked = 0;
+    for job in &plan.jobs {
+        for (command, file) in job.commands.iter().zip(&job.settings) {
+            assert_eq!(command[0], "ppo");
+            let written = tppo::rl::settings::read(&file.path).unwrap();
+            assert_eq!(written, file.ppo, "{}", job.id);
+            let mut args: Vec<&str> = command.iter().map(String::as_str).collect();
+            args.push("--print-settings");
+            let o = tppo(&args);
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            let ran: tppo::rl::PpoConfig = serde_json::from_slice(&o.stdout).unwrap();
+            assert_eq!(ran, file.ppo, "{}", job.id);
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 5, "2 seeds × 2 modes and the α ablation");
+    let typo = dir.path().join("typo.json");
+    std::fs::write(&typo, r#"{"learning_rate": 1e-4}"#).unwrap();
+    let o = tppo(&[
+        "ppo",
+        "--settings",
+        typo.to_str().unwrap(),
+        "--print-settings",
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("typo.json") && err.contains("learning_rate"),
+        "{err}"
+    );
+}

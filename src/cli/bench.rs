@@ -3,12 +3,13 @@
 //! `--compare-pytorch` also runs `bench/pytorch_ref.py` (the same workloads in
 //! PyTorch eager on the CPU) in the same invocation and prints the ratios.
 
-use super::{args, print_json};
+use super::print_json;
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
+use tppo::args;
 use tppo::bench::{BenchConfig, pytorch, run};
 
 #[derive(Args)]

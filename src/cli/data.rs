@@ -1,8 +1,9 @@
-use super::{args, print_json};
+use super::print_json;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tppo::args;
 use tppo::data::{aol, corpus, jsonl, synth};
 use tppo::io::write_file_atomic;
 use tppo::model::prompt::{LengthCheck, length_check};

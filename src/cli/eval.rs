@@ -1,9 +1,10 @@
 //! `tppo eval` and `tppo compare`.
 
-use super::{Assets, args, print_json, style};
+use super::{Assets, print_json, style};
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use tppo::args;
 use tppo::data::{User, jsonl};
 use tppo::eval::{self, OutputRecord, slices};
 use tppo::kit::Kit;

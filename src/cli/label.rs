@@ -1,7 +1,8 @@
-use super::{Assets, args, print_json, style};
+use super::{Assets, print_json, style};
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tppo::args;
 use tppo::data::jsonl;
 use tppo::eval::instrument;
 use tppo::io::write_file_atomic;

@@ -1,6 +1,5 @@
 //! Argument parsing and dispatch.
 
-mod args;
 mod bench;
 mod data;
 mod eval;

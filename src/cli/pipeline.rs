@@ -2,11 +2,12 @@
 //! at a time, and collect `report.json` / `report.html`; or only plan (`--plan`, for
 //! a scheduler), or only collect (`--collect DIR`).
 
-use super::{Assets, args, style};
+use super::{Assets, style};
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tppo::args;
 use tppo::pipeline::{self, ModeConfig, Plan, Settings, Stage};
 
 #[derive(Args)]

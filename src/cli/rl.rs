@@ -1,13 +1,14 @@
 //! `tppo ppo` and `tppo lemma`.
 
-use super::{Assets, args, print_json, style};
+use super::{Assets, print_json, style};
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use tppo::args;
 use tppo::kit::Kit;
 use tppo::pipeline::selection::{ValidatedRun, Validation};
 use tppo::rl::run::Run;
-use tppo::rl::{Metrics, Placement, PpoConfig, RewardMode};
+use tppo::rl::{Metrics, PpoConfig, PpoOptions};
 
 impl Assets {
     /// The tokenizer, judge and training users.
@@ -18,38 +19,12 @@ impl Assets {
 
 #[derive(Args, Clone)]
 pub struct PpoArgs {
-    /// sentence: PPO with the sentence reward model; token: TPPO with the token reward
-    /// model; judge: PPO rewarded by the judge itself (the positive control);
-    /// token-shuffled, sentence-spread: the negative controls.
-    #[arg(long, value_enum, default_value = "token")]
-    pub reward: RewardMode,
-    /// Token mode: word-spread (the paper's) or span-end (a word's reward on its last token).
-    #[arg(long, value_enum, default_value = "word-spread")]
-    pub placement: Placement,
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    #[arg(long, value_parser = args::count(1, 1_000_000))]
-    pub iters: Option<usize>,
-    /// Rollouts per iteration.
-    #[arg(long, value_parser = args::count(1, 4096))]
-    pub batch_size: Option<usize>,
-    #[arg(long, value_parser = args::positive::<f64>)]
-    pub lr: Option<f64>,
-    /// β of the KL term (the starting β under adaptive KL control).
-    #[arg(long, value_parser = args::non_negative::<f32>)]
-    pub kl_coef: Option<f32>,
-    /// The per-response KL the adaptive controller steers β towards (default 4).
-    #[arg(long, value_parser = args::positive::<f32>, conflicts_with = "fixed_kl")]
-    pub kl_target: Option<f32>,
-    /// Keep β fixed (no adaptive KL control).
+    /// The run's settings (the library's `PpoConfig`): a settings file and options over it.
+    #[command(flatten)]
+    pub settings: PpoOptions,
+    /// Print the settings this command would run with (JSON, a settings file) and stop.
     #[arg(long)]
-    pub fixed_kl: bool,
-    /// Penalty for a response cut at --max-new without EOS (default 1; 0: none).
-    #[arg(long, value_parser = args::non_negative::<f32>)]
-    pub missing_eos_penalty: Option<f32>,
-    /// Critic warm-up iterations before PPO (default 4; 0: none).
-    #[arg(long, value_parser = args::count(0, 1000))]
-    pub value_warmup: Option<usize>,
+    pub print_settings: bool,
     /// Validation users: every --val-every iterations the policy is evaluated on them
     /// (OUT.frontier.jsonl), and the best within --kl-budget is saved as OUT-best.
     #[arg(long)]
@@ -93,39 +68,10 @@ pub struct PpoArgs {
 }
 
 impl PpoArgs {
-    pub fn config(&self) -> PpoConfig {
-        let d = PpoConfig::default();
-        let mut c = PpoConfig {
-            reward: self.reward,
-            placement: self.placement,
-            seed: self.seed,
-            iters: self.iters.unwrap_or(d.iters),
-            batch_size: self.batch_size.unwrap_or(d.batch_size),
-            lr: self.lr.unwrap_or(d.lr),
-            kl_coef: self.kl_coef.unwrap_or(d.kl_coef),
-            max_new: self.max_new.unwrap_or(d.max_new),
-            grad_shards: self.grad_shards.unwrap_or(d.grad_shards),
-            kl_target: if self.fixed_kl {
-                None
-            } else {
-                self.kl_target.or(d.kl_target)
-            },
-            missing_eos_penalty: match self.missing_eos_penalty {
-                Some(p) if p > 0.0 => Some(p),
-                Some(_) => None,
-                None => d.missing_eos_penalty,
-            },
-            value_warmup: self.value_warmup.unwrap_or(d.value_warmup),
-            ..d
-        };
-        c.lwp.alpha = self.alpha.unwrap_or(c.lwp.alpha);
-        c.lwp.sl = self.sl.unwrap_or(c.lwp.sl);
-        c
-    }
-
-    pub fn rm_path(&self) -> PathBuf {
+    /// The reward model for `cfg`'s source: --rm, or the shipped one it reads.
+    pub fn rm_path(&self, cfg: &PpoConfig) -> PathBuf {
         self.rm.clone().unwrap_or_else(|| {
-            PathBuf::from(if self.reward.uses_token_rm() {
+            PathBuf::from(if cfg.reward.uses_token_rm() {
                 "data/models/rm-token"
             } else {
                 "data/models/rm-sentence"
@@ -174,8 +120,12 @@ pub fn train(
 }
 
 pub fn ppo(a: PpoArgs) -> anyhow::Result<ExitCode> {
+    let cfg = a.settings.resolve()?;
+    if a.print_settings {
+        print_json(&cfg)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let kit = a.assets.kit(&a.tokenizer)?;
-    let cfg = a.config();
     let json = a.json;
     let validation = match &a.val_data {
         Some(path) => Some(Validation {
@@ -185,11 +135,19 @@ pub fn ppo(a: PpoArgs) -> anyhow::Result<ExitCode> {
         }),
         None => None,
     };
-    let (run, metrics) = train(&kit, cfg, &a.sft, &a.rm_path(), validation, "ppo", |m| {
-        if json {
-            println!("{}", serde_json::to_string(m).unwrap_or_default());
-        }
-    })?;
+    let (run, metrics) = train(
+        &kit,
+        cfg,
+        &a.sft,
+        &a.rm_path(&cfg),
+        validation,
+        "ppo",
+        |m| {
+            if json {
+                println!("{}", serde_json::to_string(m).unwrap_or_default());
+            }
+        },
+    )?;
     run.save(&a.out, &kit.fingerprint(), &metrics)?;
     if !json {
         let (first, last) = (&metrics[0], &metrics[metrics.len() - 1]);

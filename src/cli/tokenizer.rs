@@ -12,7 +12,7 @@ pub enum TokenizerCommand {
         #[arg(long, default_value = "data/train.jsonl.gz")]
         data: PathBuf,
         /// Vocabulary size: the 256 bytes, the 6 special tokens and the merges.
-        #[arg(long, default_value_t = 4096, value_parser = super::args::count(262, 1 << 20))]
+        #[arg(long, default_value_t = 4096, value_parser = tppo::args::count(262, 1 << 20))]
         vocab: usize,
         #[arg(long, default_value = "data/tokenizer.json")]
         out: PathBuf,

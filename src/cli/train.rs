@@ -1,8 +1,9 @@
-use super::{args, print_json, style};
+use super::{print_json, style};
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tppo::args;
 use tppo::data::jsonl;
 use tppo::model::sft::{self, SftConfig};
 use tppo::tokenize::Tok;

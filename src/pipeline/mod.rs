@@ -16,7 +16,8 @@ pub mod selection;
 
 use crate::error::{Error, Result};
 use crate::eval::{self, OutputRecord};
-use crate::rl::{Metrics, PpoConfig};
+use crate::rl::config::DEFAULT_KL_TARGET;
+use crate::rl::{Metrics, PpoConfig, RewardMode};
 use report::{Diversity, Inputs, Preset, Report, RmCurve, Run};
 use selection::{FrontierPoint, GRID_KL_TARGET, GRID_LR, KL_BUDGET, TuneCell, Tuning};
 use serde::{Deserialize, Serialize};
@@ -56,6 +57,17 @@ pub struct Job {
     pub seed: u64,
     pub commands: Vec<Vec<String>>,
     pub outputs: Vec<String>,
+    /// The settings files its commands read (`tppo ppo --settings FILE`), written with
+    /// the plan: every setting of the run, in the library's own type.
+    #[serde(default)]
+    pub settings: Vec<JobSettings>,
+}
+
+/// A PPO settings file of a job: where it goes and what it holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobSettings {
+    pub path: PathBuf,
+    pub ppo: PpoConfig,
 }
 
 /// The pipeline's two stages: the tuning grid (seed 1, validation users only), then
@@ -89,7 +101,7 @@ impl Default for ModeConfig {
         let d = PpoConfig::default();
         Self {
             lr: d.lr,
-            kl_target: d.kl_target.unwrap_or(4.0),
+            kl_target: DEFAULT_KL_TARGET,
         }
     }
 }
@@ -175,32 +187,46 @@ impl Plan {
             common(&mut a);
             a
         };
-        // One PPO / TPPO training command; with validation, it also writes OUT-best.
-        let train = |reward: &str,
+        // One PPO / TPPO training command and its settings file. The file holds every
+        // setting of the run; the line repeats the run's identity (reward, seed) and size
+        // (iterations, rollouts) for a person reading jobs.txt, with the same values.
+        // With validation, the command also writes OUT-best.
+        let train = |reward: RewardMode,
                      seed: u64,
                      cfg: ModeConfig,
                      alpha: Option<f32>,
                      validate: bool,
                      dest: &Path| {
-            let rm = if reward == "token" {
+            let mut ppo = PpoConfig {
+                reward,
+                seed,
+                iters: preset.iters,
+                batch_size: preset.batch_size,
+                lr: cfg.lr,
+                kl_target: Some(cfg.kl_target),
+                ..PpoConfig::default()
+            };
+            if let Some(x) = alpha {
+                ppo.lwp.alpha = x;
+            }
+            let rm = if reward.uses_token_rm() {
                 &st.rm_token
             } else {
                 &st.rm_sentence
             };
+            let file = PathBuf::from(format!("{}.settings.json", p(dest)));
             let mut a = vec![
                 s("ppo"),
                 s("--reward"),
-                s(reward),
+                s(reward.name()),
                 s("--seed"),
                 s(seed),
                 s("--iters"),
-                s(preset.iters),
+                s(ppo.iters),
                 s("--batch-size"),
-                s(preset.batch_size),
-                s("--lr"),
-                s(cfg.lr),
-                s("--kl-target"),
-                s(cfg.kl_target),
+                s(ppo.batch_size),
+                s("--settings"),
+                p(&file),
                 s("--sft"),
                 p(&st.sft),
                 s("--rm"),
@@ -208,9 +234,6 @@ impl Plan {
                 s("--out"),
                 p(dest),
             ];
-            if let Some(x) = alpha {
-                a.extend([s("--alpha"), s(x)]);
-            }
             if validate {
                 a.extend([
                     s("--val-data"),
@@ -224,9 +247,12 @@ impl Plan {
                 ]);
             }
             common(&mut a);
-            a
+            (a, JobSettings { path: file, ppo })
         };
-        let modes = [("ppo", "sentence", chosen[0]), ("tppo", "token", chosen[1])];
+        let modes = [
+            ("ppo", RewardMode::Sentence, chosen[0]),
+            ("tppo", RewardMode::Token, chosen[1]),
+        ];
         let mut jobs = Vec::new();
         match stage {
             Stage::Tune => {
@@ -235,11 +261,14 @@ impl Plan {
                         for (j, &kl) in GRID_KL_TARGET.iter().enumerate() {
                             let id = format!("tune-{name}-lr{i}-kl{j}");
                             let cfg = ModeConfig { lr, kl_target: kl };
+                            let (command, settings) =
+                                train(reward, 1, cfg, None, true, &out.join(&id));
                             jobs.push(Job {
                                 model: name.into(),
                                 seed: 1,
-                                commands: vec![train(reward, 1, cfg, None, true, &out.join(&id))],
+                                commands: vec![command],
                                 outputs: vec![format!("{id}-best.point.json")],
+                                settings: vec![settings],
                                 id,
                             });
                         }
@@ -253,18 +282,18 @@ impl Plan {
                     seed: 0,
                     commands: vec![eval(&st.sft, "sft")],
                     outputs: vec!["eval-sft.jsonl".into()],
+                    settings: Vec::new(),
                 });
                 for seed in 1..=st.seeds {
                     for (name, reward, cfg) in modes {
                         let id = format!("{name}-seed{seed}");
                         let dest = out.join(&id);
+                        let (command, settings) = train(reward, seed, cfg, None, true, &dest);
                         jobs.push(Job {
                             model: name.into(),
                             seed,
-                            commands: vec![
-                                train(reward, seed, cfg, None, true, &dest),
-                                eval(&selection::best_path(&dest), &id),
-                            ],
+                            commands: vec![command, eval(&selection::best_path(&dest), &id)],
+                            settings: vec![settings],
                             outputs: vec![
                                 format!("{id}.metrics.jsonl"),
                                 format!("{id}.frontier.jsonl"),
@@ -276,17 +305,19 @@ impl Plan {
                     if seed == 1 || preset.alpha_all_seeds {
                         // The length ablation (Fig. 12): TPPO at α = 0.5, trained only.
                         let id = format!("tppo-alpha0_5-seed{seed}");
+                        let (command, settings) = train(
+                            RewardMode::Token,
+                            seed,
+                            chosen[1],
+                            Some(0.5),
+                            false,
+                            &out.join(&id),
+                        );
                         jobs.push(Job {
                             model: "tppo-alpha0.5".into(),
                             seed,
-                            commands: vec![train(
-                                "token",
-                                seed,
-                                chosen[1],
-                                Some(0.5),
-                                false,
-                                &out.join(&id),
-                            )],
+                            commands: vec![command],
+                            settings: vec![settings],
                             outputs: vec![format!("{id}.metrics.jsonl")],
                             id,
                         });
@@ -321,6 +352,9 @@ impl Plan {
     /// The plan (`plan.json`, or `plan-tune.json` for the tuning stage), `jobs.txt`
     /// and `slurm.sh` in the plan's folder.
     pub fn write(&self, exe: &str) -> Result<()> {
+        for f in self.jobs.iter().flat_map(|j| &j.settings) {
+            crate::rl::settings::write(&f.path, &f.ppo)?;
+        }
         crate::io::write_json(&self.out.join(plan_file(self.stage)), self)?;
         let lines: Vec<String> = self.jobs.iter().map(|j| Self::shell_line(j, exe)).collect();
         crate::io::write_file_atomic(
@@ -451,22 +485,17 @@ pub fn choose(dir: &Path) -> Result<Vec<Tuning>> {
             .iter()
             .filter(|j| j.model == mode)
             .map(|j| {
-                let arg = |flag: &str| {
-                    let c = &j.commands[0];
-                    c.iter()
-                        .position(|a| a == flag)
-                        .and_then(|i| c.get(i + 1))
-                        .cloned()
-                        .unwrap_or_default()
-                };
+                let cfg = j.settings.first().map(|f| f.ppo).ok_or_else(|| {
+                    Error::Invalid(format!("tuning job {} has no settings file", j.id))
+                })?;
                 let best = read_json(&dir.join(format!("{}-best.point.json", j.id))).ok();
-                TuneCell {
-                    lr: arg("--lr").parse().unwrap_or(f64::NAN),
-                    kl_target: arg("--kl-target").parse().unwrap_or(f32::NAN),
+                Ok(TuneCell {
+                    lr: cfg.lr,
+                    kl_target: cfg.kl_target.unwrap_or(f32::NAN),
                     best,
-                }
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let d = ModeConfig::default();
         out.push(Tuning::choose(mode, cells.clone()).unwrap_or(Tuning {
             mode: mode.into(),

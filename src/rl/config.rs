@@ -25,6 +25,17 @@ pub enum RewardMode {
 }
 
 impl RewardMode {
+    /// The source's name, as the command line and settings files spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sentence => "sentence",
+            Self::Token => "token",
+            Self::Judge => "judge",
+            Self::TokenShuffled => "token-shuffled",
+            Self::SentenceSpread => "sentence-spread",
+        }
+    }
+
     /// The reward model this source reads: the token RM for `token` and
     /// `token-shuffled`, the sentence RM otherwise (for `judge` only to show its
     /// margins beside the judge's score).
@@ -106,6 +117,9 @@ pub struct PpoConfig {
     #[serde(default = "default_value_warmup_lr")]
     pub value_warmup_lr: f64,
 }
+
+/// The per-response KL (nats) the adaptive controller steers β towards by default.
+pub const DEFAULT_KL_TARGET: f32 = 4.0;
 
 fn default_kl_horizon() -> f32 {
     100.0
@@ -237,7 +251,7 @@ impl Default for PpoConfig {
             iters: 40,
             seed: 1,
             grad_shards: default_grad_shards(),
-            kl_target: Some(4.0),
+            kl_target: Some(DEFAULT_KL_TARGET),
             kl_horizon: default_kl_horizon(),
             missing_eos_penalty: Some(1.0),
             value_warmup: 4,
@@ -249,6 +263,14 @@ impl Default for PpoConfig {
 #[cfg(test)]
 mod tests {
     use super::{PpoConfig, adapt_kl_coef};
+
+    #[test]
+    fn a_sources_name_is_its_serde_name() {
+        use super::RewardMode::*;
+        for m in [Sentence, Token, Judge, TokenShuffled, SentenceSpread] {
+            assert_eq!(serde_json::to_value(m).unwrap(), m.name());
+        }
+    }
 
     #[test]
     fn the_kl_controller_by_hand() {

@@ -3,6 +3,7 @@
 //! Both share every line of code but the reward placement ([`rewards`]).
 //!
 //! - [`config`]: the settings, TRL's defaults.
+//! - [`settings`]: a run's settings as a shell states them (a settings file, options over it).
 //! - [`rewards`]: per-token rewards (KL term, score placement, lwp, span-end).
 //! - [`gae`]: advantages, returns, whitening.
 //! - [`loss`]: the clipped surrogate (eq. 6–7) and the clipped value loss.
@@ -24,8 +25,10 @@ pub mod ppo;
 pub mod rewards;
 pub mod rollout;
 pub mod run;
+pub mod settings;
 
 pub use config::{Placement, PpoConfig, RewardMode};
 pub use metrics::Metrics;
 pub use ppo::Ppo;
 pub use rollout::Rollout;
+pub use settings::PpoOptions;

@@ -1,4 +1,5 @@
-//! Value parsers for the numeric options: clap checks every range while it parses,
+//! Value parsers for the numeric options of the command line (the library's settings
+//! types derive their clap options with them, so they live here, not in `src/cli/`): clap checks every range while it parses,
 //! so a bad value ends the command at once with a message that names the option
 //! and the expected range (`invalid value '0' for '--iters <ITERS>': 0 is not in
 //! 1..=1000000`), and no panic deeper down is reachable from the command line.
