@@ -318,7 +318,7 @@ fn a_planned_jobs_line_runs_with_its_settings_file() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 5, "2 seeds × 2 modes and the α ablation");
+    assert_eq!(checked, 8, "2 seeds × 2 modes, the α ablation, 3 controls");
     let typo = dir.path().join("typo.json");
     std::fs::write(&typo, r#"{"learning_rate": 1e-4}"#).unwrap();
     let o = tppo(&[

@@ -1,7 +1,8 @@
 //! The method end to end as a plan of ordinary `tppo` command lines: evaluate the
 //! SFT policy; per seed, train PPO and TPPO from the same SFT start (and TPPO at
 //! α = 0.5 for the length ablation) and evaluate each on held-out users; then
-//! [`collect`] the outputs into pairwise comparisons and `report.json` / `report.html`.
+//! [`collect`] the outputs into pairwise comparisons and `report.json` / `report.html`
+//! (and `frontier.json`: every evaluated checkpoint of every run).
 //!
 //! A plan ([`Plan`]) is written as `plan.json` (the jobs with their outputs),
 //! `jobs.txt` (one shell line per job, for `xargs -P` or GNU parallel) and
@@ -12,6 +13,7 @@
 //! order the jobs ran.
 
 pub mod report;
+pub mod frontier;
 pub mod selection;
 
 use crate::error::{Error, Result};
@@ -323,6 +325,37 @@ impl Plan {
                         });
                     }
                 }
+                // The controls (issue 31), on the same frontier: the judge as reward (with
+                // PPO's config; evaluated, the positive control), and TPPO's two negative
+                // controls (with TPPO's config; validation points only).
+                for seed in 1..=preset.control_seeds {
+                    for (name, reward, cfg, evaluate) in [
+                        ("judge", RewardMode::Judge, chosen[0], true),
+                        ("tppo-shuffled", RewardMode::TokenShuffled, chosen[1], false),
+                        ("tppo-spread", RewardMode::SentenceSpread, chosen[1], false),
+                    ] {
+                        let id = format!("{name}-seed{seed}");
+                        let dest = out.join(&id);
+                        let (command, settings) = train(reward, seed, cfg, None, true, &dest);
+                        let mut commands = vec![command];
+                        let mut outputs = vec![
+                            format!("{id}.metrics.jsonl"),
+                            format!("{id}.frontier.jsonl"),
+                        ];
+                        if evaluate {
+                            commands.push(eval(&selection::best_path(&dest), &id));
+                            outputs.push(format!("eval-{id}.jsonl"));
+                        }
+                        jobs.push(Job {
+                            model: name.into(),
+                            seed,
+                            commands,
+                            outputs,
+                            settings: vec![settings],
+                            id,
+                        });
+                    }
+                }
             }
         }
         Ok(Self {
@@ -497,12 +530,16 @@ pub fn choose(dir: &Path) -> Result<Vec<Tuning>> {
             })
             .collect::<Result<_>>()?;
         let d = ModeConfig::default();
-        out.push(Tuning::choose(mode, cells.clone()).unwrap_or(Tuning {
-            mode: mode.into(),
-            cells,
-            lr: d.lr,
-            kl_target: d.kl_target,
-        }));
+        out.push(
+            Tuning::choose(mode, cells.clone(), (d.lr, d.kl_target)).unwrap_or(Tuning {
+                mode: mode.into(),
+                cells,
+                lr: d.lr,
+                kl_target: d.kl_target,
+                advantage: None,
+                se: None,
+            }),
+        );
     }
     crate::io::write_json(&dir.join("tuning.json"), &out)?;
     Ok(out)
@@ -743,6 +780,16 @@ pub fn collect(dir: &Path, total: Option<f64>) -> Result<Collected> {
             compares.push((pair.to_string(), seed, records));
         }
     }
+    // The positive control against the SFT policy, seed by seed.
+    for seed in 1..=plan.preset.control_seeds {
+        if let Some(judge) = evals.get(&("judge".to_string(), seed)) {
+            let records = eval::compare(judge, &sft, eval::pairwise::DEFAULT_MARGIN)?;
+            let file = format!("compare-judge-vs-sft-seed{seed}.jsonl");
+            crate::io::write_jsonl(&dir.join(&file), &records)?;
+            manifest.compares.push(file);
+            compares.push(("judge-vs-sft".to_string(), seed, records));
+        }
+    }
     let st = &plan.settings;
     let rm_curves = [("token", &st.rm_token), ("sentence", &st.rm_sentence)]
         .iter()
@@ -800,6 +847,12 @@ pub fn collect(dir: &Path, total: Option<f64>) -> Result<Collected> {
         references,
     });
     crate::io::write_json(&dir.join("report.json"), &report)?;
+    // Every evaluated checkpoint of every run: KL, RM score, judge, gold, distinct
+    // rate, length (issue 31).
+    crate::io::write_json(
+        &dir.join("frontier.json"),
+        &report::run_frontiers(&report.runs),
+    )?;
     crate::io::write_json(&dir.join("manifest.json"), &manifest)?;
     #[cfg(feature = "html")]
     crate::io::write_file_atomic(
@@ -889,7 +942,7 @@ mod tests {
         .unwrap();
         let ids: Vec<&str> = plan.jobs.iter().map(|j| j.id.as_str()).collect();
         assert_eq!(
-            ids,
+            ids[..6],
             [
                 "sft",
                 "ppo-seed1",
@@ -898,6 +951,25 @@ mod tests {
                 "ppo-seed2",
                 "tppo-seed2"
             ]
+        );
+        // Then the controls (issue 31): one seed each in the quick preset.
+        assert_eq!(
+            ids[6..],
+            ["judge-seed1", "tppo-shuffled-seed1", "tppo-spread-seed1"]
+        );
+        assert_eq!(
+            plan.jobs[6].commands.len(),
+            2,
+            "the positive control is evaluated"
+        );
+        assert_eq!(plan.jobs[6].settings[0].ppo.reward, RewardMode::Judge);
+        assert_eq!(
+            plan.jobs[7].settings[0].ppo.reward,
+            RewardMode::TokenShuffled
+        );
+        assert_eq!(
+            plan.jobs[8].settings[0].ppo.reward,
+            RewardMode::SentenceSpread
         );
         let line = Plan::shell_line(&plan.jobs[1], "tppo");
         assert!(

@@ -29,6 +29,12 @@ pub struct Tuning {
     /// The chosen cell's learning rate and KL target.
     pub lr: f64,
     pub kl_target: f32,
+    /// The best cell's validation advantage over the default cell, and its standard
+    /// error (none: the default cell had no point within the budget).
+    #[serde(default)]
+    pub advantage: Option<f64>,
+    #[serde(default)]
+    pub se: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -40,25 +46,61 @@ pub struct TuneCell {
 }
 
 impl Tuning {
-    /// The cell with the best validation relevance within the budget (ties: the first
-    /// in grid order); `None` with no cell within it.
-    pub fn choose(mode: &str, cells: Vec<TuneCell>) -> Option<Self> {
-        let pick = cells
+    /// The cell that runs the seeds: the documented default (`default`: the library's
+    /// learning rate and KL target), unless another cell's best validation relevance
+    /// within the budget beats the default cell's by more than 2 standard errors of
+    /// the difference (issue 31: grid cells that differ by a few users are noise). The
+    /// standard error is that of two independent rates, √(p₁(1−p₁)/n₁ + p₂(1−p₂)/n₂)
+    /// with n the validation users — conservative for the same users answered twice.
+    /// With the default cell over the budget everywhere, the best cell within it runs
+    /// (the default cannot be compared within the budget); with none, `None`.
+    pub fn choose(mode: &str, cells: Vec<TuneCell>, default: (f64, f32)) -> Option<Self> {
+        let best = cells
             .iter()
-            .filter_map(|c| c.best.as_ref().map(|b| (c, b.relevance)))
-            .fold(None::<(&TuneCell, f64)>, |best, (c, r)| match best {
-                Some((_, br)) if br >= r => best,
-                _ => Some((c, r)),
-            })?
-            .0
-            .clone();
+            .filter_map(|c| c.best.as_ref().map(|b| (c, b)))
+            .fold(
+                None::<(&TuneCell, &FrontierPoint)>,
+                |best, (c, b)| match best {
+                    Some((_, bb)) if bb.relevance >= b.relevance => best,
+                    _ => Some((c, b)),
+                },
+            )?;
+        let base = cells
+            .iter()
+            .find(|c| (c.lr, c.kl_target) == default)
+            .and_then(|c| c.best.as_ref().map(|b| (c, b)));
+        let (pick, advantage, se) = match base {
+            Some((dc, db)) => {
+                let (d, se) = advantage(best.1, db);
+                if d > 2.0 * se {
+                    (best.0, Some(d), Some(se))
+                } else {
+                    (dc, Some(d), Some(se))
+                }
+            }
+            None => (best.0, None, None),
+        };
         Some(Self {
             mode: mode.into(),
             lr: pick.lr,
             kl_target: pick.kl_target,
+            advantage,
+            se,
             cells,
         })
     }
+}
+
+/// The best cell's validation advantage over the default's, and its standard error.
+fn advantage(best: &FrontierPoint, default: &FrontierPoint) -> (f64, f64) {
+    let var = |p: &FrontierPoint| {
+        let n = p.metrics.users.max(1) as f64;
+        p.relevance * (1.0 - p.relevance) / n
+    };
+    (
+        best.relevance - default.relevance,
+        (var(best) + var(default)).sqrt(),
+    )
 }
 
 /// Which users validate, how often, and the KL budget of the kept checkpoint.
@@ -79,6 +121,14 @@ pub struct FrontierPoint {
     pub kl: f32,
     pub relevance: f64,
     pub metrics: crate::eval::metrics::ModelMetrics,
+    /// The run's reward model on the same outputs, mean over users: a sentence RM's
+    /// score P(2) − P(1) (its last-token margin), or a token RM's mean token margin.
+    /// (Absent from frontiers written before it was kept.)
+    #[serde(default)]
+    pub rm_score: Option<f64>,
+    /// Mean response length in tokens, EOS included.
+    #[serde(default)]
+    pub length: Option<f64>,
 }
 
 impl FrontierPoint {
@@ -145,7 +195,7 @@ impl ValidatedRun {
             policy,
             kit,
             &v.users,
-            None,
+            Some(self.run.rm()),
             self.run.cfg().lwp,
             &SampleConfig::greedy(),
             &device,
@@ -174,11 +224,27 @@ impl ValidatedRun {
             &device,
         )
         .await?;
+        let n = out.len().max(1) as f64;
+        let token_rm = self.run.cfg().reward.uses_token_rm();
+        let rm_score = out
+            .iter()
+            .map(|r| {
+                let m: Vec<f64> = r.tokens.iter().map(|t| f64::from(t.margin)).collect();
+                if token_rm {
+                    m.iter().sum::<f64>() / m.len().max(1) as f64
+                } else {
+                    m.last().copied().unwrap_or(0.0)
+                }
+            })
+            .sum::<f64>()
+            / n;
         Ok(FrontierPoint {
             iter,
             kl: kls.iter().sum::<f32>() / kls.len().max(1) as f32,
             relevance: crate::eval::relevance_of(&out).rate,
             metrics: crate::eval::metrics_of(&out),
+            rm_score: Some(rm_score),
+            length: Some(responses.iter().map(Vec::len).sum::<usize>() as f64 / n),
         })
     }
 
@@ -272,47 +338,55 @@ mod tests {
             kl,
             relevance,
             metrics: ModelMetrics::default(),
+            rm_score: None,
+            length: None,
         }
     }
 
+    fn cell(lr: f64, kl_target: f32, best: Option<FrontierPoint>) -> TuneCell {
+        TuneCell {
+            lr,
+            kl_target,
+            best,
+        }
+    }
+
+    fn on(users: usize, mut p: FrontierPoint) -> FrontierPoint {
+        p.metrics.users = users;
+        p
+    }
+
     #[test]
-    fn tuning_picks_the_best_cell_within_the_budget() {
+    fn tuning_keeps_the_default_unless_a_cell_beats_it_by_two_standard_errors() {
+        let default = (3e-5, 4.0);
+        // 500 users: the default at 0.80, a cell at 0.84. SE = √(.8·.2/500 + .84·.16/500)
+        // = √(0.00032 + 0.0002688) = 0.024265; 2 SE = 0.04853 > 0.04: the default stays.
         let cells = vec![
-            TuneCell {
-                lr: 1e-5,
-                kl_target: 2.0,
-                best: Some(point(0.10, 1.0)),
-            },
-            TuneCell {
-                lr: 3e-5,
-                kl_target: 2.0,
-                best: None,
-            },
-            TuneCell {
-                lr: 1e-4,
-                kl_target: 4.0,
-                best: Some(point(0.20, 3.5)),
-            },
-            TuneCell {
-                lr: 3e-5,
-                kl_target: 4.0,
-                best: Some(point(0.20, 3.9)),
-            },
+            cell(1e-5, 2.0, Some(on(500, point(0.84, 1.0)))),
+            cell(3e-5, 4.0, Some(on(500, point(0.80, 2.0)))),
+            cell(1e-4, 4.0, None),
         ];
-        let t = Tuning::choose("tppo", cells).unwrap();
-        // Ties go to the first in grid order.
-        assert_eq!((t.lr, t.kl_target), (1e-4, 4.0));
-        assert!(
-            Tuning::choose(
-                "ppo",
-                vec![TuneCell {
-                    lr: 1e-5,
-                    kl_target: 2.0,
-                    best: None
-                }]
-            )
-            .is_none()
-        );
+        let t = Tuning::choose("tppo", cells, default).unwrap();
+        assert_eq!((t.lr, t.kl_target), default);
+        assert!((t.advantage.unwrap() - 0.04).abs() < 1e-12);
+        assert!((t.se.unwrap() - 0.024_265).abs() < 1e-6, "{:?}", t.se);
+        // 0.86 against 0.80: SE = √(0.00032 + .86·.14/500) = 0.023681; 2 SE = 0.04736 < 0.06.
+        let cells = vec![
+            cell(1e-5, 2.0, Some(on(500, point(0.86, 1.0)))),
+            cell(3e-5, 4.0, Some(on(500, point(0.80, 2.0)))),
+        ];
+        let t = Tuning::choose("tppo", cells, default).unwrap();
+        assert_eq!((t.lr, t.kl_target), (1e-5, 2.0));
+        // Ties between other cells go to the first in grid order; the default cell over
+        // the budget everywhere: the best within it runs.
+        let cells = vec![
+            cell(1e-4, 4.0, Some(on(500, point(0.20, 3.5)))),
+            cell(3e-5, 4.0, None),
+            cell(1e-5, 4.0, Some(on(500, point(0.20, 3.9)))),
+        ];
+        let t = Tuning::choose("tppo", cells, default).unwrap();
+        assert_eq!((t.lr, t.kl_target, t.advantage), (1e-4, 4.0, None));
+        assert!(Tuning::choose("ppo", vec![cell(1e-5, 2.0, None)], default).is_none());
     }
 
     #[test]

@@ -380,6 +380,11 @@ impl Ppo {
         &self.reference
     }
 
+    /// The reward model the run reads.
+    pub fn rm(&self) -> &RewardModel {
+        &self.rm
+    }
+
     /// The device the policy trains on (autodiff).
     pub fn device(&self) -> &Device {
         &self.device

@@ -161,6 +161,12 @@ impl Run {
         self.ppo.reference()
     }
 
+    /// The reward model the run reads (for the judge control, the sentence RM it
+    /// shows beside the judge's score).
+    pub fn rm(&self) -> &crate::reward::model::RewardModel {
+        self.ppo.rm()
+    }
+
     /// One iteration on the next users of the schedule. The first step runs the
     /// critic's warm-up first, unless [`Run::warm_up`] already did.
     pub async fn step(&mut self, kit: &Kit) -> Result<Step> {

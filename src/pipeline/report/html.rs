@@ -119,6 +119,43 @@ fn frontier_plot(r: &Report) -> crate::Result<Option<String>> {
     .map(Some)
 }
 
+/// The frontier at the preset's KL levels (issue 31): one metric against √KL, each
+/// mode's mean over its seeds with the seeds' range as a band.
+fn levels_plot(
+    r: &Report,
+    what: &str,
+    value: fn(&crate::pipeline::frontier::Reading) -> Option<&crate::pipeline::frontier::Spread>,
+) -> crate::Result<Option<String>> {
+    let series: Vec<Series> = r
+        .frontier
+        .modes
+        .iter()
+        .map(|m| {
+            let read: Vec<_> = m
+                .levels
+                .iter()
+                .filter_map(|l| value(l).map(|v| (f64::from(l.kl).sqrt(), v)))
+                .collect();
+            (
+                format!("{} ({} seeds)", m.model.to_uppercase(), m.seeds),
+                read.iter().map(|(x, v)| (*x, v.mean)).collect(),
+                Some(read.iter().map(|(x, v)| (*x, v.min, v.max)).collect()),
+            )
+        })
+        .filter(|s: &Series| !s.1.is_empty())
+        .collect();
+    if series.is_empty() {
+        return Ok(None);
+    }
+    lines(
+        &format!("{what} against √KL at the KL levels (mean, band: the seeds' range)"),
+        "√KL to the SFT policy (√nats per response)",
+        &format!("{what}, validation users"),
+        &series,
+    )
+    .map(Some)
+}
+
 fn estimate(e: &SeedEstimate) -> Markup {
     let t = e.t_interval.unwrap_or(e.bootstrap);
     html! {
@@ -169,6 +206,8 @@ pub fn render(r: &Report, sft: &[OutputRecord]) -> crate::Result<String> {
     let curves = curves(r)?;
     let rm = rm_plot(r)?;
     let frontier = frontier_plot(r)?;
+    let judge_levels = levels_plot(r, "judge relevance", |l| l.judge.as_ref())?;
+    let gold_levels = levels_plot(r, "gold", |l| l.gold.as_ref())?;
     let page = html! {
         (DOCTYPE)
         html lang="en" {
@@ -272,6 +311,35 @@ pub fn render(r: &Report, sft: &[OutputRecord]) -> crate::Result<String> {
                     h2 { "The reward–KL frontier" }
                     (svg(f))
                 }
+                @if let Some(f) = judge_levels { (svg(f)) }
+                @if let Some(f) = gold_levels { (svg(f)) }
+                @if !r.frontier.matched.is_empty() {
+                    h3 { "At matched KL (seed k against seed k; validation users)" }
+                    table {
+                        tr { th { "pair" } th { "KL (nats)" } th { "judge difference [95 % t over seeds]" } th { "gold difference" } th { "verdict" } }
+                        @for m in &r.frontier.matched {
+                            tr {
+                                td { (m.pair) } td { (m.kl) }
+                                td { @if let Some(j) = &m.judge { (estimate(j)) } @else { "not reached" } }
+                                td { @if let Some(g) = &m.gold { (estimate(g)) } @else { "—" } }
+                                td { (m.verdict) }
+                            }
+                        }
+                    }
+                    @for m in &r.frontier.modes {
+                        @for l in m.levels.iter().filter(|l| l.over_optimised) {
+                            p { (format!("{} over-optimised at KL {}: its RM score rose from the level below while gold fell.", m.model.to_uppercase(), l.kl)) }
+                        }
+                    }
+                }
+                @if let Some(g) = &r.controls.positive {
+                    h3 { "Positive control: the judge as PPO's reward" }
+                    p {
+                        (format!("Judge relevance against the SFT policy on the eval users: {:+.3} [{:+.3}, {:+.3}] (users × seeds resampled; MDE {:.3}); kept checkpoints' KL {:?}. Bar: +{} at KL ≤ {}: ",
+                            g.mean, g.interval.lo, g.interval.hi, g.mde, r.controls.positive_kl, super::CONTROL_BAR, super::CONTROL_KL))
+                        @if r.controls.positive_passes == Some(true) { span.ok { "passed" } } @else { span.no { "not passed" } }
+                    }
+                }
                 @if !r.tuning.is_empty() {
                     h2 { "Tuning (the same grid and budget for both modes; seed 1; validation users)" }
                     table {
@@ -286,6 +354,14 @@ pub fn render(r: &Report, sft: &[OutputRecord]) -> crate::Result<String> {
                                         td { (format!("{:.3}", b.relevance)) } td { (format!("{:.2}", b.kl)) } td { (b.iter) }
                                     } @else { td { "over the budget" } td {} td {} }
                                 }
+                            }
+                        }
+                    }
+                    p {
+                        "A cell replaces the default (learning rate and KL target of the library) only if its validation relevance beats the default cell's by more than 2 standard errors. "
+                        @for t in &r.tuning {
+                            @if let (Some(a), Some(se)) = (t.advantage, t.se) {
+                                (format!("{}: best cell's advantage {:+.3} (SE {:.3}, 2 SE {:.3}). ", t.mode, a, se, 2.0 * se))
                             }
                         }
                     }

@@ -40,6 +40,10 @@ pub struct Preset {
     pub alpha_all_seeds: bool,
     /// Run the tuning grid (learning rate × KL target) before the seeds.
     pub tune: bool,
+    /// Seeds of each control (the judge as reward; TPPO with shuffled token rewards;
+    /// the sentence score spread over the tokens).
+    #[serde(default)]
+    pub control_seeds: u64,
 }
 
 impl Preset {
@@ -54,6 +58,7 @@ impl Preset {
                 seeds: 2,
                 alpha_all_seeds: false,
                 tune: false,
+                control_seeds: 1,
             }),
             "default" => Some(Self {
                 eval_users: 2000,
@@ -64,6 +69,7 @@ impl Preset {
                 seeds: 5,
                 alpha_all_seeds: true,
                 tune: true,
+                control_seeds: 3,
             }),
             _ => None,
         }
@@ -241,6 +247,10 @@ pub struct Report {
     /// The judge and the gold score on reference responses of the eval users
     /// ([`crate::eval::instrument`]): the ladder the models stand on.
     pub references: Option<crate::eval::instrument::Validation>,
+    /// The reward–KL frontier at the preset's KL levels, each mode over its seeds, and
+    /// the modes compared at matched KL ([`crate::pipeline::frontier`]).
+    pub frontier: crate::pipeline::frontier::Frontier,
+    pub controls: Controls,
 }
 
 /// A model's outputs on the eval users, per seed (seed 0: the SFT policy).
@@ -409,6 +419,26 @@ impl Report {
             .iter()
             .map(|p| pair(p, i.compares, i.resamples))
             .collect();
+        let positive = i
+            .compares
+            .iter()
+            .any(|c| c.0 == "judge-vs-sft")
+            .then(|| pair("judge-vs-sft", i.compares, i.resamples).relevance_crossed);
+        let positive_kl: Vec<f32> = runs_of("judge")
+            .iter()
+            .filter_map(|r| r.best.as_ref().map(|b| b.kl))
+            .collect();
+        let controls = Controls {
+            positive_passes: positive
+                .as_ref()
+                .map(|g| g.mean >= CONTROL_BAR && positive_kl.iter().all(|&kl| kl <= CONTROL_KL)),
+            positive,
+            positive_kl,
+            negative_pairs: FRONTIER_PAIRS[1..]
+                .iter()
+                .map(|(a, b)| format!("{a} − {b}"))
+                .collect(),
+        };
         let mut flags = Vec::new();
         for r in table.iter().filter(|r| r.degenerate) {
             flags.push(format!(
@@ -436,7 +466,21 @@ impl Report {
             );
         }
         let findings = findings(&table, &pairs, &i.runs, &i.rm_curves, learning.as_ref());
+        if controls.positive_passes == Some(false) {
+            flags.push(format!(
+                "positive control: the judge as reward moved judge relevance by {:+.3} (bar +{CONTROL_BAR} at KL ≤ {CONTROL_KL}): until it passes, the optimiser settings are in question and no PPO/TPPO verdict should be read",
+                controls.positive.as_ref().map_or(f64::NAN, |g| g.mean)
+            ));
+        }
+        let frontier = crate::pipeline::frontier::build(
+            &crate::pipeline::frontier::Levels::of(i.preset_name).0,
+            &run_frontiers(&i.runs),
+            &FRONTIER_MODELS,
+            &FRONTIER_PAIRS,
+        );
         Self {
+            frontier,
+            controls,
             preset: i.preset_name.into(),
             sizes: i.sizes,
             seeds: i.seeds,
@@ -455,6 +499,51 @@ impl Report {
             references: i.references,
         }
     }
+}
+
+/// The models a frontier shows, in order: the two modes, then the controls.
+pub const FRONTIER_MODELS: [&str; 5] = ["ppo", "tppo", "judge", "tppo-shuffled", "tppo-spread"];
+
+/// The frontier's matched-KL comparisons: TPPO against PPO, and against the two
+/// negative controls (an advantage a control shares is not token-level credit).
+pub const FRONTIER_PAIRS: [(&str, &str); 3] = [
+    ("tppo", "ppo"),
+    ("tppo", "tppo-shuffled"),
+    ("tppo", "tppo-spread"),
+];
+
+/// The positive control's bar (issue 31): the judge as PPO's reward raises judge
+/// relevance on the eval users by at least this much over the SFT policy, at a KL
+/// of at most [`CONTROL_KL`] nats.
+pub const CONTROL_BAR: f64 = 0.10;
+pub const CONTROL_KL: f32 = 8.0;
+
+/// The controls (issue 31): can this RL move the judge at all, and does a TPPO
+/// advantage survive the negative controls.
+#[derive(Debug, Clone, Serialize)]
+pub struct Controls {
+    /// The positive control against the SFT policy on the eval users: the per-user
+    /// relevance difference, users and seeds resampled together (none: not run).
+    pub positive: Option<Crossed>,
+    /// The exact KL of each seed's compared checkpoint (validation users).
+    pub positive_kl: Vec<f32>,
+    /// The gain reaches [`CONTROL_BAR`] with every checkpoint within [`CONTROL_KL`].
+    pub positive_passes: Option<bool>,
+    /// The negative controls at matched KL: the frontier's `tppo − tppo-shuffled` and
+    /// `tppo − tppo-spread` readings ([`Report::frontier`]).
+    pub negative_pairs: Vec<String>,
+}
+
+/// Each run's evaluated checkpoints (its validation points), as `frontier.json` holds them.
+pub fn run_frontiers(runs: &[Run]) -> Vec<crate::pipeline::frontier::RunFrontier> {
+    runs.iter()
+        .map(|r| crate::pipeline::frontier::RunFrontier {
+            id: format!("{}-seed{}", r.name, r.seed),
+            model: r.name.clone(),
+            seed: r.seed,
+            points: r.frontier.clone(),
+        })
+        .collect()
 }
 
 /// Per seed: the mean rollout score over the last quarter of the iterations minus
