@@ -8,7 +8,7 @@ use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tppo::args;
-use tppo::pipeline::{self, ModeConfig, Plan, Settings, Stage};
+use tppo::pipeline::{self, Plan, Settings, Stage};
 
 #[derive(Args)]
 pub struct PipelineArgs {
@@ -114,12 +114,7 @@ pub fn pipeline(a: PipelineArgs) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             };
             if preset.tune && !a.out.join("tuning.json").exists() {
-                let tune = Plan::new(
-                    settings.clone(),
-                    &a.out,
-                    Stage::Tune,
-                    [ModeConfig::default(); 2],
-                )?;
+                let tune = Plan::new(settings.clone(), &a.out, Stage::Tune, [preset.mode(); 2])?;
                 if !pipeline::missing(&tune, &a.out).is_empty() {
                     tune.write(&exe_name)?;
                     if a.plan {
@@ -134,7 +129,7 @@ pub fn pipeline(a: PipelineArgs) -> anyhow::Result<ExitCode> {
                     ));
                 }
             }
-            let chosen = pipeline::chosen(&a.out)?;
+            let chosen = pipeline::chosen(&a.out, &preset)?;
             let plan = Plan::new(settings, &a.out, Stage::Final, chosen)?;
             plan.write(&exe_name)?;
             if a.plan {

@@ -529,7 +529,7 @@ pub fn choose(dir: &Path) -> Result<Vec<Tuning>> {
                 })
             })
             .collect::<Result<_>>()?;
-        let d = ModeConfig::default();
+        let d = plan.preset.mode();
         out.push(
             Tuning::choose(mode, cells.clone(), (d.lr, d.kl_target)).unwrap_or(Tuning {
                 mode: mode.into(),
@@ -545,20 +545,21 @@ pub fn choose(dir: &Path) -> Result<Vec<Tuning>> {
     Ok(out)
 }
 
-/// The configs the tuning chose ([PPO, TPPO]), or the defaults without a tuning.
-pub fn chosen(dir: &Path) -> Result<[ModeConfig; 2]> {
+/// The configs the tuning chose ([PPO, TPPO]), or the preset's without a tuning.
+pub fn chosen(dir: &Path, preset: &Preset) -> Result<[ModeConfig; 2]> {
     let path = dir.join("tuning.json");
     if !path.exists() {
-        return Ok([ModeConfig::default(); 2]);
+        return Ok([preset.mode(); 2]);
     }
     let t: Vec<Tuning> = read_json(&path)?;
     let get = |m: &str| {
-        t.iter()
-            .find(|x| x.mode == m)
-            .map_or_else(ModeConfig::default, |x| ModeConfig {
+        t.iter().find(|x| x.mode == m).map_or_else(
+            || preset.mode(),
+            |x| ModeConfig {
                 lr: x.lr,
                 kl_target: x.kl_target,
-            })
+            },
+        )
     };
     Ok([get("ppo"), get("tppo")])
 }
