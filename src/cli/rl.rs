@@ -170,6 +170,9 @@ pub fn ppo(a: PpoArgs) -> anyhow::Result<ExitCode> {
             first.response_length,
             last.response_length
         );
+        if let (Some(a), Some(b)) = (first.gold, last.gold) {
+            println!("gold of the rollouts (per query) {a:.3} → {b:.3}");
+        }
         if let Some((p, _)) = run.best() {
             println!(
                 "best within KL {}: iteration {} (KL {:.2}, validation relevance {:.3}) → {}",

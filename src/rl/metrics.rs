@@ -52,6 +52,15 @@ pub struct Metrics {
         default
     )]
     pub judge_relevance: Option<f32>,
+    /// The gold score of this iteration's rollouts (per query, mean over the users the
+    /// world knows; set by the caller where the kit has a gold score): the ground
+    /// truth beside the judge, so that a judge gain the gold does not share shows.
+    #[serde(
+        rename = "objective/gold",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
+    pub gold: Option<f32>,
     /// β of this iteration's KL term (it moves under adaptive KL control).
     #[serde(rename = "objective/kl_coef", default)]
     pub kl_coef: f32,
@@ -154,6 +163,7 @@ impl Metrics {
             skipped_updates: skipped,
             seconds: 0.0,
             judge_relevance: None,
+            gold: None,
             kl_coef: beta,
             var_explained: var_explained(&ro.returns, &ro.values),
             missing_eos: ro.responses.len() - ended,

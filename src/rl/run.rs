@@ -187,6 +187,7 @@ impl Run {
             .collect::<Result<Vec<_>>>()?;
         let judged: Vec<&User> = users.iter().map(|&i| &kit.train[i]).collect();
         metrics.judge_relevance = Some(judge_rate(kit, &judged, &texts));
+        metrics.gold = gold_rate(kit, &judged, &texts);
         metrics.seconds = t0.elapsed().as_secs_f64();
         Ok(Step {
             metrics,
@@ -239,6 +240,18 @@ pub fn judge_rate(kit: &Kit, users: &[&User], texts: &[String]) -> f32 {
         .filter(|(u, t)| kit.labeler.judge(&u.history, t).sentence == 2)
         .count();
     k as f32 / users.len().max(1) as f32
+}
+
+/// The gold score per query of `texts` (the responses of `users`), the mean over the
+/// users the world knows; `None` without a gold score or such users.
+pub fn gold_rate(kit: &Kit, users: &[&User], texts: &[String]) -> Option<f32> {
+    let gold = kit.gold.as_ref()?;
+    let rates: Vec<f64> = users
+        .iter()
+        .zip(texts)
+        .filter_map(|(u, t)| gold.rate(u, t, kit.labeler.vectors()))
+        .collect();
+    (!rates.is_empty()).then(|| (rates.iter().sum::<f64>() / rates.len() as f64) as f32)
 }
 
 /// See [`Run::save`].
