@@ -34,6 +34,13 @@ pub struct PpoArgs {
     pub val_users: usize,
     #[arg(long, default_value_t = 5, value_parser = args::count(1, 1_000_000))]
     pub val_every: usize,
+    /// Eval users every validated checkpoint also answers (OUT.eval-points.jsonl), for
+    /// the matched-KL verdicts; nothing is chosen on them. Needs --val-data.
+    #[arg(long, requires = "val_data")]
+    pub eval_data: Option<PathBuf>,
+    /// The first N eval users (0: all).
+    #[arg(long, default_value_t = 0, value_parser = args::count(0, 100_000_000))]
+    pub eval_users: usize,
     /// The KL budget (nats per response) within which OUT-best is chosen.
     #[arg(long, default_value_t = 4.0, value_parser = args::positive::<f32>)]
     pub kl_budget: f32,
@@ -132,6 +139,10 @@ pub fn ppo(a: PpoArgs) -> anyhow::Result<ExitCode> {
             users: tppo::data::jsonl::read_first_users(path, a.val_users)?,
             every: a.val_every,
             kl_budget: a.kl_budget,
+            eval_users: match &a.eval_data {
+                Some(p) => tppo::data::jsonl::read_first_users(p, a.eval_users)?,
+                None => Vec::new(),
+            },
         }),
         None => None,
     };

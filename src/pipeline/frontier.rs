@@ -15,12 +15,17 @@
 //! Matched-KL comparisons pair seed k of one mode with seed k of the other (both
 //! answer the same validation users from the same prompt schedule): the difference
 //! at a level, seeds as the unit ([`over_seeds`]); "inconclusive" where its interval
-//! holds 0. These readings are on the validation users (the frontier's points); the
-//! issue's matched-KL verdicts on the 2,000 eval users need each level's checkpoint
-//! evaluated there, which the pipeline does not yet do (docs/results.md).
+//! holds 0. These readings are on the validation users (the frontier's points).
+//!
+//! **The verdicts** are on the eval users: every validated checkpoint of a final run
+//! also answered them ([`EvalPoint`]); at a level, each user's relevance (and gold)
+//! is interpolated between the two checkpoints that bracket the level in KL (the
+//! validation KL), the same way; the difference A − B per user and seed is a seeds ×
+//! users table, read with users and seeds resampled together ([`crossed`]), with its
+//! minimum detectable effect; "inconclusive" where its interval holds 0.
 
-use super::selection::FrontierPoint;
-use crate::eval::stats::{SeedEstimate, over_seeds};
+use super::selection::{EvalPoint, FrontierPoint};
+use crate::eval::stats::{Crossed, SeedEstimate, crossed, over_seeds};
 use serde::{Deserialize, Serialize};
 
 /// The KL levels (nats per response) of a preset's frontier, ascending.
@@ -160,6 +165,21 @@ pub struct Matched {
     pub verdict: String,
 }
 
+/// Two modes at one KL level on the eval users: the verdict.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Verdict {
+    pub pair: String,
+    pub kl: f32,
+    /// Each mode's judge relevance at the level, mean over its seeds and users.
+    pub a: f64,
+    pub b: f64,
+    /// A − B per user and seed, users × seeds resampled (none: a mode misses the level).
+    pub judge: Option<Crossed>,
+    pub gold: Option<Crossed>,
+    /// "A", "B" or "inconclusive" (the judge's interval holds 0), or "not reached".
+    pub verdict: String,
+}
+
 /// The frontier section of `report.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Frontier {
@@ -168,6 +188,106 @@ pub struct Frontier {
     pub users: String,
     pub modes: Vec<ModeFrontier>,
     pub matched: Vec<Matched>,
+    /// The matched-KL verdicts on the eval users (runs that answered them).
+    #[serde(default)]
+    pub verdicts: Vec<Verdict>,
+}
+
+/// A run's answers to the eval users at its validated checkpoints.
+pub struct RunEval<'a> {
+    pub model: &'a str,
+    pub seed: u64,
+    pub points: &'a [EvalPoint],
+}
+
+/// Each user's value at KL `kl`, linear between the two eval points that bracket
+/// it (sorted by KL), as [`at`] reads a frontier; `None` beyond the last point.
+pub fn users_at(points: &[EvalPoint], kl: f32, gold: bool) -> Option<Vec<f64>> {
+    let mut p: Vec<&EvalPoint> = points.iter().collect();
+    p.sort_by(|a, b| a.kl.total_cmp(&b.kl).then(a.iter.cmp(&b.iter)));
+    let hi = p.iter().position(|q| q.kl >= kl)?;
+    let values = |q: &EvalPoint| -> Option<Vec<f64>> {
+        if gold {
+            q.gold.iter().map(|g| g.map(f64::from)).collect()
+        } else {
+            Some(q.relevance.iter().map(|&r| f64::from(r)).collect())
+        }
+    };
+    let b = p[hi];
+    if hi == 0 || b.kl == kl {
+        return values(b);
+    }
+    let a = p[hi - 1];
+    if a.users != b.users {
+        return None;
+    }
+    let t = f64::from(kl - a.kl) / f64::from(b.kl - a.kl);
+    let (va, vb) = (values(a)?, values(b)?);
+    Some(va.iter().zip(&vb).map(|(x, y)| x + t * (y - x)).collect())
+}
+
+fn verdicts(levels: &[f32], eval: &[RunEval], pairs: &[(&str, &str)]) -> Vec<Verdict> {
+    let of = |m: &str| -> Vec<&RunEval> {
+        eval.iter()
+            .filter(|r| r.model == m && !r.points.is_empty())
+            .collect()
+    };
+    let mut out = Vec::new();
+    for (a, b) in pairs {
+        let (ra, rb) = (of(a), of(b));
+        if ra.is_empty() || rb.is_empty() {
+            continue;
+        }
+        for &kl in levels {
+            // Seed k against seed k, where both reach the level and answered the same users.
+            let mut rows_j = Vec::new();
+            let mut rows_g = Vec::new();
+            let (mut ma, mut mb) = (Vec::new(), Vec::new());
+            for x in &ra {
+                let Some(y) = rb.iter().find(|y| y.seed == x.seed) else {
+                    continue;
+                };
+                let same = x.points[0].users == y.points[0].users;
+                let (Some(ja), Some(jb)) =
+                    (users_at(x.points, kl, false), users_at(y.points, kl, false))
+                else {
+                    continue;
+                };
+                if !same || ja.len() != jb.len() {
+                    continue;
+                }
+                let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+                ma.push(mean(&ja));
+                mb.push(mean(&jb));
+                rows_j.push(ja.iter().zip(&jb).map(|(p, q)| p - q).collect::<Vec<f64>>());
+                if let (Some(ga), Some(gb)) =
+                    (users_at(x.points, kl, true), users_at(y.points, kl, true))
+                {
+                    rows_g.push(ga.iter().zip(&gb).map(|(p, q)| p - q).collect::<Vec<f64>>());
+                }
+            }
+            let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+            let judge = (!rows_j.is_empty()).then(|| crossed(&rows_j, 2000, 43));
+            let gold = (!rows_g.is_empty() && rows_g.len() == rows_j.len())
+                .then(|| crossed(&rows_g, 2000, 47));
+            let verdict = match &judge {
+                None => "not reached".to_string(),
+                Some(c) if c.inconclusive => "inconclusive".to_string(),
+                Some(c) if c.mean > 0.0 => (*a).to_string(),
+                Some(_) => (*b).to_string(),
+            };
+            out.push(Verdict {
+                pair: format!("{a} − {b}"),
+                kl,
+                a: mean(&ma),
+                b: mean(&mb),
+                judge,
+                gold,
+                verdict,
+            });
+        }
+    }
+    out
 }
 
 type Value = fn(&FrontierPoint) -> Option<f64>;
@@ -229,11 +349,13 @@ fn matched(a: &[&RunFrontier], b: &[&RunFrontier], kl: f32, value: Value) -> Opt
     (!diffs.is_empty()).then(|| over_seeds(&diffs, 2000, 41))
 }
 
-/// The frontier of `runs` at `levels`, for `models` in that order, and the matched
-/// comparisons of `pairs` (A, B).
+/// The frontier of `runs` at `levels`, for `models` in that order, the matched
+/// comparisons of `pairs` (A, B) on the validation users, and their verdicts on the
+/// eval users of `eval`.
 pub fn build(
     levels: &[f32],
     runs: &[RunFrontier],
+    eval: &[RunEval],
     models: &[&str],
     pairs: &[(&str, &str)],
 ) -> Frontier {
@@ -274,6 +396,7 @@ pub fn build(
         users: "validation".into(),
         modes,
         matched: out,
+        verdicts: verdicts(levels, eval, pairs),
     }
 }
 
@@ -348,9 +471,11 @@ mod tests {
         let f = build(
             &[1.0, 2.0, 3.0],
             &runs,
+            &[],
             &["ppo", "tppo"],
             &[("tppo", "ppo")],
         );
+        assert!(f.verdicts.is_empty(), "no run answered the eval users");
         let ppo = &f.modes[0];
         assert_eq!(ppo.levels[0].seeds, 2);
         assert!((ppo.levels[0].judge.as_ref().unwrap().mean - 0.61).abs() < 1e-12);
@@ -369,5 +494,76 @@ mod tests {
         assert!((t.hi - t.lo - 2.0 * 12.706 * 0.01).abs() < 1e-9, "{t:?}");
         assert_eq!(m.verdict, "inconclusive");
         assert!(f.matched[2].judge.is_none());
+    }
+
+    fn ep(iter: usize, kl: f32, relevance: &[f32], gold: &[Option<f32>]) -> EvalPoint {
+        EvalPoint {
+            iter,
+            kl,
+            users: (0..relevance.len()).map(|u| format!("u{u}")).collect(),
+            relevance: relevance.to_vec(),
+            gold: gold.to_vec(),
+        }
+    }
+
+    #[test]
+    fn each_users_value_is_read_between_the_eval_points_that_bracket_the_level() {
+        let g = |x: f32| Some(x);
+        let p = [
+            ep(0, 0.0, &[1.0, 0.0], &[g(0.5), g(0.0)]),
+            ep(10, 2.0, &[0.0, 0.0], &[g(0.0), None]),
+            ep(5, 1.0, &[1.0, 1.0], &[g(1.0), g(1.0)]),
+        ];
+        assert_eq!(users_at(&p, 0.0, false).unwrap(), vec![1.0, 0.0]);
+        assert_eq!(users_at(&p, 0.5, false).unwrap(), vec![1.0, 0.5]);
+        assert_eq!(users_at(&p, 1.5, false).unwrap(), vec![0.5, 0.5]);
+        assert_eq!(users_at(&p, 0.5, true).unwrap(), vec![0.75, 0.5]);
+        assert!(
+            users_at(&p, 1.5, true).is_none(),
+            "a user without gold at 2 nats"
+        );
+        assert!(users_at(&p, 2.5, false).is_none(), "no extrapolation");
+    }
+
+    #[test]
+    fn verdicts_pair_seed_with_seed_on_the_same_users() {
+        let g = Some(1.0);
+        let run = |r1: [f32; 4]| vec![ep(0, 0.0, &[0.0; 4], &[g; 4]), ep(10, 2.0, &r1, &[g; 4])];
+        // At 1 nat each user is halfway between 0 and its value at 2 nats.
+        let (a1, a2) = (run([1.0; 4]), run([1.0, 1.0, 1.0, 0.0]));
+        let (b1, b2) = (run([0.0; 4]), run([0.0; 4]));
+        let eval = [
+            RunEval {
+                model: "tppo",
+                seed: 1,
+                points: &a1,
+            },
+            RunEval {
+                model: "tppo",
+                seed: 2,
+                points: &a2,
+            },
+            RunEval {
+                model: "ppo",
+                seed: 1,
+                points: &b1,
+            },
+            RunEval {
+                model: "ppo",
+                seed: 2,
+                points: &b2,
+            },
+        ];
+        let v = verdicts(&[1.0, 4.0], &eval, &[("tppo", "ppo")]);
+        assert_eq!(v.len(), 2);
+        // Differences at 1 nat: seed 1 all 0.5, seed 2 three of 0.5 and one 0: mean 3.5/8.
+        let j = v[0].judge.as_ref().unwrap();
+        assert!((j.mean - 3.5 / 8.0).abs() < 1e-12);
+        assert!((v[0].a - 3.5 / 8.0).abs() < 1e-12 && v[0].b == 0.0);
+        assert_eq!((j.seeds, j.users), (2, 4));
+        assert_eq!(v[0].verdict, "tppo", "every resample is above 0");
+        assert_eq!(v[0].gold.as_ref().unwrap().mean, 0.0, "gold 1 everywhere");
+        assert_eq!(v[1].verdict, "not reached");
+        assert!(v[1].judge.is_none());
     }
 }

@@ -192,7 +192,9 @@ impl Plan {
         // One PPO / TPPO training command and its settings file. The file holds every
         // setting of the run; the line repeats the run's identity (reward, seed) and size
         // (iterations, rollouts) for a person reading jobs.txt, with the same values.
-        // With validation, the command also writes OUT-best.
+        // With `validate`, the command also writes OUT-best; at the final stage
+        // (`Stage::Final`), its validated checkpoints also answer the eval users
+        // (OUT.eval-points.jsonl: the matched-KL verdicts; the tuning never sees them).
         let train = |reward: RewardMode,
                      seed: u64,
                      cfg: ModeConfig,
@@ -247,6 +249,14 @@ impl Plan {
                     s("--kl-budget"),
                     s(KL_BUDGET),
                 ]);
+                if stage == Stage::Final {
+                    a.extend([
+                        s("--eval-data"),
+                        p(&st.eval),
+                        s("--eval-users"),
+                        s(preset.eval_users),
+                    ]);
+                }
             }
             common(&mut a);
             (a, JobSettings { path: file, ppo })
@@ -299,6 +309,7 @@ impl Plan {
                             outputs: vec![
                                 format!("{id}.metrics.jsonl"),
                                 format!("{id}.frontier.jsonl"),
+                                format!("{id}.eval-points.jsonl"),
                                 format!("eval-{id}.jsonl"),
                             ],
                             id,
@@ -732,6 +743,12 @@ pub fn collect(dir: &Path, total: Option<f64>) -> Result<Collected> {
                 Error::Invalid(format!("{}:{}: {e}", frontier_path.display(), i + 1))
             })?;
         }
+        let eval_points_path = stem.with_extension("eval-points.jsonl");
+        let eval_points: Vec<selection::EvalPoint> = if eval_points_path.exists() {
+            read_lines(&eval_points_path, "eval points")?
+        } else {
+            Vec::new()
+        };
         let best: Option<FrontierPoint> =
             read_json(&selection::best_path(&stem).with_extension("point.json")).ok();
         let out_path = dir.join(format!("eval-{}.jsonl", job.id));
@@ -760,6 +777,7 @@ pub fn collect(dir: &Path, total: Option<f64>) -> Result<Collected> {
             eval_metrics,
             metrics,
             frontier,
+            eval_points,
             best,
         });
     }

@@ -110,6 +110,45 @@ pub struct Validation {
     pub users: Vec<crate::data::User>,
     pub every: usize,
     pub kl_budget: f32,
+    /// Eval users every validated checkpoint also answers ([`EvalPoint`]), for the
+    /// matched-KL verdicts; empty: none. Nothing is chosen on them: they are read
+    /// only at the KL levels, after the run.
+    pub eval_users: Vec<crate::data::User>,
+}
+
+/// A validated checkpoint's answers to the eval users, user by user (the eval file's
+/// order): what the matched-KL verdicts interpolate between (`OUT.eval-points.jsonl`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EvalPoint {
+    pub iter: usize,
+    /// The checkpoint's exact KL, on the validation users (its frontier point's).
+    pub kl: f32,
+    pub users: Vec<String>,
+    /// 1 where the judge calls the response relevant (Table 2's rate), else 0.
+    pub relevance: Vec<f32>,
+    /// Gold queries / queries (none without the generator's truth).
+    pub gold: Vec<Option<f32>>,
+}
+
+impl EvalPoint {
+    fn of(iter: usize, kl: f32, out: &[crate::eval::OutputRecord]) -> Self {
+        Self {
+            iter,
+            kl,
+            users: out.iter().map(|r| r.user_id.clone()).collect(),
+            relevance: out
+                .iter()
+                .map(|r| f32::from(u8::from(r.judgement.sentence == 2)))
+                .collect(),
+            gold: out
+                .iter()
+                .map(|r| {
+                    let m = r.metrics.as_ref()?;
+                    Some(m.gold? as f32 / m.queries.max(1) as f32)
+                })
+                .collect(),
+        }
+    }
 }
 
 /// One point of the reward–KL frontier: the policy before iteration `iter` (0: the
@@ -158,6 +197,7 @@ pub struct ValidatedRun {
     pub run: Run,
     validation: Option<Validation>,
     frontier: Vec<FrontierPoint>,
+    eval_points: Vec<EvalPoint>,
     best: Option<(FrontierPoint, Policy)>,
 }
 
@@ -167,6 +207,7 @@ impl ValidatedRun {
             run,
             validation,
             frontier: Vec::new(),
+            eval_points: Vec::new(),
             best: None,
         }
     }
@@ -250,6 +291,31 @@ impl ValidatedRun {
         })
     }
 
+    /// `policy`'s greedy answers to the eval users, at the KL of its frontier point.
+    async fn eval_point(
+        &self,
+        kit: &Kit,
+        v: &Validation,
+        policy: &Policy,
+        point: &FrontierPoint,
+    ) -> Result<Option<EvalPoint>> {
+        if v.eval_users.is_empty() {
+            return Ok(None);
+        }
+        let out = crate::eval::outputs(
+            "eval",
+            policy,
+            kit,
+            &v.eval_users,
+            None,
+            self.run.cfg().lwp,
+            &SampleConfig::greedy(),
+            &self.run.device(),
+        )
+        .await?;
+        Ok(Some(EvalPoint::of(point.iter, point.kl, &out)))
+    }
+
     fn record(&mut self, point: &FrontierPoint, policy: Policy) {
         self.frontier.push(point.clone());
         let budget = self
@@ -279,6 +345,9 @@ impl ValidatedRun {
         if let (Some(policy), Some(v)) = (before, &self.validation) {
             // The point of the policy this iteration sampled from.
             let p = self.validate(kit, v, &policy, iter).await?;
+            if let Some(e) = self.eval_point(kit, v, &policy, &p).await? {
+                self.eval_points.push(e);
+            }
             self.record(&p, policy);
             point = Some(p);
         }
@@ -294,11 +363,15 @@ impl ValidatedRun {
         };
         let policy = self.run.policy();
         let p = self.validate(kit, v, &policy, iters).await?;
+        if let Some(e) = self.eval_point(kit, v, &policy, &p).await? {
+            self.eval_points.push(e);
+        }
         self.record(&p, policy);
         Ok(Some(p))
     }
 
-    /// [`Run::save`], then the frontier (`OUT.frontier.jsonl`) and the best
+    /// [`Run::save`], then the frontier (`OUT.frontier.jsonl`), the eval users'
+    /// answers at its points (`OUT.eval-points.jsonl`, with eval users) and the best
     /// checkpoint (`OUT-best`, with its point as `OUT-best.point.json`).
     pub fn save(
         &self,
@@ -309,6 +382,9 @@ impl ValidatedRun {
         self.run.save(out, fingerprint, metrics)?;
         if !self.frontier.is_empty() {
             crate::io::write_jsonl(&out.with_extension("frontier.jsonl"), &self.frontier)?;
+        }
+        if !self.eval_points.is_empty() {
+            crate::io::write_jsonl(&out.with_extension("eval-points.jsonl"), &self.eval_points)?;
         }
         if let Some((point, policy)) = &self.best {
             let best = best_path(out);

@@ -326,6 +326,21 @@ pub fn render(r: &Report, sft: &[OutputRecord]) -> crate::Result<String> {
                             }
                         }
                     }
+                    @if !r.frontier.verdicts.is_empty() {
+                        h3 { "The verdicts: at matched KL on the eval users (each user interpolated between checkpoints; users × seeds resampled)" }
+                        table {
+                            tr { th { "pair" } th { "KL (nats)" } th { "judge A / B" } th { "judge A − B [95 %], MDE" } th { "gold A − B [95 %]" } th { "verdict" } }
+                            @for v in &r.frontier.verdicts {
+                                tr {
+                                    td { (v.pair) } td { (v.kl) }
+                                    td { @if v.judge.is_some() { (format!("{:.3} / {:.3}", v.a, v.b)) } @else { "—" } }
+                                    td { @if let Some(j) = &v.judge { (format!("{:+.3} [{:+.3}, {:+.3}], {:.3}", j.mean, j.interval.lo, j.interval.hi, j.mde)) } @else { "not reached" } }
+                                    td { @if let Some(g) = &v.gold { (format!("{:+.3} [{:+.3}, {:+.3}]", g.mean, g.interval.lo, g.interval.hi)) } @else { "—" } }
+                                    td { (v.verdict) }
+                                }
+                            }
+                        }
+                    }
                     @for m in &r.frontier.modes {
                         @for l in m.levels.iter().filter(|l| l.over_optimised) {
                             p { (format!("{} over-optimised at KL {}: its RM score rose from the level below while gold fell.", m.model.to_uppercase(), l.kl)) }

@@ -119,6 +119,10 @@ pub struct Run {
     pub metrics: Vec<Metrics>,
     /// Validation points: KL and metrics (the reward–KL frontier).
     pub frontier: Vec<FrontierPoint>,
+    /// The eval users' answers at the validated checkpoints (the matched-KL
+    /// verdicts; in `OUT.eval-points.jsonl`, not in the report).
+    #[serde(skip)]
+    pub eval_points: Vec<crate::pipeline::selection::EvalPoint>,
     /// The point of the compared checkpoint (best validation relevance within the budget).
     pub best: Option<FrontierPoint>,
 }
@@ -502,9 +506,19 @@ impl Report {
                 controls.positive.as_ref().map_or(f64::NAN, |g| g.mean)
             ));
         }
+        let eval: Vec<crate::pipeline::frontier::RunEval> = i
+            .runs
+            .iter()
+            .map(|r| crate::pipeline::frontier::RunEval {
+                model: &r.name,
+                seed: r.seed,
+                points: &r.eval_points,
+            })
+            .collect();
         let frontier = crate::pipeline::frontier::build(
             &crate::pipeline::frontier::Levels::of(i.preset_name).0,
             &run_frontiers(&i.runs),
+            &eval,
             &FRONTIER_MODELS,
             &FRONTIER_PAIRS,
         );
