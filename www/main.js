@@ -231,8 +231,54 @@ function redraw() {
   charts.frontier.setData([null, fr(s), fr(t)]);
   $("view-train").dataset.points = `${s.length},${t.length}`;
 }
+// ---- where the credit goes (the paper's Fig. 1) ------------------------------------
+// One fixed response (the SFT's greedy answer to the selected user) scored by each run
+// as it is now: the library's rewards, values and advantages, coloured by the library.
+const credit = { busy: false, again: false };
+// Black or white text, whichever contrasts more with an rgba colour over the white page.
+function ink(rgba) {
+  const [r, g, b, a = 1] = rgba.match(/[\d.]+/g).map(Number);
+  const lin = (c) => { const v = (255 - a * (255 - c)) / 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+  const L = 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+  return (L + 0.05) / 0.05 >= 1.05 / (L + 0.05) ? "#000" : "#fff";
+}
+async function drawCredit() {
+  if (credit.busy) { credit.again = true; return; }
+  credit.busy = true;
+  try {
+    const index = Number($("user").value);
+    const c = await call("credit", { index });
+    const NAMES = { sentence: "PPO", token: "TPPO" };
+    const rows = [el("tr", { class: "tokens" }, el("th", { scope: "row", text: "token" }),
+      ...c.tokens.map((t) => el("td", { text: t.replace(/^Ġ/, "·") })))];
+    for (const m of c.modes) {
+      for (const [key, label] of [["rewards", "r"], ["values", "V"], ["advantages", "A"]]) {
+        const tr = el("tr", { "data-mode": m.mode, "data-row": key, "data-gamma": String(m.gamma), "data-lam": String(m.lam) },
+          el("th", { scope: "row", text: `${NAMES[m.mode]} ${label}` }));
+        m.credit[key].forEach((v, i) => {
+          const td = el("td", { text: v.toFixed(2), title: `${NAMES[m.mode]} ${label}(${c.tokens[i]}) = ${v.toFixed(4)}`, "data-v": String(v) });
+          td.style.background = m.colours[key][i];
+          td.style.color = ink(m.colours[key][i]);
+          tr.append(td);
+        });
+        rows.push(tr);
+      }
+    }
+    $("credit").replaceChildren(...rows);
+    $("credit").dataset.iters = c.modes.map((m) => `${m.mode}:${m.iter}`).join(",");
+    say("credit-status", `user ${index}: "${c.response}"; ` + c.modes.map((m) => `${NAMES[m.mode]} after ${m.iter} iterations (β ${m.kl_coef.toFixed(3)}, score ${m.credit.score.toFixed(3)})`).join("; "));
+  } catch (e) {
+    sayError("credit-status", e);
+  } finally {
+    credit.busy = false;
+    if (credit.again) { credit.again = false; drawCredit(); }
+  }
+}
+$("user").addEventListener("change", () => { if (started) drawCredit(); });
+
 listeners.push((m) => {
   if (m.event === "step") {
+    if (m.mode === "token" && !$("view-train").hidden) drawCredit();
     history_[m.mode].push(m.value.metrics);
     $(`samples-${m.mode}`).replaceChildren(...m.value.samples.map((s) => el("li", { text: s || "(empty)" })));
     const it = m.value.metrics;
@@ -267,7 +313,7 @@ $("reset").addEventListener("click", async () => {
   started = false;
   history_.sentence = []; history_.token = [];
   redraw();
-  $("samples-sentence").replaceChildren(); $("samples-token").replaceChildren();
+  $("samples-sentence").replaceChildren(); $("samples-token").replaceChildren(); $("credit").replaceChildren();
   say("train-status", "reset: the next play starts from the SFT policy");
 });
 

@@ -169,6 +169,7 @@ const commands = {
   colours: ({ rewards }) => lib.colours(Float32Array.from(rewards)),
   score: ({ index, response, alpha, sl }) => lab.score(index, response, alpha, sl),
   generate: ({ model, index, temperature, seed }) => lab.generate(model, index, temperature, BigInt(seed)),
+  credit: ({ index }) => lab.credit(index),
   start({ settings }) {
     for (const mode of ["sentence", "token"]) {
       lab.start(mode, { ...settings, seed: Number(settings.seed) });

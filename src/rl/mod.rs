@@ -30,5 +30,5 @@ pub mod settings;
 pub use config::{Placement, PpoConfig, RewardMode};
 pub use metrics::Metrics;
 pub use ppo::Ppo;
-pub use rollout::Rollout;
+pub use rollout::{Credit, Rollout};
 pub use settings::PpoOptions;

@@ -19,7 +19,10 @@ pub use super::metrics::Metrics;
 use super::metrics::{self, StatSums, var_explained};
 use super::minibatch;
 use super::rewards::{Score, assemble, shuffled, span_end, spread, token_rewards};
-pub use super::rollout::Rollout;
+pub use super::rollout::{Credit, Rollout};
+
+/// Ragged per-token rows, one per response.
+type Rows = Vec<Vec<f32>>;
 use crate::backend::read;
 use crate::cpu::par;
 use crate::error::{Error, Result};
@@ -156,7 +159,30 @@ impl Ppo {
             _ => None,
         };
         self.credit(&mut out, judged.as_deref());
+        whiten(&mut out.advantages);
         Ok(out)
+    }
+
+    /// One given response to `prompt` under this run, as a rollout would score it and
+    /// assign its credit: per token the reward r_t (the KL term and the run's reward
+    /// source), the critic's value V(s_t) and GAE's advantage (before the batch's
+    /// whitening). The page's "where the credit goes" view.
+    pub async fn explain(&self, prompt: &[u32], response: &[u32]) -> Result<Credit> {
+        if response.is_empty() {
+            return Err(Error::Invalid("explain: an empty response".into()));
+        }
+        let mut out = self
+            .scored(&[prompt.to_vec()], vec![response.to_vec()], None)
+            .await?;
+        self.credit(&mut out, None);
+        Ok(Credit {
+            score: out.scores[0],
+            rm_margin: out.rm_margin.swap_remove(0),
+            kl: out.kl.swap_remove(0),
+            rewards: out.rewards.swap_remove(0),
+            values: out.values.swap_remove(0),
+            advantages: out.advantages.swap_remove(0),
+        })
     }
 
     /// Steps 1–2: sample responses and score them (log-probs, values, π_ref, the
@@ -189,6 +215,25 @@ impl Ppo {
                 actor.max_len()
             )));
         }
+        self.scored(
+            prompts,
+            responses,
+            Some((generated.logprobs, generated.values)),
+        )
+        .await
+    }
+
+    /// Step 2 on given responses: π_ref's log-probs and the reward model's margins,
+    /// and the policy's log-probs and values (`own`: those of the generation, else a
+    /// forward pass of the policy); no rewards yet.
+    async fn scored(
+        &self,
+        prompts: &[Vec<u32>],
+        responses: Vec<Vec<u32>>,
+        own: Option<(Rows, Rows)>,
+    ) -> Result<Rollout> {
+        let cfg = &self.cfg;
+        let plain = self.device.clone().inner();
         let p: Vec<&[u32]> = prompts.iter().map(Vec::as_slice).collect();
         let x: Vec<&[u32]> = responses.iter().map(Vec::as_slice).collect();
         let t = TailBatch::new(&p, &x, self.pad);
@@ -198,7 +243,14 @@ impl Ppo {
             || minibatch::score_tokens(reference, &t, temperature, &plain).1,
             || rm.margins_tail(&t.seqs, r, &plain),
         );
-        let (lp, values) = (generated.logprobs, generated.values);
+        let (lp, values) = match own {
+            Some(own) => own,
+            None => {
+                let (_, lp, v) =
+                    minibatch::score_tokens(&self.policy.valid(), &t, temperature, &plain);
+                (t.untail(&read(lp).await?), t.untail(&read(v).await?))
+            }
+        };
         let (ref_lp, margin) = (
             t.untail(&read(ref_lp).await?),
             t.untail(&read(margin).await?),
@@ -223,8 +275,8 @@ impl Ppo {
     /// source — the sentence score at the last token (PPO), the lwp-shaped token
     /// rewards (TPPO, eq. 4–5), the judge's score (`judged`, the positive control), or
     /// a negative control (TPPO's rewards shuffled within the response; the sentence
-    /// score spread over it) — then GAE's advantages and returns, the advantages
-    /// whitened over the batch.
+    /// score spread over it) — then GAE's advantages and returns (whitened over the
+    /// batch by the caller, [`Self::rollout_judged`]).
     fn credit(&self, out: &mut Rollout, judged: Option<&[f32]>) {
         let cfg = &self.cfg;
         for i in 0..out.responses.len() {
@@ -276,7 +328,6 @@ impl Ppo {
             out.advantages.push(adv);
             out.returns.push(ret);
         }
-        whiten(&mut out.advantages);
     }
 
     /// Step 4 on a rollout: `ppo_epochs` passes of minibatch updates.
@@ -388,6 +439,11 @@ impl Ppo {
     /// The device the policy trains on (autodiff).
     pub fn device(&self) -> &Device {
         &self.device
+    }
+
+    /// β of the KL term now.
+    pub fn kl_coef(&self) -> f32 {
+        self.kl_coef
     }
 
     pub fn iteration_count(&self) -> usize {

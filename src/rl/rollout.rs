@@ -22,3 +22,17 @@ pub struct Rollout {
     pub advantages: Vec<Vec<f32>>,
     pub returns: Vec<Vec<f32>>,
 }
+
+/// One response's credit under a run ([`crate::rl::ppo::Ppo::explain`]): per token
+/// the reward model's margin P(2) − P(1), the KL to the reference, the reward r_t,
+/// the critic's value V(s_t) and GAE's advantage (not whitened), with the response's
+/// score (the sentence score, or the sum of its token rewards).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Credit {
+    pub score: f32,
+    pub rm_margin: Vec<f32>,
+    pub kl: Vec<f32>,
+    pub rewards: Vec<f32>,
+    pub values: Vec<f32>,
+    pub advantages: Vec<f32>,
+}

@@ -9,7 +9,7 @@
 //! here too (`time/iteration_s`).
 
 use super::ppo::Warmup;
-use super::{Metrics, Placement, Ppo, PpoConfig, Rollout};
+use super::{Credit, Metrics, Placement, Ppo, PpoConfig, Rollout};
 use crate::data::User;
 use crate::error::Result;
 use crate::kit::Kit;
@@ -195,6 +195,30 @@ impl Run {
             users,
             texts,
         })
+    }
+
+    /// β of the KL term now.
+    pub fn kl_coef(&self) -> f32 {
+        self.ppo.kl_coef()
+    }
+
+    /// `response` (text, an end token appended) to `user` under this run as it is now:
+    /// its tokens (`<eos>` last) and per token its reward, value and advantage
+    /// ([`Ppo::explain`]).
+    pub async fn credit(
+        &self,
+        kit: &Kit,
+        user: &User,
+        response: &str,
+    ) -> Result<(Vec<String>, Credit)> {
+        let (prompt, _) = kit.prompter().prompt(&user.history)?;
+        let enc = kit.tok.encode(response)?;
+        let mut ids = enc.ids;
+        ids.push(kit.sp.eos);
+        let mut tokens = enc.tokens;
+        tokens.push("<eos>".into());
+        let credit = self.ppo.explain(&prompt, &ids).await?;
+        Ok((tokens, credit))
     }
 
     /// Write the policy checkpoint (`OUT.safetensors`, `OUT.json`), its metrics (one

@@ -56,6 +56,9 @@ pub enum Request {
     Step,
     /// Iterate until paused or `iters` iterations (events `step`, then `paused`).
     Play { iters: usize },
+    /// Where each run puts the credit of the SFT policy's greedy response to the eval
+    /// user at `index` ([`CreditReply`]).
+    Credit { index: usize },
     /// Stop `play` or `rmPlay` after the current step.
     Pause,
     /// Start the live reward models ([`RmStarted`]).
@@ -196,6 +199,38 @@ impl Default for PageDefaults {
 pub struct StepReply {
     pub metrics: Metrics,
     pub samples: Vec<String>,
+}
+
+/// `credit`: one response, its tokens and, per run, its credit with the heatmap's colours.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreditReply {
+    /// The response: the SFT policy's greedy answer (the same across iterations).
+    pub response: String,
+    pub tokens: Vec<String>,
+    pub modes: Vec<ModeCredit>,
+}
+
+/// One run's credit of the response ([`crate::rl::Credit`]) after `iter` iterations,
+/// each row coloured on the Rewards view's scale (saturating at ±1).
+#[derive(Debug, Clone, Serialize)]
+pub struct ModeCredit {
+    /// "sentence" (PPO) or "token" (TPPO).
+    pub mode: String,
+    pub iter: usize,
+    pub kl_coef: f32,
+    /// GAE's γ and λ of the run (the advantages' discount and trace).
+    pub gamma: f32,
+    pub lam: f32,
+    pub credit: crate::rl::Credit,
+    pub colours: CreditColours,
+}
+
+/// The colours of a [`ModeCredit`]'s rows.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreditColours {
+    pub rewards: Vec<String>,
+    pub values: Vec<String>,
+    pub advantages: Vec<String>,
 }
 
 /// `shade`: eq. 5's rewards and their colours.

@@ -303,6 +303,40 @@ def accessibility(page, out, c):
     c.check("axe-core: no serious or critical violations on the five views", all(not v for v in counts.values()), detail)
 
 
+def gae(rewards, values, gamma, lam):
+    """GAE written out (Schulman et al. 2016, eq. 11–16): δ_t = r_t + γV(s_{t+1}) − V(s_t),
+    A_t = δ_t + γλA_{t+1}, V after the last token 0; independent of src/rl/gae.rs."""
+    adv, last = [0.0] * len(rewards), 0.0
+    for t in reversed(range(len(rewards))):
+        nxt = values[t + 1] if t + 1 < len(values) else 0.0
+        last = rewards[t] + gamma * nxt - values[t] + gamma * lam * last
+        adv[t] = last
+    return adv
+
+
+def credit_view(page, out, c):
+    """Issue 32, item 3: after 3 iterations, the credit table shows one response under
+    both runs; its advantages are GAE of its own rewards and values (recomputed here)."""
+    iters, _ = poll(page, "(() => { const d = document.getElementById('credit').dataset.iters; return d === 'sentence:3,token:3' ? d : null })()", 120)
+    rows = page.evaluate("""[...document.querySelectorAll('#credit tr[data-mode]')].map((tr) => [tr.dataset.mode, tr.dataset.row,
+        [...tr.querySelectorAll('td')].map((td) => Number(td.dataset.v)), Number(tr.dataset.gamma), Number(tr.dataset.lam)])""")
+    tokens = page.evaluate("document.querySelectorAll('#credit tr.tokens td').length")
+    status = page.evaluate("document.getElementById('credit-status').textContent")
+    got = {(m, r): v for m, r, v, _, _ in rows}
+    discount = {m: (g, l) for m, _, _, g, l in rows}
+    worst = 0.0
+    for mode in ["sentence", "token"]:
+        r, v, a = got.get((mode, "rewards")), got.get((mode, "values")), got.get((mode, "advantages"))
+        if not (r and v and a) or not (len(r) == len(v) == len(a) == tokens):
+            worst = float("inf")
+            continue
+        want = gae(r, v, *discount[mode])  # the run's own γ and λ
+        worst = max(worst, max(abs(x - y) for x, y in zip(a, want)))
+    c.check("where the credit goes: both runs' rewards, values and advantages of one response, advantages = GAE of them",
+            iters is not None and worst < 1e-3, f"{iters}; {tokens} tokens; max |A − GAE(r, V)| {worst:.2e}; {status[:160]}")
+    shot(page, out, "3b-credit.png")
+
+
 def run(page, base, out, c, requests, errors):
     # 1. As a user opens it.
     state, t = open_page(page, base)
@@ -375,6 +409,7 @@ def run(page, base, out, c, requests, errors):
     c.check("3 PPO + 3 TPPO iterations produce curve points", pts == "3,3", f"{pts}; {ms:.0f} ms per iteration (CPU backend, 2 rollouts)")
     samples = page.evaluate("document.querySelectorAll('#samples-token li, #samples-sentence li').length")
     c.check("the rollouts are shown as they train", samples > 0)
+    credit_view(page, out, c)
     # The frontier (relevance against KL) is a scatter: read back the pixels it drew in each mode's colour.
     dots = page.evaluate("""(() => {
       const cv = document.querySelector('#chart-frontier canvas');

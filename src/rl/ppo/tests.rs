@@ -382,3 +382,64 @@ fn the_controls_are_reward_sources_of_the_one_trainer() {
     let err = rollouts_of(&[Judge], None).pop().unwrap().unwrap_err();
     assert!(err.to_string().contains("no judge"), "{err}");
 }
+
+#[test]
+fn explain_gives_a_rollouts_rewards_values_and_unwhitened_advantages() {
+    // A rollout of each mode, then each response explained alone (a fresh forward pass,
+    // not the generation's): the same rewards and values, and advantages equal to GAE
+    // of those (eq. gae.rs, before the batch's whitening).
+    let device = cpu().autodiff();
+    let plain = cpu();
+    let p0 = tiny().init(&device);
+    let rm = RewardModelConfig {
+        trunk: tiny_trunk(),
+        level: Level::Token,
+    }
+    .init(&plain);
+    let prompts: Vec<Vec<u32>> = (0..4).map(|i| (1..4 + i).collect()).collect();
+    for reward in [RewardMode::Sentence, RewardMode::Token] {
+        let c = cfg(reward, 0.05);
+        let ppo = Ppo::new(
+            c,
+            p0.clone(),
+            p0.valid(),
+            rm.clone(),
+            EOS,
+            PAD,
+            device.clone(),
+            None,
+        )
+        .unwrap();
+        let ro = block_on(ppo.rollout(&prompts)).unwrap();
+        for (i, prompt) in prompts.iter().enumerate() {
+            let e = block_on(ppo.explain(prompt, &ro.responses[i])).unwrap();
+            let close = |a: &[f32], b: &[f32], what: &str| {
+                assert_eq!(a.len(), b.len(), "{what}");
+                for (x, y) in a.iter().zip(b) {
+                    assert!(
+                        (x - y).abs() < 1e-4,
+                        "{reward:?} {i} {what}: {a:?} vs {b:?}"
+                    );
+                }
+            };
+            close(&e.rewards, &ro.rewards[i], "rewards");
+            close(&e.values, &ro.values[i], "values");
+            close(&e.rm_margin, &ro.rm_margin[i], "margins");
+            let (adv, _) = gae(&ro.rewards[i], &ro.values[i], c.gamma, c.lam);
+            close(&e.advantages, &adv, "advantages");
+            assert!((e.score - ro.scores[i]).abs() < 1e-4);
+        }
+    }
+    let ppo = Ppo::new(
+        cfg(RewardMode::Token, 0.05),
+        p0.clone(),
+        p0.valid(),
+        rm,
+        EOS,
+        PAD,
+        device,
+        None,
+    )
+    .unwrap();
+    assert!(block_on(ppo.explain(&[1, 2, 3], &[])).is_err());
+}

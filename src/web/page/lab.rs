@@ -32,8 +32,8 @@ use crate::reward::train::{RmTrainConfig, RmTrainer, evaluate_async};
 use crate::rl::run::Run;
 use crate::rl::{PpoConfig, RewardMode};
 use crate::web::protocol::{
-    Compared, JudgedWord, ModelRelevance, RmEvalPoint, RmSettings, RmStarted, RmStepPoint,
-    RunSettings, Scored, StepReply,
+    Compared, CreditColours, CreditReply, JudgedWord, ModeCredit, ModelRelevance, RmEvalPoint,
+    RmSettings, RmStarted, RmStepPoint, RunSettings, Scored, StepReply,
 };
 use burn::module::Module;
 use burn::tensor::Device;
@@ -350,6 +350,50 @@ impl Lab {
         to_js(&StepReply {
             metrics: step.metrics,
             samples: step.texts.into_iter().take(3).collect(),
+        })
+    }
+
+    /// Where each started run puts the credit of one response to eval user `index` —
+    /// the SFT policy's greedy answer, the same across iterations: per token the
+    /// reward, the critic's value and GAE's advantage ([`Run::credit`]).
+    pub async fn credit(&self, index: usize) -> Result<JsValue, JsError> {
+        if self.runs.is_empty() {
+            return Err(js_err("no run yet: press step or play"));
+        }
+        let user = self.user_ref(index)?.clone();
+        let response = self.generate("sft".into(), index, 0.0, 0).await?;
+        let paint = |v: &[f32]| -> Vec<String> {
+            v.iter().map(|&x| crate::reward::lwp::colour(x)).collect()
+        };
+        let mut tokens = Vec::new();
+        let mut modes = Vec::new();
+        for reward in [RewardMode::Sentence, RewardMode::Token] {
+            let Some(run) = self.run(reward) else {
+                continue;
+            };
+            let (t, credit) = run
+                .credit(&self.kit, &user, &response)
+                .await
+                .map_err(js_err)?;
+            tokens = t;
+            modes.push(ModeCredit {
+                mode: reward.name().to_string(),
+                iter: run.iterations(),
+                kl_coef: run.kl_coef(),
+                gamma: run.cfg().gamma,
+                lam: run.cfg().lam,
+                colours: CreditColours {
+                    rewards: paint(&credit.rewards),
+                    values: paint(&credit.values),
+                    advantages: paint(&credit.advantages),
+                },
+                credit,
+            });
+        }
+        to_js(&CreditReply {
+            response,
+            tokens,
+            modes,
         })
     }
 
