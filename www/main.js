@@ -307,6 +307,18 @@ $("play").addEventListener("click", async () => {
   } catch (e) { fail(e); }
 });
 $("pause").addEventListener("click", () => call("pause"));
+// Training pauses while the tab is hidden (no work nobody sees) and resumes when it is shown.
+let pausedByHiding = false;
+document.addEventListener("visibilitychange", () => {
+  if (document.hidden && !$("pause").disabled) {
+    pausedByHiding = true;
+    call("pause");
+    say("train-status", "paused while the tab is hidden");
+  } else if (!document.hidden && pausedByHiding) {
+    pausedByHiding = false;
+    $("play").click();
+  }
+});
 $("step").addEventListener("click", async () => { try { await ensureStarted(); await call("step"); } catch (e) { fail(e); } });
 $("reset").addEventListener("click", async () => {
   await call("pause");

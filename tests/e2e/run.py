@@ -337,6 +337,28 @@ def credit_view(page, out, c):
     shot(page, out, "3b-credit.png")
 
 
+def hidden_tab_pauses(page, c):
+    """Issue 32, item 2: playing training pauses while the tab is hidden and resumes
+    when it is shown (headless Chromium never hides a tab: document.hidden is set and
+    visibilitychange dispatched through the DevTools protocol)."""
+    points = "document.getElementById('view-train').dataset.points"
+    hide = "(h) => { Object.defineProperty(document, 'hidden', { value: h, configurable: true }); document.dispatchEvent(new Event('visibilitychange')); }"
+    page.click("#play")
+    before = page.evaluate(points)
+    moved, _ = poll(page, f"{points} !== {json.dumps(before)} || null", 120)
+    page.evaluate(f"({hide})(true)")
+    paused, _ = poll(page, "!document.getElementById('play').disabled || null", 120)
+    held = page.evaluate(points)
+    time.sleep(3)
+    still = page.evaluate(points) == held
+    page.evaluate(f"({hide})(false)")
+    resumed, _ = poll(page, f"{points} !== {json.dumps(held)} || null", 120)
+    page.click("#pause")
+    poll(page, "!document.getElementById('play').disabled || null", 120)
+    c.check("a hidden tab pauses training and showing it resumes", bool(moved) and bool(paused) and still and bool(resumed),
+            f"played {bool(moved)}, paused when hidden {bool(paused)} at {held}, held 3 s {still}, resumed {bool(resumed)}")
+
+
 def run(page, base, out, c, requests, errors):
     # 1. As a user opens it.
     state, t = open_page(page, base)
@@ -410,6 +432,7 @@ def run(page, base, out, c, requests, errors):
     samples = page.evaluate("document.querySelectorAll('#samples-token li, #samples-sentence li').length")
     c.check("the rollouts are shown as they train", samples > 0)
     credit_view(page, out, c)
+    hidden_tab_pauses(page, c)
     # The frontier (relevance against KL) is a scatter: read back the pixels it drew in each mode's colour.
     dots = page.evaluate("""(() => {
       const cv = document.querySelector('#chart-frontier canvas');
