@@ -39,8 +39,10 @@ const el = (tag, props = {}, ...children) => {
 };
 
 // ---- the URL holds the config ------------------------------------------------
-const fields = { seed: "seed", batch: "batch", lr: "lr", beta: "beta", kl: "kltarget", maxnew: "maxnew", alpha: "alpha", sl: "sl", user: "user" };
+// Settings, the user and the response on show, and the view: a link reproduces what a teacher shows.
+const fields = { seed: "seed", batch: "batch", lr: "lr", beta: "beta", kl: "kltarget", maxnew: "maxnew", alpha: "alpha", sl: "sl", user: "user", model: "model", response: "response" };
 for (const [key, id] of Object.entries(fields)) if (params.has(key)) $(id).value = params.get(key);
+if (params.has("response")) $("response").dataset.touched = "1"; // the link's response, not the user's targets
 const saveUrl = () => {
   for (const [key, id] of Object.entries(fields)) params.set(key, $(id).value);
   history.replaceState(null, "", `${location.pathname}?${params}`);
@@ -173,6 +175,7 @@ $("generate").addEventListener("click", async () => {
   try {
     $("response").value = await call("generate", { model: $("model").value, index: Number($("user").value) || 0, temperature: defaults.temperature, seed: Date.now() % 100000 });
     $("response").dataset.touched = "1";
+    saveUrl();
     await score();
   } catch (e) { fail(e); }
 });

@@ -359,6 +359,24 @@ def hidden_tab_pauses(page, c):
             f"played {bool(moved)}, paused when hidden {bool(paused)} at {held}, held 3 s {still}, resumed {bool(resumed)}")
 
 
+def url_round_trip(page, base, c):
+    """Issue 32, item 2: the URL holds the settings, the user and the response on show and
+    the view; the URL the page writes, opened again, shows the same state."""
+    from urllib.parse import quote
+    q = f"backend=cpu&view=train&user=5&model=tppo&seed=7&lr=0.0002&response={quote('weather in paris; cheap flights')}"
+    open_page(page, base + "?" + q)
+    page.click("#tab-heatmap")
+    page.evaluate("(() => { const a = document.getElementById('alpha'); a.value = '0.5'; a.dispatchEvent(new Event('change')); })()")
+    written = page.url
+    state = "(() => ['user', 'model', 'seed', 'lr', 'alpha', 'response'].map((id) => document.getElementById(id).value).join('|') + '|' + document.querySelector('[role=tab][aria-selected=true]').id)()"
+    first = page.evaluate(state)
+    open_page(page, written)
+    again = page.evaluate(state)
+    want = "5|tppo|7|0.0002|0.5|weather in paris; cheap flights|tab-heatmap"
+    c.check("the URL round trip: settings, user, response and view come back from the page's own URL",
+            first == want and again == want, f"{first!r} → {again!r}; {written[len(base):][:160]}")
+
+
 def run(page, base, out, c, requests, errors):
     # 1. As a user opens it.
     state, t = open_page(page, base)
@@ -610,6 +628,8 @@ def run(page, base, out, c, requests, errors):
     exported = "file://" + os.path.join(out, "comparison.html")  # the test opened the exported page itself
     outside = [u for u in seen if not (u.startswith(origin + "/") or u.startswith("data:") or u.startswith("blob:") or u == exported)]
     c.check("no request leaves the page's origin", len(requests) > 0 and not outside, f"{len(seen)} requests; outside: {outside[:3]}")
+
+    url_round_trip(page, base, c)
 
     # The bench page runs `tppo bench` in a worker: its clock keeps ticking (every 200 ms) while it runs.
     page.goto(f"{base}bench.html?backend=cpu&batch=2&prompt=16&new=4&reps=1")
