@@ -227,6 +227,7 @@ pub fn users_at(points: &[EvalPoint], kl: f32, gold: bool) -> Option<Vec<f64>> {
 }
 
 fn verdicts(levels: &[f32], eval: &[RunEval], pairs: &[(&str, &str)]) -> Vec<Verdict> {
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     let of = |m: &str| -> Vec<&RunEval> {
         eval.iter()
             .filter(|r| r.model == m && !r.points.is_empty())
@@ -256,7 +257,6 @@ fn verdicts(levels: &[f32], eval: &[RunEval], pairs: &[(&str, &str)]) -> Vec<Ver
                 if !same || ja.len() != jb.len() {
                     continue;
                 }
-                let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
                 ma.push(mean(&ja));
                 mb.push(mean(&jb));
                 rows_j.push(ja.iter().zip(&jb).map(|(p, q)| p - q).collect::<Vec<f64>>());
@@ -266,7 +266,6 @@ fn verdicts(levels: &[f32], eval: &[RunEval], pairs: &[(&str, &str)]) -> Vec<Ver
                     rows_g.push(ga.iter().zip(&gb).map(|(p, q)| p - q).collect::<Vec<f64>>());
                 }
             }
-            let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
             let judge = (!rows_j.is_empty()).then(|| crossed(&rows_j, 2000, 43));
             let gold = (!rows_g.is_empty() && rows_g.len() == rows_j.len())
                 .then(|| crossed(&rows_g, 2000, 47));
