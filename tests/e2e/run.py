@@ -82,6 +82,33 @@ def serve():
     return p, line.split(" ", 1)[1]
 
 
+def serve_static(folder):
+    """`python3 -m http.server` on a free port over `folder` (no COOP/COEP headers, no
+    compression: a static host at its plainest); returns (process, base URL)."""
+    p = subprocess.Popen([sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", folder],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = p.stdout.readline().strip()  # "Serving HTTP on 127.0.0.1 port N (http://127.0.0.1:N/) ..."
+    if "port " not in line:
+        p.kill()
+        raise SystemExit(f"python3 -m http.server did not start: {line!r}")
+    return p, f"http://127.0.0.1:{line.split('port ', 1)[1].split()[0]}/"
+
+
+def static_site(page, base, c):
+    """The site of scripts/site.sh on a server that sends no isolation headers: the
+    service worker (coi-serviceworker.js) makes the page cross-origin isolated."""
+    import urllib.request
+    with urllib.request.urlopen(base) as r:
+        headers = {k.lower() for k in r.headers.keys()}
+    c.check("the static server sends no COOP/COEP headers", not {"cross-origin-opener-policy", "cross-origin-embedder-policy"} & headers,
+            sorted(headers))
+    state, t = open_page(page, base + "?backend=cpu")
+    iso, controlled, title, cores = page.evaluate("[crossOriginIsolated, !!navigator.serviceWorker.controller, document.getElementById('badge').title, navigator.hardwareConcurrency]")
+    c.check("the site's service worker isolates the page and the CPU backend is the threaded build",
+            state == "1" and iso and controlled and (cores < 2 or f"{cores} threads" in title),
+            f"ready {state} in {t:.1f} s; crossOriginIsolated {iso}; controlled {controlled}; {cores} cores; badge title {title!r}")
+
+
 def poll(page, js, seconds=240, every=0.3):
     """Evaluate `js` (an expression) until it is truthy; (value, seconds waited)."""
     t0 = time.time()
@@ -643,6 +670,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=os.path.join(ROOT, "target", "browser-check"))
     ap.add_argument("--url", help="a lab already served (default: start scripts/serve.py)")
+    ap.add_argument("--site", metavar="DIR", help="serve DIR (scripts/site.sh) with python3 -m http.server instead: no headers, a service worker for isolation")
     ap.add_argument("--only", default="", help="comma-separated groups: main, device-loss, soak")
     ap.add_argument("--bench", metavar="QUERY", help="run bench.html with this query instead of the tests")
     ap.add_argument("--backends", default="cpu,auto", help="with --bench: the backends, comma-separated")
@@ -657,6 +685,8 @@ def main():
     server = None
     if a.url:
         base = a.url if a.url.endswith("/") else a.url + "/"
+    elif a.site:
+        server, base = serve_static(a.site)
     else:
         server, base = serve()
     c = Checks(set(filter(None, a.only.split(","))))
@@ -681,6 +711,8 @@ def main():
             errors = []
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             try:
+                if a.site and (c.wanted("main") or c.wanted("site")):
+                    static_site(page, base, c)
                 if c.wanted("main") or c.wanted("device-loss"):
                     run(page, base, a.out, c, requests, errors)
                 if c.wanted("soak"):
