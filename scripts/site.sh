@@ -59,6 +59,11 @@ cp data/PROVENANCE.md "$out/data/"
 # The reward models' training curves (the Reward models view: data/models/rm-LEVEL.metrics.json).
 mkdir -p "$out/data/models"
 cp data/models/rm-token.metrics.json data/models/rm-sentence.metrics.json "$out/data/models/"
+# The shipped pipeline runs the Frontier view draws (their reports only).
+for run in default quick; do
+  mkdir -p "$out/docs/runs/$run"
+  cp "docs/runs/$run/report.json" "$out/docs/runs/$run/"
+done
 # Cross-origin isolation without headers: the service worker at the root (its scope is
 # its folder), loaded by index.html before the page's module.
 cp www/vendor/coi-serviceworker/coi-serviceworker.js "$out/"

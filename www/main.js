@@ -57,6 +57,7 @@ const show = (tab) => {
     t.setAttribute("aria-selected", String(on));
     $(t.getAttribute("aria-controls")).hidden = !on;
   }
+  if (tab.id === "tab-frontier") drawFrontier();
   params.set("view", tab.id.slice(4));
   history.replaceState(null, "", `${location.pathname}?${params}`);
 };
@@ -539,6 +540,67 @@ $("compare").addEventListener("click", async () => {
     if (comparison.pairs.length) await slice();
   } catch (e) { sayError("compare-status", e); }
 });
+
+// ---- view 6: the frontier of a shipped run ----------------------------------------
+// A shipped pipeline run's report (`tppo pipeline`, docs/runs/): the default preset's
+// where it has a frontier, else the quick preset's (and the view says which). Drawn as
+// the library computed it: each mode's seed mean and range at each KL level, the
+// over-optimised flags and the matched-KL verdicts; the page computes nothing.
+const MODE_COLORS = { ppo: COLORS.sentence, tppo: COLORS.token, judge: "#2ca02c", "tppo-shuffled": "#ff7f0e", "tppo-spread": "#9467bd" };
+const REPORTS = ["docs/runs/default/report.json", "docs/runs/quick/report.json"];
+let frontierShown = false;
+async function shippedReport() {
+  for (const url of REPORTS) {
+    const r = await fetch(url).catch(() => null);
+    const report = r?.ok ? await r.json() : null;
+    if (report?.frontier) return { url, report };
+  }
+  throw new Error(`no shipped run with a frontier (${REPORTS.join(", ")})`);
+}
+function frontierChart(target, f, key, label) {
+  const xs = f.levels.map(Math.sqrt);
+  const series = [{ label: "√KL" }], data = [xs], bands = [];
+  for (const m of f.modes) {
+    const col = MODE_COLORS[m.model] ?? "#555555";
+    const at = (pick) => f.levels.map((kl) => { const r = m.levels.find((l) => l.kl === kl); return r && r[key] ? pick(r[key]) : null; });
+    const i = series.length;
+    series.push({ label: `${m.model} (${m.seeds} seed${m.seeds === 1 ? "" : "s"})`, stroke: col, width: 2, points: { show: true } },
+      { label: `${m.model}: highest seed`, stroke: `${col}66`, width: 1, dash: [4, 4] },
+      { label: `${m.model}: lowest seed`, stroke: `${col}66`, width: 1, dash: [4, 4] });
+    data.push(at((v) => v.mean), at((v) => v.max), at((v) => v.min));
+    bands.push({ series: [i + 1, i + 2], fill: `${col}22` });
+  }
+  const u = plot({ title: label, width: 420, height: 260, scales: { x: { time: false } }, bands,
+    axes: [{ label: "√KL to the SFT policy (√nats)" }, { label }], series }, data, target);
+  // The legend names each mode once; the band's dashed edges (the lowest and highest seed) are not listed.
+  u.root.querySelectorAll(".u-legend .u-series").forEach((row, i) => { if (i > 0 && i % 3 !== 1) row.style.display = "none"; });
+  return u;
+}
+async function drawFrontier() {
+  if (frontierShown) return;
+  frontierShown = true;
+  try {
+    const { url, report } = await shippedReport();
+    const f = report.frontier, z = report.sizes;
+    const over = f.modes.flatMap((m) => m.levels.filter((l) => l.over_optimised).map((l) => `${m.model} at ${l.kl} nats`));
+    say("frontier-source", `${url}: the ${report.preset} preset, ${report.seeds} seeds per mode, ${z.iters} iterations of ${z.batch_size} rollouts; ` +
+      `KL levels ${f.levels.join(", ")} nats; frontier on the ${f.users} users, verdicts on ${z.eval_users} eval users. ` +
+      `Over-optimised (RM score up, gold down from the level below): ${over.length ? over.join("; ") : "nowhere"}.` +
+      (report.preset === "quick" ? " The quick preset exercises the code (CI runs it); it is not a finding: the default preset's run is not shipped yet." : ""));
+    frontierChart($("frontier-judge"), f, "judge", "judge relevance");
+    frontierChart($("frontier-gold"), f, "gold", "gold score");
+    frontierChart($("frontier-rm"), f, "rm_score", "reward model's score");
+    const pct = (x) => (100 * x).toFixed(1);
+    const cell = (c) => (c ? `${pct(c.mean)} [${pct(c.interval.lo)}, ${pct(c.interval.hi)}] MDE ${pct(c.mde)}` : "–");
+    const t = $("frontier-verdicts");
+    t.replaceChildren(el("caption", { class: "small", text: "A − B in points (users × seeds resampled, 95 % interval; MDE: the smallest difference found four times in five)" }),
+      el("tr", {}, ...["pair (A − B)", "KL (nats)", "judge A", "judge B", "judge A − B", "gold A − B", "verdict"].map((h) => el("th", { scope: "col", text: h }))),
+      ...f.verdicts.map((v) => el("tr", { "data-pair": v.pair, "data-kl": String(v.kl) },
+        ...[v.pair, String(v.kl), pct(v.a), pct(v.b), cell(v.judge), cell(v.gold), v.verdict].map((x) => el("td", { text: x })))));
+  } catch (e) {
+    sayError("frontier-source", e);
+  }
+}
 
 // ---- view 5: import / export ----------------------------------------------------
 $("import").addEventListener("change", async () => {

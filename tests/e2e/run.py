@@ -301,7 +301,7 @@ AXE = os.path.join(ROOT, "tests", "e2e", "vendor", "axe-core", "axe.min.js")
 
 
 def accessibility(page, out, c):
-    """axe-core (vendored, tests/e2e/vendor/axe-core) on each of the five views as they
+    """axe-core (vendored, tests/e2e/vendor/axe-core) on each of the six views as they
     stand after the test used them: no serious or critical violation; and every control
     of each view reachable with Tab (issue 18)."""
     if not page.evaluate("typeof window.axe === 'object'"):
@@ -309,7 +309,7 @@ def accessibility(page, out, c):
         with open(AXE) as f:
             page.evaluate(f.read() + "\n;0")
     counts = {}
-    for tab in ["heatmap", "train", "rm", "compare", "io"]:
+    for tab in ["heatmap", "train", "rm", "compare", "io", "frontier"]:
         page.click(f"#tab-{tab}")
         time.sleep(0.3)
         found = page.evaluate(f"""axe.run(document.getElementById('view-{tab}').closest('body'), {{ resultTypes: ['violations'] }}).then((r) =>
@@ -327,7 +327,7 @@ def accessibility(page, out, c):
         c.check(f"view {tab}: every control reachable by keyboard", not missed, f"{len(controls)} controls; missed {missed[:5]}")
     shot(page, out, "7-accessibility-last-view.png")
     detail = "; ".join(f"{t}: {len(v)}" + (f" ({' | '.join(v[:3])})" if v else "") for t, v in counts.items())
-    c.check("axe-core: no serious or critical violations on the five views", all(not v for v in counts.values()), detail)
+    c.check("axe-core: no serious or critical violations on the six views", all(not v for v in counts.values()), detail)
 
 
 def gae(rewards, values, gamma, lam):
@@ -362,6 +362,31 @@ def credit_view(page, out, c):
     c.check("where the credit goes: both runs' rewards, values and advantages of one response, advantages = GAE of them",
             iters is not None and worst < 1e-3, f"{iters}; {tokens} tokens; max |A − GAE(r, V)| {worst:.2e}; {status[:160]}")
     shot(page, out, "3b-credit.png")
+
+
+def frontier_view(page, c):
+    """The Frontier view draws the shipped run's frontier (the default preset's report
+    where it has one, else the quick preset's) and its verdicts as the report states them."""
+    report, url = None, None
+    for run in ["default", "quick"]:
+        with open(os.path.join(ROOT, "docs", "runs", run, "report.json")) as f:
+            r = json.load(f)
+        if r.get("frontier"):
+            report, url = r, f"docs/runs/{run}/report.json"
+            break
+    page.click("#tab-frontier")
+    rows, t = poll(page, "document.querySelectorAll('#frontier-verdicts tr[data-pair]').length || null", 30)
+    got = page.evaluate("[...document.querySelectorAll('#frontier-verdicts tr[data-pair]')].map((r) => [...r.cells].map((d) => d.textContent))")
+    source = page.evaluate("document.getElementById('frontier-source').textContent")
+    charts = page.evaluate("document.querySelectorAll('#view-frontier .uplot').length")
+    want = report["frontier"]["verdicts"] if report else []
+    # Shown to 0.1 point (JS rounds ties up, Python to even: compared as numbers).
+    near = lambda shown, x: abs(float(shown) - 100 * x) <= 0.05 + 1e-9
+    same = len(got) == len(want) and all(g[0] == v["pair"] and near(g[2], v["a"]) and near(g[3], v["b"]) and g[6] == v["verdict"] and
+                                         (v["judge"] is None or near(g[4].split(" [")[0], v["judge"]["mean"])) for g, v in zip(got, want))
+    c.check("the Frontier view draws the shipped run and its verdicts as the report states them",
+            report is not None and source.startswith(url) and charts == 3 and same,
+            f"{url}; {len(got)} rows (report: {len(want)}); {charts} charts; {source[:90]!r}")
 
 
 def hidden_tab_pauses(page, c):
@@ -478,6 +503,7 @@ def run(page, base, out, c, requests, errors):
     c.check("the rollouts are shown as they train", samples > 0)
     credit_view(page, out, c)
     hidden_tab_pauses(page, c)
+    frontier_view(page, c)
     # The frontier (relevance against KL) is a scatter: read back the pixels it drew in each mode's colour.
     dots = page.evaluate("""(() => {
       const cv = document.querySelector('#chart-frontier canvas');
