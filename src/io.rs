@@ -116,3 +116,50 @@ mod tests {
         assert_eq!(super::gunzip(&a).unwrap(), b"hello hello hello");
     }
 }
+
+/// A settings file of kind `what` (PPO, SFT, RM): the JSON of a settings struct put
+/// over `base` field by field (one level deep, so a nested struct may give only some
+/// of its fields). A field `T` does not have is refused with the file and the field's
+/// name, so a misspelt setting never passes silently; a value of the wrong type names
+/// the file too. Validation is the caller's (each struct owns its own).
+pub fn read_settings<T: serde::Serialize + serde::de::DeserializeOwned>(
+    path: &Path,
+    base: T,
+    what: &str,
+) -> Result<T> {
+    let at = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|reason| Error::Io {
+        path: at.clone(),
+        reason,
+    })?;
+    let invalid = |why: String| Error::Invalid(format!("{what} settings {at}: {why}"));
+    let given: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
+        .map_err(|e| invalid(format!("expected a JSON object ({e})")))?;
+    let mut full = serde_json::to_value(base).map_err(|e| invalid(e.to_string()))?;
+    let Some(fields) = full.as_object_mut() else {
+        return Err(invalid("the base settings are not an object".into()));
+    };
+    for (k, v) in given {
+        match fields.get_mut(&k) {
+            None => {
+                let known: Vec<&str> = fields.keys().map(String::as_str).collect();
+                return Err(invalid(format!(
+                    "unknown setting {k:?}; expected one of {}",
+                    known.join(", ")
+                )));
+            }
+            Some(slot) => match (slot.as_object_mut(), v) {
+                (Some(inner), serde_json::Value::Object(vs)) => {
+                    for (ik, iv) in vs {
+                        if !inner.contains_key(&ik) {
+                            return Err(invalid(format!("unknown setting \"{k}.{ik}\"")));
+                        }
+                        inner.insert(ik, iv);
+                    }
+                }
+                (_, v) => *slot = v,
+            },
+        }
+    }
+    serde_json::from_value(full).map_err(|e| invalid(e.to_string()))
+}

@@ -334,3 +334,72 @@ fn a_planned_jobs_line_runs_with_its_settings_file() {
         "{err}"
     );
 }
+
+/// `tppo sft` and `tppo train-rm` state their settings the way `tppo ppo` does: a
+/// preset, a settings file over it, options over both; `--print-settings` shows the
+/// result, and a file that names no setting of the struct is refused with its name.
+#[test]
+fn sft_and_reward_model_settings_print_and_a_settings_file_goes_under_the_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = tppo(&[
+        "sft",
+        "--preset",
+        "default",
+        "--epochs",
+        "2",
+        "--print-settings",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let sft: tppo::model::sft::SftConfig = serde_json::from_slice(&o.stdout).unwrap();
+    let vocab = tppo::tokenize::Tok::load(std::path::Path::new("data/tokenizer.json"))
+        .unwrap()
+        .vocab_size();
+    let want = tppo::model::sft::SftConfig {
+        epochs: 2,
+        ..tppo::model::sft::SftConfig::preset("default", vocab).unwrap()
+    };
+    assert_eq!(sft, want);
+    // The printed settings are a settings file: read back, with an option over them.
+    let file = dir.path().join("sft.json");
+    std::fs::write(&file, &o.stdout).unwrap();
+    let o = tppo(&[
+        "sft",
+        "--settings",
+        file.to_str().unwrap(),
+        "--seed",
+        "5",
+        "--print-settings",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let again: tppo::model::sft::SftConfig = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(again, tppo::model::sft::SftConfig { seed: 5, ..want });
+
+    let rm = |extra: &[&str]| {
+        let mut args = vec![
+            "train-rm",
+            "--labels",
+            "x",
+            "--eval-labels",
+            "y",
+            "--print-settings",
+        ];
+        args.extend_from_slice(extra);
+        tppo(&args)
+    };
+    let o = rm(&["--level", "sentence", "--preset", "default"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let c: tppo::reward::train::RmTrainConfig = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (c.level, c.epochs, c.seed),
+        (tppo::reward::model::Level::Sentence, 3, 1)
+    );
+    let typo = dir.path().join("rm-typo.json");
+    std::fs::write(&typo, r#"{"learning_rate": 1e-3}"#).unwrap();
+    let o = rm(&["--settings", typo.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("rm-typo.json") && err.contains("learning_rate"),
+        "{err}"
+    );
+}

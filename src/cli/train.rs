@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use tppo::args;
 use tppo::data::jsonl;
 use tppo::model::sft::{self, SftConfig};
+use tppo::model::sft_settings::SftOptions;
 use tppo::tokenize::Tok;
 
 #[derive(Args)]
@@ -17,22 +18,11 @@ pub struct SftArgs {
     eval: PathBuf,
     #[arg(long, default_value = "data/tokenizer.json")]
     tokenizer: PathBuf,
-    /// quick: a few minutes on 2 CPU cores; default: the shipped checkpoint.
-    #[arg(long, default_value = "quick", value_parser = ["quick", "default"])]
-    preset: String,
-    #[arg(long, value_parser = args::count(1, 10_000))]
-    epochs: Option<usize>,
-    /// Train users to use (0: all).
-    #[arg(long, value_parser = args::count(0, 100_000_000))]
-    users: Option<usize>,
+    #[command(flatten)]
+    settings: SftOptions,
+    /// Print the settings this command would run with (JSON, a file for --settings) and stop.
     #[arg(long)]
-    seed: Option<u64>,
-    /// Language-model warm-up epochs (loss on every token) before SFT.
-    #[arg(long, value_parser = args::count(0, 10_000))]
-    warmup_epochs: Option<usize>,
-    /// Adam learning rate (the preset's otherwise).
-    #[arg(long, value_parser = args::positive::<f64>)]
-    lr: Option<f64>,
+    print_settings: bool,
     /// Checkpoint path without extension: writes PATH.safetensors, PATH.json and PATH.metrics.json.
     #[arg(long, default_value = "runs/sft")]
     out: PathBuf,
@@ -45,13 +35,10 @@ pub struct SftArgs {
 
 pub fn sft(a: SftArgs) -> anyhow::Result<ExitCode> {
     let tok = Tok::load(&a.tokenizer)?;
-    let mut cfg = SftConfig::preset(&a.preset, tok.vocab_size())
-        .with_context(|| format!("unknown preset {:?}: expected quick or default", a.preset))?;
-    cfg.epochs = a.epochs.unwrap_or(cfg.epochs);
-    cfg.users = a.users.unwrap_or(cfg.users);
-    cfg.seed = a.seed.unwrap_or(cfg.seed);
-    cfg.warmup_epochs = a.warmup_epochs.unwrap_or(cfg.warmup_epochs);
-    cfg.lr = a.lr.unwrap_or(cfg.lr);
+    let cfg = a.settings.resolve(tok.vocab_size())?;
+    if a.print_settings {
+        return print_json(&cfg).map(|_| ExitCode::SUCCESS);
+    }
     let mut users = jsonl::read_users(&a.data)?;
     if cfg.users > 0 {
         users.truncate(cfg.users);
@@ -100,7 +87,8 @@ pub fn sft(a: SftArgs) -> anyhow::Result<ExitCode> {
 use tppo::reward::{
     data::RmExample,
     model::Level,
-    train::{RmReport, RmTrainConfig, Start},
+    settings::RmOptions,
+    train::{RmReport, Start},
 };
 
 #[derive(Args, Clone)]
@@ -120,21 +108,8 @@ pub struct RmDataArgs {
     /// Start the trunk from this policy checkpoint (path without extension); a fresh trunk otherwise.
     #[arg(long)]
     sft: Option<PathBuf>,
-    /// quick or default: the trunk size when there is no --sft, and the epochs.
-    #[arg(long, default_value = "quick", value_parser = ["quick", "default"])]
-    preset: String,
-    #[arg(long, value_parser = args::count(1, 10_000))]
-    epochs: Option<usize>,
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Evaluate on the eval labels every N steps (and after the last).
-    #[arg(long, default_value_t = RmTrainConfig::default().eval_every, value_parser = args::count(1, 1_000_000))]
-    eval_every: usize,
-    /// Compute each batch's gradient in this many pieces side by side, one thread each
-    /// (the same gradient up to float rounding; faster where there are cores to spare:
-    /// docs/perf.md). 1 keeps the recorded runs' numbers bit for bit.
-    #[arg(long, default_value_t = RmTrainConfig::default().grad_shards, value_parser = args::count(1, 64))]
-    grad_shards: usize,
+    #[command(flatten)]
+    settings: RmOptions,
 }
 
 #[derive(Args)]
@@ -149,6 +124,9 @@ pub struct TrainRmArgs {
     /// Checkpoint path without extension (PATH.safetensors, PATH.json, PATH.metrics.json).
     #[arg(long, default_value = "runs/rm-token")]
     out: PathBuf,
+    /// Print the settings this command would run with (JSON, a file for --settings) and stop.
+    #[arg(long)]
+    print_settings: bool,
     #[arg(long)]
     json: bool,
 }
@@ -188,20 +166,15 @@ fn rm_run(
     out: Option<&std::path::Path>,
 ) -> anyhow::Result<RmReport> {
     let (tok, train, eval) = data;
-    let preset = SftConfig::preset(&a.preset, tok.vocab_size())
-        .with_context(|| format!("unknown preset {:?}", a.preset))?;
+    let cfg = a.settings.resolve(level, w)?;
     let start = match &a.sft {
         Some(p) => Start::Sft(p),
-        None => Start::Fresh(preset.policy.trunk),
-    };
-    let cfg = RmTrainConfig {
-        level,
-        w,
-        epochs: a.epochs.unwrap_or(if a.preset == "quick" { 1 } else { 3 }),
-        seed: a.seed,
-        eval_every: a.eval_every,
-        grad_shards: a.grad_shards,
-        ..Default::default()
+        None => {
+            let name = a.settings.preset_name();
+            let sft = SftConfig::preset(name, tok.vocab_size())
+                .with_context(|| format!("unknown preset {name:?}"))?;
+            Start::Fresh(sft.policy.trunk)
+        }
     };
     let what = format!("{} w={w}", level.kind());
     let pb = style::progress(
@@ -222,6 +195,9 @@ fn rm_run(
 }
 
 pub fn train_rm(a: TrainRmArgs) -> anyhow::Result<ExitCode> {
+    if a.print_settings {
+        return print_json(&a.rm.settings.resolve(a.level, a.w)?).map(|_| ExitCode::SUCCESS);
+    }
     let data = rm_data(&a.rm)?;
     let r = rm_run(&a.rm, &data, a.level, a.w, Some(&a.out))?;
     if a.json {

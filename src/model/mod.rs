@@ -8,4 +8,5 @@ pub mod policy;
 pub mod prompt;
 pub mod respond;
 pub mod sft;
+pub mod sft_settings;
 pub mod trunk;

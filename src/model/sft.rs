@@ -72,6 +72,29 @@ impl SftConfig {
             _ => None,
         }
     }
+
+    /// Every setting in its domain, or an error naming the first that is not.
+    pub fn validate(&self) -> crate::Result<()> {
+        let bad = |name: &str, want: &str, v: String| {
+            Err(crate::Error::Invalid(format!(
+                "SFT setting {name}: expected {want}, found {v}"
+            )))
+        };
+        for (name, v) in [
+            ("epochs", self.epochs),
+            ("batch_size", self.batch_size),
+            ("max_prompt", self.max_prompt),
+            ("max_response", self.max_response),
+        ] {
+            if v == 0 {
+                return bad(name, "at least 1", v.to_string());
+            }
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad("lr", "a positive number", self.lr.to_string());
+        }
+        Ok(())
+    }
 }
 
 /// A teacher-forced batch: left-padded sequences; at position j the target is

@@ -7,4 +7,5 @@ pub mod lwp;
 pub mod metrics;
 pub mod model;
 pub mod rlaif;
+pub mod settings;
 pub mod train;

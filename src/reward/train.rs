@@ -39,6 +39,57 @@ fn one() -> usize {
 }
 
 impl RmTrainConfig {
+    /// `quick`: one epoch; `default`: three (the shipped models' run). The rest as
+    /// [`Default`].
+    pub fn preset(name: &str) -> Option<Self> {
+        let epochs = match name {
+            "quick" => 1,
+            "default" => 3,
+            _ => return None,
+        };
+        Some(Self {
+            epochs,
+            ..Self::default()
+        })
+    }
+
+    /// Every setting in its domain, or an error naming the first that is not.
+    pub fn validate(&self) -> crate::Result<()> {
+        let bad = |name: &str, want: &str, v: String| {
+            Err(crate::Error::Invalid(format!(
+                "reward-model setting {name}: expected {want}, found {v}"
+            )))
+        };
+        for (name, v) in [
+            ("epochs", self.epochs),
+            ("batch_size", self.batch_size),
+            ("eval_every", self.eval_every),
+            ("grad_shards", self.grad_shards),
+        ] {
+            if v == 0 {
+                return bad(name, "at least 1", v.to_string());
+            }
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad("lr", "a positive number", self.lr.to_string());
+        }
+        if !(0.0..=1.0).contains(&self.w) {
+            return bad("w", "a number in [0, 1]", self.w.to_string());
+        }
+        if self
+            .class_weights
+            .iter()
+            .any(|x| !(x.is_finite() && *x >= 0.0))
+        {
+            return bad(
+                "class_weights",
+                "three non-negative numbers",
+                format!("{:?}", self.class_weights),
+            );
+        }
+        Ok(())
+    }
+
     /// The class weights that balance the sentence labels of `train` (paper §4.1.3,
     /// "class balancing"): w_c = N / (2·N_c) for the two sentence classes, so each
     /// counts as much as the other in the sentence model's cross-entropy. The token

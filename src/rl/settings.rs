@@ -114,45 +114,9 @@ impl PpoOptions {
 /// A settings file: the JSON of a [`PpoConfig`], missing fields at their defaults,
 /// unknown fields refused.
 pub fn read(path: &Path) -> Result<PpoConfig> {
-    let at = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|reason| Error::Io {
-        path: at.clone(),
-        reason,
-    })?;
-    let invalid = |why: String| Error::Invalid(format!("PPO settings {at}: {why}"));
-    let given: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
-        .map_err(|e| invalid(format!("expected a JSON object ({e})")))?;
-    // The defaults, as JSON, with the file's fields put over them (one level deep,
-    // so `lwp` may give only `alpha`).
-    let mut full =
-        serde_json::to_value(PpoConfig::default()).map_err(|e| invalid(e.to_string()))?;
-    let Some(fields) = full.as_object_mut() else {
-        return Err(invalid("the defaults are not an object".into()));
-    };
-    for (k, v) in given {
-        match fields.get_mut(&k) {
-            None => {
-                let known: Vec<&str> = fields.keys().map(String::as_str).collect();
-                return Err(invalid(format!(
-                    "unknown setting {k:?}; expected one of {}",
-                    known.join(", ")
-                )));
-            }
-            Some(slot) => match (slot.as_object_mut(), v) {
-                (Some(inner), serde_json::Value::Object(vs)) => {
-                    for (ik, iv) in vs {
-                        if !inner.contains_key(&ik) {
-                            return Err(invalid(format!("unknown setting \"{k}.{ik}\"")));
-                        }
-                        inner.insert(ik, iv);
-                    }
-                }
-                (_, v) => *slot = v,
-            },
-        }
-    }
-    let c: PpoConfig = serde_json::from_value(full).map_err(|e| invalid(e.to_string()))?;
-    c.validate().map_err(|e| invalid(e.to_string()))?;
+    let c: PpoConfig = crate::io::read_settings(path, PpoConfig::default(), "PPO")?;
+    c.validate()
+        .map_err(|e| Error::Invalid(format!("PPO settings {}: {e}", path.display())))?;
     Ok(c)
 }
 
