@@ -107,16 +107,6 @@ pub fn write_jsonl<T: serde::Serialize>(path: &Path, rows: &[T]) -> Result<()> {
     write_file_atomic(path, s.as_bytes())
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn gzip_round_trip_is_deterministic() {
-        let a = super::gzip(b"hello hello hello");
-        assert_eq!(a, super::gzip(b"hello hello hello"));
-        assert_eq!(super::gunzip(&a).unwrap(), b"hello hello hello");
-    }
-}
-
 /// A settings file of kind `what` (PPO, SFT, RM): the JSON of a settings struct put
 /// over `base` field by field (one level deep, so a nested struct may give only some
 /// of its fields). A field `T` does not have is refused with the file and the field's
@@ -162,4 +152,14 @@ pub fn read_settings<T: serde::Serialize + serde::de::DeserializeOwned>(
         }
     }
     serde_json::from_value(full).map_err(|e| invalid(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn gzip_round_trip_is_deterministic() {
+        let a = super::gzip(b"hello hello hello");
+        assert_eq!(a, super::gzip(b"hello hello hello"));
+        assert_eq!(super::gunzip(&a).unwrap(), b"hello hello hello");
+    }
 }
