@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tppo::args;
 use tppo::data::{User, jsonl};
+use tppo::eval::settings::EvalOptions;
 use tppo::eval::{self, OutputRecord, slices};
 use tppo::kit::Kit;
 use tppo::model::policy::SampleConfig;
@@ -21,32 +22,18 @@ pub struct EvalArgs {
     name: Option<String>,
     #[arg(long, default_value = "data/eval.jsonl")]
     data: PathBuf,
-    /// Evaluate the first N users (0: all; the default split has 2,000).
-    #[arg(long, default_value_t = 0, value_parser = args::count(0, 100_000_000))]
-    users: usize,
     /// Token reward model whose per-token rewards go into the outputs (for the heatmaps).
     #[arg(long, default_value = "data/models/rm-token")]
     rm: PathBuf,
-    /// Decode without the evaluation's rule that a query may not repeat an earlier
-    /// query of its response (to see what the rule changes).
-    #[arg(long)]
-    allow_repeats: bool,
     /// No reward model: the outputs carry no per-token rewards (a policy evaluated
     /// before its reward models exist).
     #[arg(long, conflicts_with = "rm")]
     no_rm: bool,
-    /// lwp intensity α of the token rewards in the outputs (default: the run's, from
-    /// POLICY.ppo.json, else 1).
-    #[arg(long, value_parser = args::non_negative::<f32>)]
-    alpha: Option<f32>,
-    /// lwp suggested length sl (default: the run's, else 20).
-    #[arg(long, value_parser = args::non_negative::<f32>)]
-    sl: Option<f32>,
-    /// 0: greedy decoding (the default, deterministic).
-    #[arg(long, default_value_t = 0.0, value_parser = args::non_negative::<f32>)]
-    temperature: f32,
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    #[command(flatten)]
+    settings: EvalOptions,
+    /// Print the settings this command would run with (JSON, a file for --settings) and stop.
+    #[arg(long)]
+    print_settings: bool,
     #[arg(long, default_value = "data/tokenizer.json")]
     tokenizer: PathBuf,
     #[command(flatten)]
@@ -91,24 +78,20 @@ pub fn outputs(
 }
 
 pub fn eval(a: EvalArgs) -> anyhow::Result<ExitCode> {
+    let cfg = a.settings.resolve()?;
+    if a.print_settings {
+        return print_json(&cfg).map(|_| ExitCode::SUCCESS);
+    }
     let kit = a.assets.kit(&a.tokenizer)?;
-    let users = jsonl::read_first_users(&a.data, a.users)?;
+    let users = jsonl::read_first_users(&a.data, cfg.users)?;
     let run = tppo::rl::run::saved_config(&a.policy).map_or_else(LwpConfig::default, |c| c.lwp);
-    let lwp = LwpConfig {
-        alpha: a.alpha.unwrap_or(run.alpha),
-        sl: a.sl.unwrap_or(run.sl),
-    };
+    let lwp = cfg.lwp(run);
     let name = a.name.clone().unwrap_or_else(|| {
         a.policy
             .file_name()
             .map_or("model".into(), |n| n.to_string_lossy().into_owned())
     });
-    let sample = SampleConfig {
-        temperature: a.temperature,
-        seed: a.seed,
-        no_repeat_query: !a.allow_repeats,
-        ..SampleConfig::greedy()
-    };
+    let sample = cfg.sample();
     let records = outputs(
         &kit,
         &a.policy,

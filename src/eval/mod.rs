@@ -10,6 +10,7 @@
 pub mod instrument;
 pub mod metrics;
 pub mod pairwise;
+pub mod settings;
 pub mod slices;
 pub mod stats;
 

@@ -8,7 +8,8 @@
 //! - [`gae`]: advantages, returns, whitening.
 //! - [`loss`]: the clipped surrogate (eq. 6–7) and the clipped value loss.
 //! - [`ppo`]: the trainer, top to bottom: rollout, credit (rewards, GAE), minibatch
-//!   updates (the optimiser step is [`crate::optim`]'s).
+//!   updates (the optimiser step is [`crate::optim`]'s); the critic's warm-up before
+//!   it in `ppo/warmup.rs`.
 //! - `minibatch`: eq. 6–9 on one minibatch, its gradient in pieces across threads.
 //! - [`rollout`]: what one rollout batch holds, per response and token.
 //! - [`metrics`]: what an iteration logs, named as TRL logs it.

@@ -16,7 +16,7 @@
 use super::config::{Placement, PpoConfig, RewardMode};
 use super::gae::{gae, whiten};
 pub use super::metrics::Metrics;
-use super::metrics::{self, StatSums, var_explained};
+use super::metrics::{self, StatSums};
 use super::minibatch;
 use super::rewards::{Score, assemble, shuffled, span_end, spread, token_rewards};
 pub use super::rollout::{Credit, Rollout};
@@ -35,24 +35,12 @@ use burn::optim::GradientsParams;
 use burn::tensor::Device;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
-use serde::{Deserialize, Serialize};
 
 /// The judge's score of each response of a rollout ([`RewardMode::Judge`]).
 pub type Judge<'a> = dyn Fn(&Rollout) -> Result<Vec<f32>> + 'a;
 
-/// The judge's scores of the rollout of the critic's warm-up batch k.
-pub type BatchJudge<'a> = dyn Fn(usize, &Rollout) -> Result<Vec<f32>> + 'a;
-
 /// The word of each token of a response (for `--placement span-end`).
 pub type WordOf = Box<dyn Fn(&[u32]) -> Vec<Option<usize>>>;
-
-/// What the critic's warm-up did: its mean value loss per iteration, and the
-/// explained variance of each rollout's returns before it trained on them.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Warmup {
-    pub value_loss: Vec<f32>,
-    pub var_explained: Vec<f32>,
-}
 
 /// The trainer: π_θ (on an autodiff device), the frozen π_ref and reward model, Adam.
 pub struct Ppo {
@@ -371,53 +359,6 @@ impl Ppo {
         ))
     }
 
-    /// The critic's warm-up (`cfg.value_warmup` iterations; see [`PpoConfig`]): each
-    /// samples a rollout of `prompts[k]` from the current (SFT) policy, scored with the
-    /// run's own rewards (`judge(k, rollout)`: the judge's scores, for [`RewardMode::Judge`]), then trains the value head alone on its returns
-    /// (`ppo_epochs` passes over the minibatches, unclipped loss, Adam at
-    /// `value_warmup_lr`). The policy itself does not change.
-    pub async fn warm_up_value(
-        &mut self,
-        prompts: &[Vec<Vec<u32>>],
-        judge: Option<&BatchJudge<'_>>,
-    ) -> Result<Warmup> {
-        let cfg = self.cfg;
-        let mut stepper = Stepper::new(cfg.max_grad_norm);
-        let mut out = Warmup::default();
-        for (k, batch) in prompts.iter().take(cfg.value_warmup).enumerate() {
-            let of_batch = judge.map(|j| move |ro: &Rollout| j(k, ro));
-            let ro = self
-                .rollout_judged(batch, of_batch.as_ref().map(|f| f as &Judge<'_>))
-                .await?;
-            out.var_explained
-                .push(var_explained(&ro.returns, &ro.values));
-            let n = ro.responses.len();
-            let mb = n.div_ceil(cfg.minibatches.max(1)).max(1);
-            let (mut sum, mut count) = (0.0f32, 0usize);
-            for _ in 0..cfg.ppo_epochs {
-                for idx in (0..n).collect::<Vec<_>>().chunks(mb) {
-                    let (grads, value) = minibatch::value_grads(
-                        self.policy.valid().train(),
-                        &ro,
-                        idx,
-                        self.pad,
-                        &self.device,
-                    );
-                    let (policy, stepped) = stepper
-                        .step(self.policy.clone(), grads, cfg.value_warmup_lr, vec![value])
-                        .await?;
-                    self.policy = policy;
-                    if stepped.applied {
-                        sum += stepped.values[0];
-                        count += 1;
-                    }
-                }
-            }
-            out.value_loss.push(sum / count.max(1) as f32);
-        }
-        Ok(out)
-    }
-
     /// The gradient of one minibatch of a rollout (the responses `idx`), as an update
     /// would take it before clipping: for diagnostics and the backend parity tests.
     pub fn minibatch_grads(&self, ro: &Rollout, idx: &[usize]) -> GradientsParams {
@@ -450,6 +391,9 @@ impl Ppo {
         self.iter
     }
 }
+
+mod warmup;
+pub use warmup::{BatchJudge, Warmup};
 
 #[cfg(test)]
 mod tests;
