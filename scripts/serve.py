@@ -30,7 +30,7 @@ import re
 import sys
 import threading
 
-COMPRESSIBLE = {".wasm", ".js", ".mjs", ".json", ".jsonl", ".css", ".html", ".svg", ".txt", ".safetensors", ".bin", ".vec"}
+COMPRESSIBLE = {".wasm", ".js", ".mjs", ".json", ".jsonl", ".css", ".html", ".svg", ".txt", ".tsv", ".safetensors", ".bin", ".vec"}
 _cache = {}
 _lock = threading.Lock()
 

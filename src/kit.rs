@@ -122,7 +122,8 @@ impl Kit {
         )?;
         let world = crate::data::interests::World::new(&interests, &vectors)?;
         let labeler = judge(file.config, vectors)?;
-        // The page has no corpus: the hidden-interest metric, and no gold score, there.
+        // No corpus yet: the hidden-interest metric, and no gold score until the page
+        // sends the corpus ([`Kit::set_corpus`]).
         Ok(Self {
             gold: Some(crate::data::gold::Gold {
                 world,
@@ -136,6 +137,18 @@ impl Kit {
     /// their file's bytes (gzip or not).
     pub fn set_train(&mut self, train: &[u8]) -> Result<()> {
         self.train = read_train(train)?;
+        Ok(())
+    }
+
+    /// The query corpus (`data/trec-queries.tsv`, gzip or not) from its bytes: the
+    /// attested word pairs the gold score's well-formedness reads. The page sends it
+    /// after its first view; with it, the page's gold is the command line's.
+    pub fn set_corpus(&mut self, bytes: &[u8]) -> Result<()> {
+        let corpus =
+            crate::data::corpus::parse("data/trec-queries.tsv", &crate::io::maybe_gunzip(bytes)?)?;
+        if let Some(gold) = self.gold.as_mut() {
+            gold.attested = Some(crate::data::gold::Attested::of(&corpus.queries));
+        }
         Ok(())
     }
 

@@ -58,6 +58,19 @@ fn the_shipped_judge_statistics_are_the_ones_learned_from_the_training_users() {
     )
     .unwrap();
     assert_eq!(gold(&files), Some(true));
+    // Once the page has the corpus (sent after its first view), its gold is the
+    // command line's, query by query.
+    let mut page = page;
+    page.set_corpus(&read("data/trec-queries.tsv")).unwrap();
+    for u in &eval[..200] {
+        let r = u.targets.join("; ");
+        let of = |k: &tppo::kit::Kit| {
+            k.gold
+                .as_ref()
+                .and_then(|g| g.queries(u, &r, k.labeler.vectors()))
+        };
+        assert_eq!(of(&page), of(&files), "{}", u.user_id);
+    }
     for u in &eval[..200] {
         let r = u.targets.join("; ");
         assert_eq!(

@@ -211,6 +211,9 @@ function makeCharts() {
       { label: "TPPO", stroke: COLORS.token, width: 2 }, { label: "TPPO −std", stroke: COLORS.token, dash: [4, 4] }, { label: "TPPO +std", stroke: COLORS.token, dash: [4, 4] },
     ], "score"),
     rel: chart($("chart-rel"), `judge relevance of the rollouts (mean of ${SMOOTH} iterations)`, both(""), "rate"),
+    // The generator's truth, which no training step reads: where the judge's (and the
+    // reward model's) score rises and gold does not, the run is over-optimising.
+    gold: chart($("chart-gold"), `gold score of the rollouts (mean of ${SMOOTH} iterations)`, both(""), "share of queries"),
     kl: chart($("chart-kl"), "KL to SFT (objective/kl)", both(""), "nats"),
     len: chart($("chart-len"), "response length", both(""), "tokens"),
     clip: chart($("chart-clip"), "clip fraction (policy/clipfrac_avg)", both(""), "fraction"),
@@ -227,6 +230,7 @@ function redraw() {
     col(t, sc), col(t, (m) => sc(m) - sd(m)), col(t, (m) => sc(m) + sd(m))]);
   const pair = (f) => { const a = col(s, f), b = col(t, f); return [xs, trailing(a, SMOOTH), trailing(b, SMOOTH), a, b]; };
   charts.rel.setData(pair((m) => m["objective/judge_relevance"]));
+  charts.gold.setData(pair((m) => m["objective/gold"] ?? null));
   charts.kl.setData(pair((m) => m["objective/kl"]));
   charts.len.setData(pair((m) => m["response/length"]));
   charts.clip.setData(pair((m) => m["policy/clipfrac_avg"]));
@@ -234,6 +238,8 @@ function redraw() {
   const fr = (h) => [h.map((m) => m["objective/kl"]), h.map((m) => m["objective/judge_relevance"])];
   charts.frontier.setData([null, fr(s), fr(t)]);
   $("view-train").dataset.points = `${s.length},${t.length}`;
+  const lastGold = (h) => String(h.at(-1)?.["objective/gold"] ?? null);
+  $("view-train").dataset.gold = `${lastGold(s)},${lastGold(t)}`;
 }
 // ---- where the credit goes (the paper's Fig. 1) ------------------------------------
 // One fixed response (the SFT's greedy answer to the selected user) scored by each run

@@ -80,8 +80,9 @@ function loadPolicy() {
       cached("../pkg/models/sft.safetensors"),
       cached("../pkg/models/rm-sentence.safetensors"),
       cached("../data/train.jsonl.gz"),
-    ]).then(async ([sft, rms, train]) => {
-      await exclusive(() => lab.set_rest(sft, rms, train));
+      cached("../data/trec-queries.tsv"), // the gold score's corpus
+    ]).then(async ([sft, rms, train, corpus]) => {
+      await exclusive(() => lab.set_rest(sft, rms, train, corpus));
       postMessage({ event: "policy-ready" });
     });
     policyReady.catch((err) => postMessage({ event: "policy-error", error: String(err?.message ?? err) }));

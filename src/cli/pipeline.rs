@@ -13,8 +13,9 @@ use tppo::pipeline::{self, Plan, Settings, Stage};
 #[derive(Args)]
 pub struct PipelineArgs {
     /// quick: a few minutes on 2 cores (2 seeds, 10 iterations of 16 rollouts, 400
-    /// eval users, no tuning); default: a tuning grid, then 5 seeds of 40 iterations of
-    /// 32 rollouts, all 2,000 eval users.
+    /// eval users, no tuning, 1 seed per control); default: a tuning grid (learning
+    /// rate × KL target, seed 1), then 5 seeds of 80 iterations of 64 rollouts and 3
+    /// seeds per control, the verdicts on all 2,000 eval users (hours: docs/results.md).
     #[arg(long, default_value = "quick", value_parser = ["quick", "default"])]
     preset: String,
     /// PPO and TPPO runs per mode, seeds 1..=K (default: the preset's).
@@ -53,6 +54,11 @@ pub struct PipelineArgs {
     /// Only build the report from the finished jobs' outputs in DIR.
     #[arg(long, value_name = "DIR")]
     collect: Option<PathBuf>,
+    /// Go on with a pipeline stopped part way: jobs that an earlier run into the same
+    /// --out finished (their logs/ID.status says so and their outputs are there) are
+    /// not run again. Only for the same plan: same code, preset and options.
+    #[arg(long, conflicts_with_all = ["collect", "plan"])]
+    resume: bool,
 }
 
 pub fn pipeline(a: PipelineArgs) -> anyhow::Result<ExitCode> {
@@ -80,13 +86,26 @@ pub fn pipeline(a: PipelineArgs) -> anyhow::Result<ExitCode> {
             let exe = std::env::current_exe().context("the path of this tppo binary")?;
             let exe_name = exe.display().to_string();
             let run = |plan: &Plan| -> anyhow::Result<()> {
+                let earlier = if a.resume {
+                    plan.jobs
+                        .iter()
+                        .filter(|j| pipeline::finished(plan, j).is_some())
+                        .count()
+                } else {
+                    0
+                };
                 say(format!(
-                    "{:?} stage: {} jobs, logs in {}",
+                    "{:?} stage: {} jobs{}, logs in {}",
                     plan.stage,
                     plan.jobs.len(),
+                    if a.resume {
+                        format!(" ({earlier} finished earlier, not run again)")
+                    } else {
+                        String::new()
+                    },
                     a.out.join("logs").display()
                 ));
-                let statuses = pipeline::run_local(plan, &exe, a.jobs, |st| {
+                let statuses = pipeline::run_local(plan, &exe, a.jobs, a.resume, |st| {
                     let verdict = if st.code == 0 { "done" } else { "FAILED" };
                     say(format!("{} {verdict} ({:.0} s)", st.id, st.seconds))
                 })?;

@@ -453,13 +453,25 @@ pub struct Status {
     pub seconds: f64,
 }
 
+/// The status of a job that an earlier run into the same folder finished: its
+/// `logs/ID.status` says it succeeded and every output it names is there.
+pub fn finished(plan: &Plan, job: &Job) -> Option<Status> {
+    let status = plan.out.join("logs").join(format!("{}.status", job.id));
+    let st: Status = serde_json::from_slice(&std::fs::read(status).ok()?).ok()?;
+    (st.id == job.id && st.code == 0 && job.outputs.iter().all(|o| plan.out.join(o).exists()))
+        .then_some(st)
+}
+
 /// Run the plan's jobs with the `tppo` binary `exe`, `jobs` at a time, each
-/// command's output in `logs/ID.log` and its status in `logs/ID.status`.
+/// command's output in `logs/ID.log` and its status in `logs/ID.status`. With
+/// `resume`, a job an earlier run finished ([`finished`]) is not run again (a
+/// stopped pipeline goes on where it stopped; the plan must be the same one).
 /// `on_done` hears about each job as it ends.
 pub fn run_local(
     plan: &Plan,
     exe: &Path,
     jobs: Option<usize>,
+    resume: bool,
     on_done: impl Fn(&Status) + Sync,
 ) -> Result<Vec<Status>> {
     let logs = plan.out.join("logs");
@@ -468,6 +480,9 @@ pub fn run_local(
         reason,
     })?;
     crate::cpu::par::map_jobs(&plan.jobs, jobs, |job| {
+        if let Some(st) = resume.then(|| finished(plan, job)).flatten() {
+            return Ok(st);
+        }
         let t0 = web_time::Instant::now();
         let log_path = logs.join(format!("{}.log", job.id));
         let io = |reason| Error::Io {
@@ -934,6 +949,59 @@ mod tests {
         assert_eq!(shell_quote("my runs/x"), "'my runs/x'");
         assert_eq!(shell_quote("it's"), "'it'\\''s'");
         assert_eq!(shell_quote(""), "''");
+    }
+
+    #[test]
+    fn a_job_counts_as_finished_only_with_a_success_status_and_all_its_outputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings {
+            preset: "quick".into(),
+            seeds: 1,
+            sft: "data/models/sft".into(),
+            rm_token: "data/models/rm-token".into(),
+            rm_sentence: "data/models/rm-sentence".into(),
+            eval: "data/eval.jsonl".into(),
+            val: "data/val.jsonl".into(),
+            tokenizer: "data/tokenizer.json".into(),
+            assets: "data".into(),
+            train: "data/train.jsonl.gz".into(),
+            resamples: 2000,
+        };
+        let plan = Plan::new(
+            settings,
+            dir.path(),
+            Stage::Final,
+            [ModeConfig::default(); 2],
+        )
+        .unwrap();
+        let job = &plan.jobs[1];
+        assert!(!job.outputs.is_empty());
+        std::fs::create_dir_all(dir.path().join("logs")).unwrap();
+        let status = |code: i32| {
+            let st = Status {
+                id: job.id.clone(),
+                code,
+                seconds: 1.0,
+            };
+            crate::io::write_json(
+                &dir.path().join("logs").join(format!("{}.status", job.id)),
+                &st,
+            )
+            .unwrap();
+        };
+        assert!(finished(&plan, job).is_none(), "no status");
+        status(0);
+        assert!(finished(&plan, job).is_none(), "no outputs yet");
+        for o in &job.outputs {
+            std::fs::write(dir.path().join(o), b"x").unwrap();
+        }
+        assert_eq!(finished(&plan, job).map(|s| s.code), Some(0));
+        status(3);
+        assert!(finished(&plan, job).is_none(), "a failed job runs again");
+        status(0);
+        std::fs::remove_file(dir.path().join(&job.outputs[0])).unwrap();
+        assert!(finished(&plan, job).is_none(), "an output gone");
+        assert!(finished(&plan, &plan.jobs[0]).is_none(), "another job");
     }
 
     #[test]

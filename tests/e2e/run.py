@@ -501,6 +501,10 @@ def run(page, base, out, c, requests, errors):
     c.check("3 PPO + 3 TPPO iterations produce curve points", pts == "3,3", f"{pts}; {ms:.0f} ms per iteration (CPU backend, 2 rollouts)")
     samples = page.evaluate("document.querySelectorAll('#samples-token li, #samples-sentence li').length")
     c.check("the rollouts are shown as they train", samples > 0)
+    # Gold beside the judge: the page has the corpus, so every iteration's rollouts get a gold score.
+    gold = page.evaluate("document.getElementById('view-train').dataset.gold || ''").split(",")
+    c.check("the live curves carry the rollouts' gold score (the generator's truth) in both modes",
+            len(gold) == 2 and all(g not in ("", "null") and 0 <= float(g) <= 1 for g in gold), gold)
     credit_view(page, out, c)
     hidden_tab_pauses(page, c)
     frontier_view(page, c)

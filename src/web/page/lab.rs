@@ -111,14 +111,16 @@ impl Lab {
     }
 
     /// What the first view does not need: the shipped SFT policy and sentence reward
-    /// model (checked like every checkpoint) and the training users (RL prompts, the
-    /// live reward models' data). The page sends them once the first view is up, when
-    /// no other call is in flight (this takes `&mut self`).
+    /// model (checked like every checkpoint), the training users (RL prompts, the
+    /// live reward models' data) and the query corpus (the gold score of the live
+    /// runs' rollouts). The page sends them once the first view is up, when no other
+    /// call is in flight (this takes `&mut self`).
     pub fn set_rest(
         &mut self,
         sft: Vec<u8>,
         rm_sentence: Vec<u8>,
         train: Vec<u8>,
+        corpus: Vec<u8>,
     ) -> Result<(), JsError> {
         let fp = self.kit.fingerprint();
         let (policy, _) = checkpoint::policy_from_bytes("sft.safetensors", &sft, &fp, &self.device)
@@ -127,6 +129,7 @@ impl Lab {
             rm::from_bytes("rm-sentence.safetensors", &rm_sentence, &fp, &self.device)
                 .map_err(js_err)?;
         self.kit.set_train(&train).map_err(js_err)?;
+        self.kit.set_corpus(&corpus).map_err(js_err)?;
         self.sft = Some((policy, std::rc::Rc::new(sft)));
         self.rm_sentence = Some(rm_sentence);
         Ok(())
