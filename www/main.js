@@ -40,7 +40,7 @@ const el = (tag, props = {}, ...children) => {
 
 // ---- the URL holds the config ------------------------------------------------
 // Settings, the user and the response on show, and the view: a link reproduces what a teacher shows.
-const fields = { seed: "seed", batch: "batch", lr: "lr", beta: "beta", kl: "kltarget", maxnew: "maxnew", alpha: "alpha", sl: "sl", user: "user", model: "model", response: "response" };
+const fields = { seed: "seed", seeds: "seeds", batch: "batch", lr: "lr", beta: "beta", kl: "kltarget", maxnew: "maxnew", alpha: "alpha", sl: "sl", user: "user", model: "model", response: "response" };
 for (const [key, id] of Object.entries(fields)) if (params.has(key)) $(id).value = params.get(key);
 if (params.has("response")) $("response").dataset.touched = "1"; // the link's response, not the user's targets
 const saveUrl = () => {
@@ -81,24 +81,32 @@ function plot(opts, data, target) {
   return u;
 }
 const COLORS = { sentence: "#1f77b4", token: "#d62728" };
-function chart(target, title, series, yLabel) {
+function chart(target, title, series, yLabel, bands = BANDS) {
   const opts = {
-    title, width: 420, height: 220,
+    title, width: 420, height: 220, bands,
     scales: { x: { time: false } },
     axes: [{ label: "iteration" }, { label: yLabel }],
     series: [{ label: "iteration" }, ...series],
   };
-  return plot(opts, [[], ...series.map(() => [])], target);
+  const u = plot(opts, [[], ...series.map(() => [])], target);
+  // The bands' edges are not listed in the legend (the band says it; the sentence above names the seeds).
+  u.root.querySelectorAll(".u-legend .u-series").forEach((row, i) => { if (/(lowest|highest) seed$/.test(series[i - 1]?.label ?? "")) row.style.display = "none"; });
+  return u;
 }
-// Each mode's raw points drawn faintly, and their trailing mean over SMOOTH
-// iterations drawn bold (with a few rollouts per iteration one point is noisy).
+// Each seed's trailing mean over SMOOTH iterations (with a few rollouts per iteration
+// one point is noisy); drawn bold, their mean over the seeds, and shaded, the band from
+// the lowest seed to the highest, so that a difference inside the band is not read as
+// a finding.
 const SMOOTH = 5;
 const both = (label) => [
   { label: `PPO ${label}`, stroke: COLORS.sentence, width: 2 },
   { label: `TPPO ${label}`, stroke: COLORS.token, width: 2 },
-  { label: "PPO, raw", stroke: `${COLORS.sentence}55`, width: 1 },
-  { label: "TPPO, raw", stroke: `${COLORS.token}55`, width: 1 },
+  { label: "PPO, lowest seed", stroke: `${COLORS.sentence}55`, width: 1 },
+  { label: "PPO, highest seed", stroke: `${COLORS.sentence}55`, width: 1 },
+  { label: "TPPO, lowest seed", stroke: `${COLORS.token}55`, width: 1 },
+  { label: "TPPO, highest seed", stroke: `${COLORS.token}55`, width: 1 },
 ];
+const BANDS = [{ series: [4, 3], fill: `${COLORS.sentence}22` }, { series: [6, 5], fill: `${COLORS.token}22` }];
 // The trailing mean of the last k values (nulls skipped) at each point: display smoothing only.
 function trailing(ys, k) {
   return ys.map((_, i) => {
@@ -182,7 +190,15 @@ $("generate").addEventListener("click", async () => {
 });
 
 // ---- view 2: PPO vs TPPO --------------------------------------------------------
+// Per mode: the first seed's iterations (what the other views name as "ppo"/"tppo"),
+// and every seed's (the bands).
 const history_ = { sentence: [], token: [] };
+const seedRuns = { sentence: [], token: [] };
+const clearRuns = (seeds) => {
+  history_.sentence = []; history_.token = [];
+  seedRuns.sentence = Array.from({ length: seeds }, () => []);
+  seedRuns.token = Array.from({ length: seeds }, () => []);
+};
 let charts = null;
 // uPlot draws no points by itself in its x-y mode (mode 2): one dot per (KL, relevance) pair.
 function scatter(u, si) {
@@ -209,7 +225,7 @@ function makeCharts() {
     score: chart($("chart-score"), "score mean ± std (objective/scores)", [
       { label: "PPO", stroke: COLORS.sentence, width: 2 }, { label: "PPO −std", stroke: COLORS.sentence, dash: [4, 4] }, { label: "PPO +std", stroke: COLORS.sentence, dash: [4, 4] },
       { label: "TPPO", stroke: COLORS.token, width: 2 }, { label: "TPPO −std", stroke: COLORS.token, dash: [4, 4] }, { label: "TPPO +std", stroke: COLORS.token, dash: [4, 4] },
-    ], "score"),
+    ], "score", []),
     rel: chart($("chart-rel"), `judge relevance of the rollouts (mean of ${SMOOTH} iterations)`, both(""), "rate"),
     // The generator's truth, which no training step reads: where the judge's (and the
     // reward model's) score rises and gold does not, the run is over-optimising.
@@ -220,24 +236,39 @@ function makeCharts() {
     time: chart($("chart-time"), "seconds per iteration (time/iteration_s)", both(""), "s"),
   };
 }
+// The iterations every seed of a mode has done.
+const complete = (runs) => (runs.length ? Math.min(...runs.map((r) => r.length)) : 0);
 function redraw() {
   const s = history_.sentence, t = history_.token;
-  const n = Math.max(s.length, t.length);
+  const n = Math.max(complete(seedRuns.sentence), complete(seedRuns.token));
   const xs = Array.from({ length: n }, (_, i) => i + 1);
-  const col = (h, f) => xs.map((_, i) => (h[i] ? f(h[i]) : null));
+  // Over a mode's seeds at each iteration every seed has reached: mean, lowest, highest.
+  const over = (runs, f, smooth) => {
+    const m = complete(runs);
+    const per = runs.map((r) => { const v = xs.map((_, i) => (i < m ? f(r[i]) ?? null : null)); return smooth ? trailing(v, SMOOTH) : v; });
+    const at = (g) => xs.map((_, i) => { const v = per.map((p) => p[i]).filter((x) => x !== null && x !== undefined); return i < m && v.length ? g(v) : null; });
+    return [at((v) => v.reduce((a, b) => a + b, 0) / v.length), at((v) => Math.min(...v)), at((v) => Math.max(...v))];
+  };
   const sc = (m) => m["objective/scores"], sd = (m) => m["objective/scores_std"];
-  charts.score.setData([xs, col(s, sc), col(s, (m) => sc(m) - sd(m)), col(s, (m) => sc(m) + sd(m)),
-    col(t, sc), col(t, (m) => sc(m) - sd(m)), col(t, (m) => sc(m) + sd(m))]);
-  const pair = (f) => { const a = col(s, f), b = col(t, f); return [xs, trailing(a, SMOOTH), trailing(b, SMOOTH), a, b]; };
+  const scoreOf = (runs) => { const [mean] = over(runs, sc, false), [std] = over(runs, sd, false);
+    return [mean, mean.map((v, i) => (v === null ? null : v - std[i])), mean.map((v, i) => (v === null ? null : v + std[i]))]; };
+  charts.score.setData([xs, ...scoreOf(seedRuns.sentence), ...scoreOf(seedRuns.token)]);
+  const pair = (f) => { const [a, alo, ahi] = over(seedRuns.sentence, f, true), [b, blo, bhi] = over(seedRuns.token, f, true); return [xs, a, b, alo, ahi, blo, bhi]; };
   charts.rel.setData(pair((m) => m["objective/judge_relevance"]));
   charts.gold.setData(pair((m) => m["objective/gold"] ?? null));
   charts.kl.setData(pair((m) => m["objective/kl"]));
   charts.len.setData(pair((m) => m["response/length"]));
   charts.clip.setData(pair((m) => m["policy/clipfrac_avg"]));
   charts.time.setData(pair((m) => m["time/iteration_s"]));
-  const fr = (h) => [h.map((m) => m["objective/kl"]), h.map((m) => m["objective/judge_relevance"])];
-  charts.frontier.setData([null, fr(s), fr(t)]);
-  $("view-train").dataset.points = `${s.length},${t.length}`;
+  const fr = (runs) => { const all = runs.flat(); return [all.map((m) => m["objective/kl"]), all.map((m) => m["objective/judge_relevance"])]; };
+  charts.frontier.setData([null, fr(seedRuns.sentence), fr(seedRuns.token)]);
+  $("view-train").dataset.points = `${complete(seedRuns.sentence)},${complete(seedRuns.token)}`;
+  $("view-train").dataset.seeds = `${seedRuns.sentence.length},${seedRuns.token.length}`;
+  // The last complete iteration's KL per seed (the page test reads the spread).
+  const lastKl = (runs) => runs.map((r) => r[complete(runs) - 1]?.["objective/kl"]).join(" ");
+  $("view-train").dataset.kl = `${lastKl(seedRuns.sentence)},${lastKl(seedRuns.token)}`;
+  const k = seedRuns.sentence.length;
+  say("train-seeds", k ? `${k} seed${k === 1 ? "" : "s"} per mode (seed ${settings().seed} to ${settings().seed + k - 1}): bold lines are their mean, bands the lowest to the highest seed; the credit, the rollouts and the other views show seed ${settings().seed}.` : "");
   const lastGold = (h) => String(h.at(-1)?.["objective/gold"] ?? null);
   $("view-train").dataset.gold = `${lastGold(s)},${lastGold(t)}`;
 }
@@ -288,7 +319,9 @@ $("user").addEventListener("change", () => { if (started) drawCredit(); });
 
 listeners.push((m) => {
   if (m.event === "step") {
-    if (m.mode === "token" && !$("view-train").hidden) drawCredit();
+    if (m.mode === "token" && m.seed === 0 && !$("view-train").hidden) drawCredit();
+    seedRuns[m.mode][m.seed]?.push(m.value.metrics);
+    if (m.seed !== 0) { redraw(); return; }
     history_[m.mode].push(m.value.metrics);
     $(`samples-${m.mode}`).replaceChildren(...m.value.samples.map((s) => el("li", { text: s || "(empty)" })));
     const it = m.value.metrics;
@@ -305,8 +338,9 @@ const settings = () => ({ seed: Number($("seed").value), batch_size: Number($("b
   alpha: Number($("alpha").value), sl: Number($("sl").value) });
 async function ensureStarted() {
   if (started) return;
-  await call("start", { settings: settings() });
-  history_.sentence = []; history_.token = [];
+  const seeds = Number($("seeds").value);
+  await call("start", { settings: settings(), seeds });
+  clearRuns(seeds);
   started = true;
 }
 $("play").addEventListener("click", async () => {
@@ -333,7 +367,7 @@ $("step").addEventListener("click", async () => { try { await ensureStarted(); a
 $("reset").addEventListener("click", async () => {
   await call("pause");
   started = false;
-  history_.sentence = []; history_.token = [];
+  clearRuns(0);
   redraw();
   $("samples-sentence").replaceChildren(); $("samples-token").replaceChildren(); $("credit").replaceChildren();
   say("train-status", "reset: the next play starts from the SFT policy");
@@ -633,11 +667,13 @@ const download = (name, data, type) => {
   a.click();
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 };
-$("export-json").addEventListener("click", () => download("tppo-lab-metrics.json", JSON.stringify({ config: settings(), ppo: history_.sentence, tppo: history_.token }, null, 1), "application/json"));
+// Every seed's iterations: `ppo[k]` and `tppo[k]` are seed `config.seed + k`'s.
+$("export-json").addEventListener("click", () => download("tppo-lab-metrics.json", JSON.stringify({ config: settings(), ppo: seedRuns.sentence, tppo: seedRuns.token }, null, 1), "application/json"));
 $("export-csv").addEventListener("click", () => {
-  const rows = [...history_.sentence.map((m) => ["ppo", m]), ...history_.token.map((m) => ["tppo", m])];
-  const keys = rows.length ? Object.keys(rows[0][1]) : [];
-  const csv = [["run", ...keys].join(","), ...rows.map(([r, m]) => [r, ...keys.map((k) => m[k])].join(","))].join("\n");
+  const seed0 = settings().seed;
+  const rows = [["ppo", seedRuns.sentence], ["tppo", seedRuns.token]].flatMap(([r, runs]) => runs.flatMap((h, k) => h.map((m) => [r, seed0 + k, m])));
+  const keys = rows.length ? Object.keys(rows[0][2]) : [];
+  const csv = [["run", "seed", ...keys].join(","), ...rows.map(([r, seed, m]) => [r, seed, ...keys.map((k) => m[k])].join(","))].join("\n");
   download("tppo-lab-metrics.csv", csv, "text/csv");
 });
 $("export-compare-html").addEventListener("click", async () => {
@@ -721,7 +757,7 @@ async function fallBackToCpu(why) {
   call("loadPolicy");
   showBackend(info.backend, notice);
   started = false; rmStarted = false;
-  history_.sentence = []; history_.token = [];
+  clearRuns(0);
   redraw();
   $("play").disabled = false; $("pause").disabled = true;
   $("rm-play").disabled = false; $("rm-pause").disabled = true;
@@ -747,7 +783,7 @@ let limits = null; // the library's, once the worker is up
 let defaults = null; // the library's settings the forms start from (www/ holds no default number)
 // Fill each setting's field from the library's defaults, unless the URL set it.
 function fillDefaults(d) {
-  const form = { seed: d.run.seed, batch: d.run.batch_size, lr: d.run.lr, beta: d.run.kl_coef, kltarget: d.run.kl_target ?? 0,
+  const form = { seed: d.run.seed, seeds: d.seeds, batch: d.run.batch_size, lr: d.run.lr, beta: d.run.kl_coef, kltarget: d.run.kl_target ?? 0,
     maxnew: d.run.max_new, alpha: d.run.alpha, sl: d.run.sl, "rm-users": d.rm.users, "rm-eval": d.rm.eval_users,
     "rm-batch": d.rm.batch_size, "rm-w": d.rm.w, "compare-n": d.compare_users };
   const inUrl = new Set(Object.entries(fields).filter(([key]) => params.has(key)).map(([, id]) => id));
@@ -779,6 +815,7 @@ async function main() {
   say("status", "loading models, tokenizer, judge…");
   const info = await call("init", { backend: params.get("backend") === "cpu" ? "cpu" : "auto" });
   limits = await call("limits");
+  $("seeds").max = limits.max_seeds;
   defaults = await call("defaults");
   fillDefaults(defaults);
   const tLab = performance.now();

@@ -56,6 +56,27 @@ if (self.GPUDevice) {
 let wasm = null;
 let lab = null;
 let playing = false;
+let runSeeds = []; // the seeds of the PPO and TPPO runs (start)
+let stepsDone = { sentence: [], token: [] }; // iterations per mode and seed
+
+// One round: every run (each mode, each seed) one iteration, the runs behind first, so
+// that a pause part way through a round leaves the seeds at most one iteration apart
+// and the next round evens them. `goOn()` is asked after each iteration (pause).
+// Returns whether the round completed.
+async function round(goOn) {
+  const target = 1 + Math.min(...stepsDone.sentence, ...stepsDone.token);
+  for (const mode of ["sentence", "token"]) {
+    for (const [k, seed] of runSeeds.entries()) {
+      if (stepsDone[mode][k] >= target) continue;
+      const value = await exclusive(() => lab.step(mode, BigInt(seed)));
+      stepsDone[mode][k] += 1;
+      postMessage({ event: "step", mode, seed: k, value });
+      await tick(); // let "pause" in
+      if (!goOn()) return false;
+    }
+  }
+  return true;
+}
 let compared = []; // the pairs of the last comparison or imported compare file
 let policyReady = null; // resolves once the rest is loaded (after the first view)
 // Commands that need the SFT policy (or the sentence RM, or the training users) wait for it.
@@ -171,32 +192,27 @@ const commands = {
   score: ({ index, response, alpha, sl }) => lab.score(index, response, alpha, sl),
   generate: ({ model, index, temperature, seed }) => lab.generate(model, index, temperature, BigInt(seed)),
   credit: ({ index }) => lab.credit(index),
-  start({ settings }) {
+  // PPO and TPPO, each with `seeds` seeds: settings.seed, settings.seed + 1, ….
+  start({ settings, seeds }) {
+    const most = lib.limits().max_seeds;
+    if (!(Number.isInteger(seeds) && seeds >= 1 && seeds <= most)) throw new Error(`seeds: expected 1 to ${most} runs per mode, found ${seeds}`);
+    lab.clear_runs();
+    runSeeds = Array.from({ length: seeds }, (_, k) => Number(settings.seed) + k);
+    stepsDone = { sentence: runSeeds.map(() => 0), token: runSeeds.map(() => 0) };
     for (const mode of ["sentence", "token"]) {
-      lab.start(mode, { ...settings, seed: Number(settings.seed) });
+      for (const seed of runSeeds) lab.start(mode, { ...settings, seed });
     }
     return true;
   },
   async step() {
-    const out = {};
-    for (const mode of ["sentence", "token"]) {
-      out[mode] = await lab.step(mode);
-      postMessage({ event: "step", mode, value: out[mode] });
-      await tick();
-    }
-    return out;
+    await round(() => true);
+    return true;
   },
   async play({ iters }) {
     playing = true;
     let done = 0;
     while (playing && done < iters) {
-      for (const mode of ["sentence", "token"]) {
-        const value = await exclusive(() => lab.step(mode));
-        postMessage({ event: "step", mode, value });
-        await tick(); // let "pause" in
-        if (!playing) break;
-      }
-      done += 1;
+      if (await round(() => playing)) done += 1;
     }
     playing = false;
     postMessage({ event: "paused" });
@@ -266,7 +282,7 @@ const commands = {
 
 // Commands that take their own turns (`play`, `rmPlay`: one per step) or do not call
 // the lab (so "pause" is never queued behind a step).
-const OWN_TURNS = new Set(["play", "rmPlay", "pause", "memory", "loseDevice", "loadPolicy"]);
+const OWN_TURNS = new Set(["play", "step", "rmPlay", "pause", "memory", "loseDevice", "loadPolicy"]);
 
 onmessage = async (e) => {
   const { id, cmd, args } = e.data;

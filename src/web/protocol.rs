@@ -50,9 +50,10 @@ pub enum Request {
         temperature: f32,
         seed: u64,
     },
-    /// (Re)start PPO and TPPO from the SFT policy.
-    Start { settings: RunSettings },
-    /// One iteration of each run ([`StepReply`] per mode).
+    /// (Re)start PPO and TPPO from the SFT policy, each with `seeds` seeds
+    /// (`settings.seed`, `settings.seed + 1`, …): the bands of the live curves.
+    Start { settings: RunSettings, seeds: usize },
+    /// One iteration of each run, every seed ([`StepReply`] per mode and seed).
     Step,
     /// Iterate until paused or `iters` iterations (events `step`, then `paused`).
     Play { iters: usize },
@@ -181,7 +182,13 @@ pub struct PageDefaults {
     pub compare_users: usize,
     /// The temperature of the token view's "Generate" (the rollouts').
     pub temperature: f32,
+    /// Seeds per mode of the live PPO vs TPPO runs: the curves' bands (one seed's
+    /// curve is easily read as a finding; three show the spread).
+    pub seeds: usize,
 }
+
+/// The most seeds per mode the page runs side by side.
+pub const MAX_SEEDS: usize = 5;
 
 impl Default for PageDefaults {
     fn default() -> Self {
@@ -190,6 +197,7 @@ impl Default for PageDefaults {
             rm: RmSettings::default(),
             compare_users: 16,
             temperature: crate::rl::PpoConfig::page().temperature,
+            seeds: 3,
         }
     }
 }
@@ -315,6 +323,8 @@ pub struct Limits {
     pub max_import_bytes: usize,
     pub max_prompt: usize,
     pub max_response: usize,
+    /// Seeds per mode of the live runs.
+    pub max_seeds: usize,
 }
 
 impl Limits {
@@ -323,6 +333,7 @@ impl Limits {
             max_import_bytes: crate::eval::MAX_IMPORT_BYTES,
             max_prompt: crate::model::prompt::MAX_PROMPT,
             max_response: crate::model::prompt::MAX_RESPONSE,
+            max_seeds: MAX_SEEDS,
         }
     }
 }

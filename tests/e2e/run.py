@@ -462,10 +462,10 @@ def run(page, base, out, c, requests, errors):
     c.check("page loads on the CPU backend", state == "1", f"{t:.1f} s; {status}")
     # The form starts from the library's defaults (Lab's `defaults`), but for what the URL set.
     d = page.evaluate("window.tppoLab.defaults()")
-    ids = ["seed", "batch", "lr", "beta", "kltarget", "maxnew", "alpha", "sl", "rm-users", "rm-eval", "rm-batch", "rm-w", "compare-n"]
+    ids = ["seed", "seeds", "batch", "lr", "beta", "kltarget", "maxnew", "alpha", "sl", "rm-users", "rm-eval", "rm-batch", "rm-w", "compare-n"]
     form = page.evaluate(f"Object.fromEntries({json.dumps(ids)}.map((id) => [id, Number(document.getElementById(id).value)]))")
     run, rm = d["run"], d["rm"]
-    want = {"seed": 1, "batch": 2, "maxnew": 12, "lr": run["lr"], "beta": run["kl_coef"], "kltarget": run["kl_target"] or 0,
+    want = {"seed": 1, "seeds": d["seeds"], "batch": 2, "maxnew": 12, "lr": run["lr"], "beta": run["kl_coef"], "kltarget": run["kl_target"] or 0,
             "alpha": run["alpha"], "sl": run["sl"], "rm-users": rm["users"], "rm-eval": rm["eval_users"],
             "rm-batch": rm["batch_size"], "rm-w": rm["w"], "compare-n": d["compare_users"]}
     off = {k: (form.get(k), v) for k, v in want.items() if form.get(k) is None or abs(form[k] - v) > 1e-6 * max(1, abs(v))}
@@ -498,7 +498,15 @@ def run(page, base, out, c, requests, errors):
         page.click("#step")
         pts, _ = poll(page, f"(() => {{ const p = document.getElementById('view-train').dataset.points; return p === '{i + 1},{i + 1}' ? p : null }})()", 240)
     ms = (time.time() - t0) * 1000 / 6
-    c.check("3 PPO + 3 TPPO iterations produce curve points", pts == "3,3", f"{pts}; {ms:.0f} ms per iteration (CPU backend, 2 rollouts)")
+    c.check("3 PPO + 3 TPPO iterations produce curve points", pts == "3,3", f"{pts}; {ms:.0f} ms per iteration of a mode, all its seeds (CPU backend, 2 rollouts)")
+    # Several seeds live (issue 32, item 5): every mode runs the library's default number of
+    # seeds, the curves draw their mean and band, and the view says how many.
+    seeds, kl, note = page.evaluate("[document.getElementById('view-train').dataset.seeds, document.getElementById('view-train').dataset.kl, document.getElementById('train-seeds').textContent]")
+    n = d["seeds"]
+    kls = [[float(x) for x in part.split()] for part in (kl or ",").split(",")]
+    c.check(f"each mode runs {n} seeds side by side, drawn as a mean and a band, and the view says so",
+            n >= 3 and seeds == f"{n},{n}" and all(len(k) == n and len(set(k)) > 1 for k in kls) and note.startswith(f"{n} seeds per mode"),
+            f"seeds {seeds}; last KL per seed {kls}; {note[:60]!r}")
     samples = page.evaluate("document.querySelectorAll('#samples-token li, #samples-sentence li').length")
     c.check("the rollouts are shown as they train", samples > 0)
     # Gold beside the judge: the page has the corpus, so every iteration's rollouts get a gold score.

@@ -177,6 +177,8 @@ impl Lab {
         })
     }
 
+    /// The first started run of a mode (the settings' own seed): what the other views
+    /// (generate, compare, credit, export) show of "ppo" and "tppo".
     fn run(&self, reward: RewardMode) -> Option<&Run> {
         self.runs.iter().find(|r| r.cfg().reward == reward)
     }
@@ -336,19 +338,26 @@ impl Lab {
             &self.device,
         )
         .map_err(js_err)?;
-        self.runs.retain(|r| r.cfg().reward != reward);
+        self.runs
+            .retain(|r| !(r.cfg().reward == reward && r.cfg().seed == s.seed));
         self.runs.push(run);
         Ok(())
     }
 
-    /// One iteration of a started run, on the next training users of its seed.
-    pub async fn step(&mut self, mode_name: String) -> Result<JsValue, JsError> {
+    /// Forget every PPO / TPPO run (before a new start with other settings or seeds).
+    pub fn clear_runs(&mut self) {
+        self.runs.clear();
+    }
+
+    /// One iteration of the started run of `mode_name` and `seed`, on the next
+    /// training users of its seed.
+    pub async fn step(&mut self, mode_name: String, seed: u64) -> Result<JsValue, JsError> {
         let reward = mode(&mode_name)?;
         let run = self
             .runs
             .iter_mut()
-            .find(|r| r.cfg().reward == reward)
-            .ok_or_else(|| js_err(format!("{mode_name}: start the run first")))?;
+            .find(|r| r.cfg().reward == reward && r.cfg().seed == seed)
+            .ok_or_else(|| js_err(format!("{mode_name}, seed {seed}: start the run first")))?;
         let step = run.step(&self.kit).await.map_err(js_err)?;
         to_js(&StepReply {
             metrics: step.metrics,
