@@ -29,12 +29,7 @@ while [ $# -gt 0 ]; do
 done
 
 if [ "$build" = 1 ]; then
-  step "set-up: wasm target, wasm-pack, wasm-bindgen-cli $(locked_wasm_bindgen)"
-  need_wasm_tools
-  step "set-up: Rust $THREADS_NIGHTLY with rust-src (the threaded CPU build)"
-  need_threads_toolchain
-  step "wasm32 builds of the library (with WebGPU into pkg/; CPU-only with threads into pkg/cpu/)"
-  build_pkg
+  build_lab
 fi
 
 step "assemble the static site in $out/"

@@ -186,6 +186,16 @@ lint_cpu_wasm() {
   fi
 }
 
+# The set-up and the wasm builds of the lab, as numbered steps (serve.sh, site.sh).
+build_lab() {
+  step "set-up: wasm target, wasm-pack, wasm-bindgen-cli $(locked_wasm_bindgen)"
+  need_wasm_tools
+  step "set-up: Rust $THREADS_NIGHTLY with rust-src (the threaded CPU build)"
+  need_threads_toolchain
+  step "wasm32 builds of the library (with WebGPU into pkg/; CPU-only with threads into pkg/cpu/)"
+  build_pkg
+}
+
 # The browser build: the library for wasm32 (no CLI features), then its JS bindings:
 # pkg/ with the WebGPU backend (stable Rust; its CPU backend runs on one thread),
 # pkg/cpu/ with the CPU backend only and threads (nightly, atomics, its own target

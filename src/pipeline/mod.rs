@@ -951,12 +951,11 @@ mod tests {
         assert_eq!(shell_quote(""), "''");
     }
 
-    #[test]
-    fn a_job_counts_as_finished_only_with_a_success_status_and_all_its_outputs() {
-        let dir = tempfile::tempdir().unwrap();
-        let settings = Settings {
+    /// The quick preset's settings with the shipped paths (its tests' plans).
+    fn quick_settings() -> Settings {
+        Settings {
             preset: "quick".into(),
-            seeds: 1,
+            seeds: 2,
             sft: "data/models/sft".into(),
             rm_token: "data/models/rm-token".into(),
             rm_sentence: "data/models/rm-sentence".into(),
@@ -966,6 +965,15 @@ mod tests {
             assets: "data".into(),
             train: "data/train.jsonl.gz".into(),
             resamples: 2000,
+        }
+    }
+
+    #[test]
+    fn a_job_counts_as_finished_only_with_a_success_status_and_all_its_outputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings {
+            seeds: 1,
+            ..quick_settings()
         };
         let plan = Plan::new(
             settings,
@@ -1007,19 +1015,7 @@ mod tests {
     #[test]
     fn the_quick_plan_has_the_jobs_of_the_quick_pipeline() {
         // (see below: the default preset's tuning stage too)
-        let settings = Settings {
-            preset: "quick".into(),
-            seeds: 2,
-            sft: "data/models/sft".into(),
-            rm_token: "data/models/rm-token".into(),
-            rm_sentence: "data/models/rm-sentence".into(),
-            eval: "data/eval.jsonl".into(),
-            val: "data/val.jsonl".into(),
-            tokenizer: "data/tokenizer.json".into(),
-            assets: "data".into(),
-            train: "data/train.jsonl.gz".into(),
-            resamples: 2000,
-        };
+        let settings = quick_settings();
         let plan = Plan::new(
             settings.clone(),
             Path::new("out"),
