@@ -268,7 +268,9 @@ function redraw() {
   const lastKl = (runs) => runs.map((r) => r[complete(runs) - 1]?.["objective/kl"]).join(" ");
   $("view-train").dataset.kl = `${lastKl(seedRuns.sentence)},${lastKl(seedRuns.token)}`;
   const k = seedRuns.sentence.length;
-  say("train-seeds", k ? `${k} seed${k === 1 ? "" : "s"} per mode (seed ${settings().seed} to ${settings().seed + k - 1}): bold lines are their mean, bands the lowest to the highest seed; the credit, the rollouts and the other views show seed ${settings().seed}.` : "");
+  const s0 = settings().seed;
+  say("train-seeds", k === 1 ? `1 seed per mode (seed ${s0}): no band; set seeds to 3 or more to see how much another seed moves the curves.`
+    : k ? `${k} seeds per mode (seed ${s0} to ${s0 + k - 1}): bold lines are their mean, bands the lowest to the highest seed; the credit, the rollouts and the other views show seed ${s0}.` : "");
   const lastGold = (h) => String(h.at(-1)?.["objective/gold"] ?? null);
   $("view-train").dataset.gold = `${lastGold(s)},${lastGold(t)}`;
 }
