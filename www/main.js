@@ -273,11 +273,13 @@ function redraw() {
     : k ? `${k} seeds per mode (seed ${s0} to ${s0 + k - 1}): bold lines are their mean, bands the lowest to the highest seed; the credit, the rollouts and the other views show seed ${s0}.` : "");
   const lastGold = (h) => String(h.at(-1)?.["objective/gold"] ?? null);
   $("view-train").dataset.gold = `${lastGold(s)},${lastGold(t)}`;
+  checkEffects();
 }
 // ---- where the credit goes (the paper's Fig. 1) ------------------------------------
 // One fixed response (the SFT's greedy answer to the selected user) scored by each run
 // as it is now: the library's rewards, values and advantages, coloured by the library.
 const credit = { busy: false, again: false };
+let lastCredit = null; // the last credit reply (the guided experiments' credit effects)
 // Black or white text, whichever contrasts more with an rgba colour over the white page.
 function ink(rgba) {
   const [r, g, b, a = 1] = rgba.match(/[\d.]+/g).map(Number);
@@ -309,6 +311,8 @@ async function drawCredit() {
     }
     $("credit").replaceChildren(...rows);
     $("credit").dataset.iters = c.modes.map((m) => `${m.mode}:${m.iter}`).join(",");
+    lastCredit = c;
+    checkEffects();
     say("credit-status", `user ${index}: "${c.response}"; ` + c.modes.map((m) => `${NAMES[m.mode]} after ${m.iter} iterations (β ${m.kl_coef.toFixed(3)}, score ${m.credit.score.toFixed(3)})`).join("; "));
   } catch (e) {
     sayError("credit-status", e);
@@ -374,6 +378,148 @@ $("reset").addEventListener("click", async () => {
   $("samples-sentence").replaceChildren(); $("samples-token").replaceChildren(); $("credit").replaceChildren();
   say("train-status", "reset: the next play starts from the SFT policy");
 });
+
+// ---- guided experiments (issue 32, item 4) ------------------------------------------
+// The library's presets (src/web/presets.rs): each fills the forms, opens its view, says
+// what to watch and checks its effects live — a number of the runs against the preset's
+// threshold, "reached at iteration k" once it passes. `?preset=ID` is its link.
+let presets = [];
+let guided = null; // the preset on show
+let guidedAt = null; // when its run started (ms), for "reached after s"
+let reached = []; // per effect: {iter, seconds} once it passed, else null
+let lemmaReport = null;
+const NAMES_ = { sentence: "PPO", token: "TPPO" };
+const avg = (v) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : null);
+// The bold line's last value: the mean over seeds of each seed's mean of its last SMOOTH iterations.
+const lastMean = (runs, key) => {
+  const m = complete(runs);
+  return m ? avg(runs.map((r) => avg(r.slice(Math.max(0, m - SMOOTH), m).map((x) => x[key]))).filter((v) => v !== null)) : null;
+};
+const firstMean = (runs, key) => (complete(runs) ? avg(runs.map((r) => r[0][key])) : null);
+// An effect's value now: {value, n (the tokens, for AllTokens), iter} or null.
+function measure(w) {
+  if (w.kind === "metric") {
+    const runs = seedRuns[w.mode] ?? [];
+    const now = lastMean(runs, w.key);
+    return now === null ? null : { value: now, first: firstMean(runs, w.key), iter: complete(runs) };
+  }
+  if (w.kind === "lemmaKl") {
+    if (!lemmaReport) return null;
+    return { value: lemmaReport.kl_to_star.at(-1), iter: lemmaReport.kl_to_star.length - 1 };
+  }
+  const m = lastCredit?.modes.find((x) => x.mode === w.mode);
+  if (!m) return null;
+  const value = w.kind === "rmTokens" ? m.rm_tokens : m.credit.advantages.filter((a) => a !== 0).length;
+  return { value, n: lastCredit.tokens.length, iter: m.iter };
+}
+function passes(t, got) {
+  const v = t.kind === "rise" ? got.value - got.first : got.value;
+  if (t.kind === "allTokens") return got.value === got.n;
+  return t.kind === "atMost" ? v <= t.value : v >= t.value;
+}
+function checkEffects() {
+  if (!guided || guidedAt === null) return;
+  const items = guided.effects.map((e, i) => {
+    const got = measure(e.what);
+    if (got && !reached[i] && passes(e.test, got)) {
+      // The Lemma's toy runs at once: it reached its effect at the first iteration that passed.
+      const iter = e.what.kind === "lemmaKl" ? lemmaReport.kl_to_star.findIndex((k) => passes(e.test, { value: k })) : got.iter;
+      reached[i] = { iter, seconds: (performance.now() - guidedAt) / 1000 };
+    }
+    const now = !got ? "not measured yet"
+      : got.n !== undefined ? `now ${got.value} of ${got.n} tokens`
+      : e.test.kind === "rise" ? `now ${got.first.toFixed(2)} → ${got.value.toFixed(2)}`
+      : `now ${got.value.toPrecision(3)}`;
+    const when = reached[i] ? `reached at iteration ${reached[i].iter}, ${reached[i].seconds.toFixed(1)} s after run` : "not reached";
+    return el("li", { text: `${e.text}: ${now}; ${when}`, "data-reached": reached[i] ? "1" : "0", "data-value": got ? String(got.value) : "",
+      "data-iter": reached[i] ? String(reached[i].iter) : "", "data-seconds": reached[i] ? String(reached[i].seconds) : "" });
+  });
+  $("preset-effects").replaceChildren(...items);
+  $("preset-box").dataset.reached = `${reached.filter(Boolean).length}/${guided.effects.length}`;
+}
+// Fill the forms from a preset (a field the URL sets wins when `fromUrl`), show its box and view.
+function applyPreset(p, fromUrl) {
+  guided = p; guidedAt = null; reached = p.effects.map(() => null);
+  const inUrl = new Set(fromUrl ? Object.entries(fields).filter(([key]) => params.has(key)).map(([, id]) => id) : []);
+  const set = (id, v) => { if (!inUrl.has(id)) $(id).value = Number(Number(v).toPrecision(6)); };
+  if (p.run) {
+    const r = p.run;
+    for (const [id, v] of [["seed", r.seed], ["batch", r.batch_size], ["maxnew", r.max_new], ["lr", r.lr], ["beta", r.kl_coef],
+      ["kltarget", r.kl_target ?? 0], ["alpha", r.alpha], ["sl", r.sl], ["seeds", p.seeds]]) set(id, v);
+    $("alpha-v").value = $("alpha").value; $("sl-v").value = $("sl").value;
+  }
+  if (p.lemma) for (const [id, v] of [["lemma-beta", p.lemma.beta], ["lemma-iters", p.lemma.iters], ["lemma-seed", p.lemma.seed]]) set(id, v);
+  $("preset-title").textContent = p.title;
+  $("preset-watch").replaceChildren(...p.watch.map((w) => el("li", { text: w })));
+  $("preset-box").hidden = false;
+  $("preset-box").dataset.preset = p.id;
+  say("preset-status", p.run ? `${p.iters} iterations per mode, ${p.seeds} seed${p.seeds > 1 ? "s" : ""}; the effects below are checked as it runs`
+    : "the effect below is checked when it has run");
+  params.set("preset", p.id);
+  if (!fromUrl) saveUrl();
+  show($(`tab-${p.view}`));
+  checkEffects();
+  $("preset-effects").replaceChildren(...p.effects.map((e) => el("li", { text: `${e.text}: not run yet`, "data-reached": "0" })));
+}
+async function runPreset() {
+  const p = guided;
+  reached = p.effects.map(() => null);
+  show($(`tab-${p.view}`));
+  guidedAt = performance.now();
+  if (p.lemma) { await runLemma(); return; }
+  await call("pause");
+  started = false; lastCredit = null;
+  clearRuns(0); redraw();
+  await ensureStarted();
+  $("play").disabled = true; $("pause").disabled = false;
+  say("preset-status", `running: ${p.iters} iterations per mode`);
+  const done = await call("play", { iters: p.iters });
+  say("preset-status", `done: ${done} iterations per mode in ${((performance.now() - guidedAt) / 1000).toFixed(1)} s`);
+  $("preset-box").dataset.done = String(done);
+}
+$("preset-run").addEventListener("click", () => runPreset().catch(fail));
+function listPresets() {
+  $("preset-list").replaceChildren(...presets.map((p) => {
+    const q = new URLSearchParams({ preset: p.id, view: p.view });
+    if (params.has("backend")) q.set("backend", params.get("backend"));
+    const a = el("a", { href: `?${q}`, text: p.title, id: `preset-${p.id}` });
+    // In the page: no reload (the link is for sharing: it opens the same state).
+    a.addEventListener("click", (e) => { e.preventDefault(); for (const key of Object.keys(fields)) params.delete(key); applyPreset(p, false); });
+    return el("li", {}, a);
+  }));
+}
+
+// ---- view 7: Lemma 3.1 --------------------------------------------------------------
+let lemmaChart = null;
+async function runLemma() {
+  const settings = { beta: Number($("lemma-beta").value), iters: Number($("lemma-iters").value), seed: Number($("lemma-seed").value) };
+  const t = performance.now();
+  try {
+    lemmaReport = await call("lemma", { settings });
+  } catch (e) { sayError("lemma-status", e); return; }
+  const r = lemmaReport;
+  const adv = r.advantages;
+  const bar = (p) => el("td", {}, el("span", { class: "lemma-bar" }), ` ${p.toFixed(3)}`);
+  const head = el("tr", {}, el("th", { scope: "col", text: "action" }), ...r.pi_ref.map((_, i) => el("th", { scope: "col", text: String(i + 1) })));
+  const row = (label, ps) => {
+    const tr = el("tr", { "data-row": label }, el("th", { scope: "row", text: label }));
+    for (const p of ps) { const td = bar(p); td.dataset.v = String(p); td.firstChild.style.width = `${(4 * p).toFixed(2)}rem`; tr.append(td); }
+    return tr;
+  };
+  $("lemma-table").replaceChildren(head, ...(adv ? [el("tr", {}, el("th", { scope: "row", text: "A(a)" }), ...adv.map((a) => el("td", { text: a.toFixed(2) })))] : []),
+    row("π_ref", r.pi_ref), row("π* (closed form)", r.pi_star), row("π (trained)", r.pi));
+  const xs = r.kl_to_star.map((_, i) => i);
+  if (!lemmaChart) {
+    lemmaChart = plot({ title: "KL(π ‖ π*) after each iteration", width: 420, height: 220, scales: { x: { time: false }, y: { distr: 3 } },
+      axes: [{ label: "iteration" }, { label: "nats (log scale)" }], series: [{ label: "iteration" }, { label: "KL(π ‖ π*)", stroke: COLORS.token, width: 2 }] },
+    [xs, r.kl_to_star.map((k) => Math.max(k, 1e-6))], $("chart-lemma"));
+  } else lemmaChart.setData([xs, r.kl_to_star.map((k) => Math.max(k, 1e-6))]);
+  say("lemma-status", `${settings.iters} iterations in ${((performance.now() - t) / 1000).toFixed(2)} s: KL(π ‖ π*) ${r.kl_to_star[0].toFixed(3)} → ${r.kl_to_star.at(-1).toExponential(2)}; objective E[A] − β·KL: π* ${r.objective_star.toFixed(4)}, trained π ${r.objective.toFixed(4)}`);
+  $("view-lemma").dataset.kl = String(r.kl_to_star.at(-1));
+  checkEffects();
+}
+$("lemma-run").addEventListener("click", () => { guidedAt = guided?.lemma ? performance.now() : guidedAt; runLemma().catch(fail); });
+for (const id of ["lemma-beta", "lemma-iters", "lemma-seed"]) $(id).addEventListener("keydown", (e) => { if (e.key === "Enter") $("lemma-run").click(); });
 
 // ---- view 3: reward models ------------------------------------------------------
 async function rmCurves() {
@@ -727,6 +873,8 @@ window.tppoLab = {
   loseDevice: () => call("loseDevice"),
   // The library's defaults, to compare with the form.
   defaults: () => call("defaults"),
+  // The library's guided experiments, to compare with what a preset's link fills in.
+  presets: () => call("presets"),
 };
 
 function showBackend(b, reason) {
@@ -787,7 +935,8 @@ let defaults = null; // the library's settings the forms start from (www/ holds 
 function fillDefaults(d) {
   const form = { seed: d.run.seed, seeds: d.seeds, batch: d.run.batch_size, lr: d.run.lr, beta: d.run.kl_coef, kltarget: d.run.kl_target ?? 0,
     maxnew: d.run.max_new, alpha: d.run.alpha, sl: d.run.sl, "rm-users": d.rm.users, "rm-eval": d.rm.eval_users,
-    "rm-batch": d.rm.batch_size, "rm-w": d.rm.w, "compare-n": d.compare_users };
+    "rm-batch": d.rm.batch_size, "rm-w": d.rm.w, "compare-n": d.compare_users,
+    "lemma-beta": d.lemma.beta, "lemma-iters": d.lemma.iters, "lemma-seed": d.lemma.seed };
   const inUrl = new Set(Object.entries(fields).filter(([key]) => params.has(key)).map(([, id]) => id));
   // f32 settings arrive widened (0.05 as 0.0500000007…): shown to 6 significant digits.
   for (const [id, v] of Object.entries(form)) if (!inUrl.has(id)) $(id).value = Number(v.toPrecision(6));
@@ -820,6 +969,10 @@ async function main() {
   $("seeds").max = limits.max_seeds;
   defaults = await call("defaults");
   fillDefaults(defaults);
+  presets = await call("presets");
+  listPresets();
+  const asked = presets.find((p) => p.id === params.get("preset"));
+  if (asked) applyPreset(asked, true);
   const tLab = performance.now();
   showBackend(info.backend);
   $("user").max = info.users - 1;

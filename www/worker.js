@@ -261,6 +261,9 @@ const commands = {
   },
   limits: () => lib.limits(),
   defaults: () => lib.defaults(),
+  presets: () => lib.presets(),
+  // Lemma 3.1's toy: the library's PPO pieces on a six-action problem (milliseconds).
+  lemma: ({ settings }) => lib.lemma(settings),
   loadPolicy() { loadPolicy().catch(() => {}); return true; },
   exportPolicy: ({ model }) => lab.export_policy(model),
   loseDevice() {

@@ -51,6 +51,8 @@ impl Default for LemmaConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LemmaReport {
+    /// The toy's advantages A(a).
+    pub advantages: Vec<f32>,
     pub pi_ref: Vec<f32>,
     /// π* in closed form.
     pub pi_star: Vec<f32>,
@@ -176,6 +178,7 @@ pub fn run(cfg: &LemmaConfig) -> LemmaReport {
     LemmaReport {
         objective_star: objective(&pi_star, &pi_ref, &cfg.advantages, cfg.beta),
         objective: objective(&pi, &pi_ref, &cfg.advantages, cfg.beta),
+        advantages: cfg.advantages.clone(),
         pi_ref,
         pi_star,
         pi,

@@ -151,6 +151,22 @@ pub fn defaults() -> Result<JsValue, JsError> {
     to_js(&super::protocol::PageDefaults::default())
 }
 
+/// The guided experiments ([`super::presets::all`]).
+#[wasm_bindgen]
+pub fn presets() -> Result<JsValue, JsError> {
+    to_js(&super::presets::all())
+}
+
+/// Lemma 3.1's toy ([`crate::rl::lemma::run`]) at the page's settings
+/// ([`super::presets::LemmaSettings`]).
+#[wasm_bindgen]
+pub fn lemma(settings: JsValue) -> Result<JsValue, JsError> {
+    let s: super::presets::LemmaSettings =
+        serde_wasm_bindgen::from_value(settings).map_err(js_err)?;
+    let cfg = s.config().map_err(js_err)?;
+    to_js(&crate::rl::lemma::run(&cfg))
+}
+
 /// The workbench's slices (issue 17) of each pair of a comparison: `pairs` as the
 /// lab's `compare` or `import_jsonl` gave them ({pair, records}), `spec` a
 /// [`crate::eval::slices::SliceSpec`]. Per pair, its slices with win / tie / lose,

@@ -88,6 +88,12 @@ pub enum Request {
     Limits,
     /// The settings the page's forms start from ([`PageDefaults`]).
     Defaults,
+    /// The guided experiments ([`super::presets::Preset`]).
+    Presets,
+    /// Lemma 3.1's toy trained by PPO ([`crate::rl::lemma::LemmaReport`]).
+    Lemma {
+        settings: super::presets::LemmaSettings,
+    },
     /// Fetch the SFT policy, the sentence RM and the training users now.
     LoadPolicy,
     /// A trained policy ("ppo" or "tppo") as checkpoint bytes.
@@ -185,6 +191,8 @@ pub struct PageDefaults {
     /// Seeds per mode of the live PPO vs TPPO runs: the curves' bands (one seed's
     /// curve is easily read as a finding; three show the spread).
     pub seeds: usize,
+    /// The Lemma 3.1 view's toy.
+    pub lemma: super::presets::LemmaSettings,
 }
 
 /// The most seeds per mode the page runs side by side.
@@ -198,6 +206,7 @@ impl Default for PageDefaults {
             compare_users: 16,
             temperature: crate::rl::PpoConfig::page().temperature,
             seeds: 3,
+            lemma: super::presets::LemmaSettings::default(),
         }
     }
 }
@@ -229,6 +238,9 @@ pub struct ModeCredit {
     /// GAE's γ and λ of the run (the advantages' discount and trace).
     pub gamma: f32,
     pub lam: f32,
+    /// Tokens whose reward carries the reward model's part (r_t + β·KL_t ≠ 0): PPO's
+    /// last token only, TPPO's every token.
+    pub rm_tokens: usize,
     pub credit: crate::rl::Credit,
     pub colours: CreditColours,
 }

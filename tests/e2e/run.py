@@ -301,7 +301,7 @@ AXE = os.path.join(ROOT, "tests", "e2e", "vendor", "axe-core", "axe.min.js")
 
 
 def accessibility(page, out, c):
-    """axe-core (vendored, tests/e2e/vendor/axe-core) on each of the six views as they
+    """axe-core (vendored, tests/e2e/vendor/axe-core) on each of the seven views as they
     stand after the test used them: no serious or critical violation; and every control
     of each view reachable with Tab (issue 18)."""
     if not page.evaluate("typeof window.axe === 'object'"):
@@ -309,7 +309,7 @@ def accessibility(page, out, c):
         with open(AXE) as f:
             page.evaluate(f.read() + "\n;0")
     counts = {}
-    for tab in ["heatmap", "train", "rm", "compare", "io", "frontier"]:
+    for tab in ["heatmap", "train", "rm", "compare", "io", "frontier", "lemma"]:
         page.click(f"#tab-{tab}")
         time.sleep(0.3)
         found = page.evaluate(f"""axe.run(document.getElementById('view-{tab}').closest('body'), {{ resultTypes: ['violations'] }}).then((r) =>
@@ -327,7 +327,7 @@ def accessibility(page, out, c):
         c.check(f"view {tab}: every control reachable by keyboard", not missed, f"{len(controls)} controls; missed {missed[:5]}")
     shot(page, out, "7-accessibility-last-view.png")
     detail = "; ".join(f"{t}: {len(v)}" + (f" ({' | '.join(v[:3])})" if v else "") for t, v in counts.items())
-    c.check("axe-core: no serious or critical violations on the six views", all(not v for v in counts.values()), detail)
+    c.check("axe-core: no serious or critical violations on the seven views", all(not v for v in counts.values()), detail)
 
 
 def gae(rewards, values, gamma, lam):
@@ -409,6 +409,53 @@ def hidden_tab_pauses(page, c):
     poll(page, "!document.getElementById('play').disabled || null", 120)
     c.check("a hidden tab pauses training and showing it resumes", bool(moved) and bool(paused) and still and bool(resumed),
             f"played {bool(moved)}, paused when hidden {bool(paused)} at {held}, held 3 s {still}, resumed {bool(resumed)}")
+
+
+def guided_presets(page, base, out, c):
+    """Issue 32, item 4: each guided experiment, opened by its link, fills the forms from
+    the library's preset, opens its view and says what to watch in three sentences; run,
+    it reaches every effect it names within its iterations (the page shows each value
+    and the iteration it passed at). The seconds each took are printed, not asserted."""
+    open_page(page, base + "?backend=cpu")
+    presets = page.evaluate("window.tppoLab.presets()")
+    listed = page.evaluate("[...document.querySelectorAll('#preset-list a')].map((a) => a.id.slice(7) + ' ' + a.getAttribute('href'))")
+    c.check("the page lists the library's guided experiments, each a link",
+            [x.split()[0] for x in listed] == [p["id"] for p in presets] and all(f"preset={p['id']}" in x for p, x in zip(presets, listed)),
+            f"{listed}")
+    timings = {}
+    for p in presets:
+        pid = p["id"]
+        open_page(page, f"{base}?backend=cpu&preset={pid}")
+        box = page.evaluate("""[document.getElementById('preset-box').hidden, document.getElementById('preset-title').textContent,
+            document.querySelectorAll('#preset-watch li').length, document.querySelector('[role=tab][aria-selected=true]').id]""")
+        form = page.evaluate("Object.fromEntries(['seed', 'seeds', 'batch', 'maxnew', 'lr', 'beta', 'kltarget', 'alpha', 'sl', 'lemma-beta', 'lemma-iters', 'lemma-seed'].map((k) => [k, Number(document.getElementById(k).value)]))")
+        want = {}
+        if p["run"]:
+            r = p["run"]
+            want = {"seed": r["seed"], "seeds": p["seeds"], "batch": r["batch_size"], "maxnew": r["max_new"], "lr": r["lr"], "beta": r["kl_coef"],
+                    "kltarget": r["kl_target"] or 0, "alpha": r["alpha"], "sl": r["sl"]}
+        if p["lemma"]:
+            want = {"lemma-beta": p["lemma"]["beta"], "lemma-iters": p["lemma"]["iters"], "lemma-seed": p["lemma"]["seed"]}
+        off = {k: (form[k], v) for k, v in want.items() if abs(form[k] - v) > 1e-6 * max(1, abs(v))}
+        c.check(f"preset {pid}: its link fills the library's settings, opens its view and says what to watch",
+                box[0] is False and box[1] == p["title"] and box[2] == 3 and box[3] == f"tab-{p['view']}" and not off,
+                f"{box}; differ: {off}")
+        t0 = time.time()
+        page.click("#preset-run")
+        n = len(p["effects"])
+        if p["run"]:
+            done, _ = poll(page, "document.getElementById('preset-box').dataset.done || null", 900, 0.5)
+        else:
+            done, _ = poll(page, f"document.getElementById('preset-box').dataset.reached === '{n}/{n}' || null", 60)
+        took = time.time() - t0
+        effects = page.evaluate("""[...document.querySelectorAll('#preset-effects li')].map((li) => [li.dataset.reached, li.dataset.iter,
+            li.dataset.seconds, li.textContent])""")
+        ok = len(effects) == n and all(e[0] == "1" and e[1] != "" and int(e[1]) <= p["iters"] for e in effects)
+        timings[pid] = max((float(e[2]) for e in effects if e[2]), default=None)
+        c.check(f"preset {pid}: reaches each effect it names within its {p['iters']} iterations",
+                bool(done) and ok, f"run {took:.1f} s; " + " | ".join(e[3] for e in effects))
+        shot(page, out, f"8-preset-{pid}.png")
+    print("seconds from run to the last effect reached, per preset:", json.dumps(timings))
 
 
 def url_round_trip(page, base, c):
@@ -695,6 +742,7 @@ def run(page, base, out, c, requests, errors):
     c.check("no request leaves the page's origin", len(requests) > 0 and not outside, f"{len(seen)} requests; outside: {outside[:3]}")
 
     url_round_trip(page, base, c)
+    guided_presets(page, base, out, c)
 
     # The bench page runs `tppo bench` in a worker: its clock keeps ticking (every 200 ms) while it runs.
     page.goto(f"{base}bench.html?backend=cpu&batch=2&prompt=16&new=4&reps=1")

@@ -394,6 +394,7 @@ impl Lab {
                 kl_coef: run.kl_coef(),
                 gamma: run.cfg().gamma,
                 lam: run.cfg().lam,
+                rm_tokens: credit.rm_tokens(run.kl_coef()),
                 colours: CreditColours {
                     rewards: paint(&credit.rewards),
                     values: paint(&credit.values),

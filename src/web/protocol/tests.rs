@@ -241,6 +241,9 @@ fn the_page_holds_no_default_setting() {
         "rm-batch",
         "rm-w",
         "compare-n",
+        "lemma-beta",
+        "lemma-iters",
+        "lemma-seed",
     ];
     let js = www("main.js");
     for id in ids {
@@ -288,6 +291,8 @@ fn the_page_holds_no_default_setting() {
 #[test]
 fn the_page_defaults_by_hand() {
     let d = PageDefaults::default();
+    let l = d.lemma;
+    assert_eq!((l.beta, l.iters, l.seed), (0.5, 150, 7));
     let r = d.run;
     assert_eq!((r.seed, r.batch_size, r.max_new), (1, 4, 24));
     assert_eq!((r.lr, r.kl_coef, r.kl_target), (3e-5, 0.05, Some(4.0)));
