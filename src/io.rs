@@ -107,6 +107,13 @@ pub fn write_jsonl<T: serde::Serialize>(path: &Path, rows: &[T]) -> Result<()> {
     write_file_atomic(path, s.as_bytes())
 }
 
+/// A command-line option put over a settings value: `Some` replaces it, `None` leaves it.
+pub fn over<T>(slot: &mut T, v: Option<T>) {
+    if let Some(v) = v {
+        *slot = v;
+    }
+}
+
 /// A settings file of kind `what` (PPO, SFT, RM): the JSON of a settings struct put
 /// over `base` field by field (one level deep, so a nested struct may give only some
 /// of its fields). A field `T` does not have is refused with the file and the field's

@@ -1,6 +1,7 @@
 // The page: views and controls. All work happens in the worker (www/worker.js);
 // every piece of data is rendered with textContent, never as HTML.
 import uPlot from "./vendor/uplot/uPlot.esm.js";
+import { isolated } from "./isolation.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -108,6 +109,7 @@ const both = (label) => [
 ];
 const BANDS = [{ series: [4, 3], fill: `${COLORS.sentence}22` }, { series: [6, 5], fill: `${COLORS.token}22` }];
 // The trailing mean of the last k values (nulls skipped) at each point: display smoothing only.
+const avg = (v) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : null);
 function trailing(ys, k) {
   return ys.map((_, i) => {
     const w = ys.slice(Math.max(0, i - k + 1), i + 1).filter((y) => y !== null && y !== undefined);
@@ -273,6 +275,9 @@ function redraw() {
     : k ? `${k} seeds per mode (seed ${s0} to ${s0 + k - 1}): bold lines are their mean, bands the lowest to the highest seed; the credit, the rollouts and the other views show seed ${s0}.` : "");
   const lastGold = (h) => String(h.at(-1)?.["objective/gold"] ?? null);
   $("view-train").dataset.gold = `${lastGold(s)},${lastGold(t)}`;
+  // Each mode's gold over every iteration and seed (the page test: a gold score that is always 0 is broken).
+  const allGold = (runs) => String(avg(runs.flat().map((m) => m["objective/gold"]).filter((g) => g !== null && g !== undefined)));
+  $("view-train").dataset.goldMean = `${allGold(seedRuns.sentence)},${allGold(seedRuns.token)}`;
   checkEffects();
 }
 // ---- where the credit goes (the paper's Fig. 1) ------------------------------------
@@ -389,7 +394,6 @@ let guidedAt = null; // when its run started (ms), for "reached after s"
 let reached = []; // per effect: {iter, seconds} once it passed, else null
 let lemmaReport = null;
 const NAMES_ = { sentence: "PPO", token: "TPPO" };
-const avg = (v) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : null);
 // The bold line's last value: the mean over seeds of each seed's mean of its last SMOOTH iterations.
 const lastMean = (runs, key) => {
   const m = complete(runs);
@@ -946,23 +950,9 @@ const startedAt = performance.now();
 let policyAt = null; // seconds from the start to the SFT policy's arrival
 let readyText = null;
 const readyStatus = () => readyText + (policyAt === null ? "; the SFT policy, the sentence reward model and the training users are loading (generation and training wait for them)" : `; SFT policy, sentence reward model and training users loaded at ${policyAt.toFixed(1)} s`);
-// On a static host that sends no COOP/COEP headers (the site of scripts/site.sh),
-// coi-serviceworker.js registers a service worker that adds them and reloads the page
-// once it is in control (www/vendor/coi-serviceworker/). Until then nothing is loaded:
-// the reload would throw it away. Where no service worker takes control (refused, or
-// not there within 5 s, or no reload 10 s later) the page goes on without isolation, on
-// the one-thread build.
-async function isolationComing() {
-  const sw = navigator.serviceWorker;
-  if (self.crossOriginIsolated || !sw || sw.controller || !document.querySelector('script[src="coi-serviceworker.js"]')) return false;
-  return Promise.race([sw.ready.then(() => true), new Promise((r) => setTimeout(() => r(false), 5000))]);
-}
 async function main() {
   const t0 = startedAt;
-  if (await isolationComing()) {
-    say("status", "starting the service worker that lets the CPU build use threads; the page reloads once…");
-    await new Promise((r) => setTimeout(r, 10000)); // no reload came: go on without threads
-  }
+  await isolated((text) => say("status", text));
   say("status", "loading models, tokenizer, judge…");
   const info = await call("init", { backend: params.get("backend") === "cpu" ? "cpu" : "auto" });
   limits = await call("limits");

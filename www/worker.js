@@ -64,6 +64,7 @@ let stepsDone = { sentence: [], token: [] }; // iterations per mode and seed
 // and the next round evens them. `goOn()` is asked after each iteration (pause).
 // Returns whether the round completed.
 async function round(goOn) {
+  if (!runSeeds.length) throw new Error("no PPO / TPPO runs: start them first");
   const target = 1 + Math.min(...stepsDone.sentence, ...stepsDone.token);
   for (const mode of ["sentence", "token"]) {
     for (const [k, seed] of runSeeds.entries()) {

@@ -116,14 +116,10 @@ impl EvalOptions {
             Some(path) => crate::io::read_settings(path, EvalConfig::default(), "eval")?,
             None => EvalConfig::default(),
         };
-        fn set<T>(slot: &mut T, v: Option<T>) {
-            if let Some(v) = v {
-                *slot = v;
-            }
-        }
-        set(&mut c.users, self.users);
-        set(&mut c.temperature, self.temperature);
-        set(&mut c.seed, self.seed);
+        use crate::io::over;
+        over(&mut c.users, self.users);
+        over(&mut c.temperature, self.temperature);
+        over(&mut c.seed, self.seed);
         if self.allow_repeats {
             c.no_repeat_query = false;
         }

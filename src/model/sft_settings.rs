@@ -55,16 +55,12 @@ impl SftOptions {
             Some(path) => crate::io::read_settings(path, preset, "SFT")?,
             None => preset,
         };
-        fn set<T>(slot: &mut T, v: Option<T>) {
-            if let Some(v) = v {
-                *slot = v;
-            }
-        }
-        set(&mut c.epochs, self.epochs);
-        set(&mut c.users, self.users);
-        set(&mut c.seed, self.seed);
-        set(&mut c.warmup_epochs, self.warmup_epochs);
-        set(&mut c.lr, self.lr);
+        use crate::io::over;
+        over(&mut c.epochs, self.epochs);
+        over(&mut c.users, self.users);
+        over(&mut c.seed, self.seed);
+        over(&mut c.warmup_epochs, self.warmup_epochs);
+        over(&mut c.lr, self.lr);
         c.validate()?;
         Ok(c)
     }

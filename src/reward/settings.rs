@@ -61,15 +61,11 @@ impl RmOptions {
         };
         c.level = level;
         c.w = w;
-        fn set<T>(slot: &mut T, v: Option<T>) {
-            if let Some(v) = v {
-                *slot = v;
-            }
-        }
-        set(&mut c.epochs, self.epochs);
-        set(&mut c.seed, self.seed);
-        set(&mut c.eval_every, self.eval_every);
-        set(&mut c.grad_shards, self.grad_shards);
+        use crate::io::over;
+        over(&mut c.epochs, self.epochs);
+        over(&mut c.seed, self.seed);
+        over(&mut c.eval_every, self.eval_every);
+        over(&mut c.grad_shards, self.grad_shards);
         c.validate()?;
         Ok(c)
     }

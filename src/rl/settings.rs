@@ -81,24 +81,20 @@ impl PpoOptions {
 
     /// `base` with each option that is set put over it.
     pub fn over(&self, base: PpoConfig) -> PpoConfig {
-        fn set<T>(slot: &mut T, v: Option<T>) {
-            if let Some(v) = v {
-                *slot = v;
-            }
-        }
+        use crate::io::over;
         let mut c = base;
-        set(&mut c.reward, self.reward);
-        set(&mut c.placement, self.placement);
-        set(&mut c.seed, self.seed);
-        set(&mut c.iters, self.iters);
-        set(&mut c.batch_size, self.batch_size);
-        set(&mut c.max_new, self.max_new);
-        set(&mut c.grad_shards, self.grad_shards);
-        set(&mut c.value_warmup, self.value_warmup);
-        set(&mut c.lr, self.lr);
-        set(&mut c.kl_coef, self.kl_coef);
-        set(&mut c.lwp.alpha, self.alpha);
-        set(&mut c.lwp.sl, self.sl);
+        over(&mut c.reward, self.reward);
+        over(&mut c.placement, self.placement);
+        over(&mut c.seed, self.seed);
+        over(&mut c.iters, self.iters);
+        over(&mut c.batch_size, self.batch_size);
+        over(&mut c.max_new, self.max_new);
+        over(&mut c.grad_shards, self.grad_shards);
+        over(&mut c.value_warmup, self.value_warmup);
+        over(&mut c.lr, self.lr);
+        over(&mut c.kl_coef, self.kl_coef);
+        over(&mut c.lwp.alpha, self.alpha);
+        over(&mut c.lwp.sl, self.sl);
         if self.fixed_kl {
             c.kl_target = None;
         } else if let Some(t) = self.kl_target {

@@ -158,10 +158,10 @@ pub fn presets() -> Result<JsValue, JsError> {
 }
 
 /// Lemma 3.1's toy ([`crate::rl::lemma::run`]) at the page's settings
-/// ([`super::presets::LemmaSettings`]).
+/// ([`super::protocol::LemmaSettings`]).
 #[wasm_bindgen]
 pub fn lemma(settings: JsValue) -> Result<JsValue, JsError> {
-    let s: super::presets::LemmaSettings =
+    let s: super::protocol::LemmaSettings =
         serde_wasm_bindgen::from_value(settings).map_err(js_err)?;
     let cfg = s.config().map_err(js_err)?;
     to_js(&crate::rl::lemma::run(&cfg))

@@ -15,9 +15,8 @@
 //! Not built: the length-penalty preset (α 0.5 vs 1.0, Fig. 12) needs two TPPO runs with
 //! different α side by side, and the live comparison pairs PPO with TPPO at one α.
 
-use super::protocol::RunSettings;
+use super::protocol::{LemmaSettings, RunSettings};
 use crate::rl::PpoConfig;
-use crate::rl::lemma::LemmaConfig;
 use serde::Serialize;
 
 /// One guided experiment.
@@ -38,51 +37,6 @@ pub struct Preset {
     pub lemma: Option<LemmaSettings>,
     /// What it reaches, checked by the page as the run goes.
     pub effects: Vec<Effect>,
-}
-
-/// The Lemma 3.1 toy's settings the page can change ([`LemmaConfig`]'s others fixed).
-#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize)]
-#[cfg_attr(test, derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields)]
-pub struct LemmaSettings {
-    pub beta: f32,
-    pub iters: usize,
-    pub seed: u64,
-}
-
-impl Default for LemmaSettings {
-    fn default() -> Self {
-        let c = LemmaConfig::default();
-        Self {
-            beta: c.beta,
-            iters: c.iters,
-            seed: c.seed,
-        }
-    }
-}
-
-/// The most iterations the page's Lemma 3.1 toy runs.
-pub const MAX_LEMMA_ITERS: usize = 2000;
-
-impl LemmaSettings {
-    /// The toy's full settings, or what is wrong with these.
-    pub fn config(&self) -> Result<LemmaConfig, String> {
-        if !(self.beta.is_finite() && self.beta >= 0.01) {
-            return Err(format!("β: expected a number ≥ 0.01, found {}", self.beta));
-        }
-        if !(1..=MAX_LEMMA_ITERS).contains(&self.iters) {
-            return Err(format!(
-                "iterations: expected 1 to {MAX_LEMMA_ITERS}, found {}",
-                self.iters
-            ));
-        }
-        Ok(LemmaConfig {
-            beta: self.beta,
-            iters: self.iters,
-            seed: self.seed,
-            ..LemmaConfig::default()
-        })
-    }
 }
 
 /// One number a preset reaches: `what` of `mode` passes `test`.
@@ -270,6 +224,7 @@ mod tests {
 
     #[test]
     fn lemma_settings_refuse_what_the_toy_cannot_run() {
+        use super::super::protocol::MAX_LEMMA_ITERS;
         let bad = LemmaSettings {
             beta: 0.0,
             ..LemmaSettings::default()

@@ -88,12 +88,10 @@ pub enum Request {
     Limits,
     /// The settings the page's forms start from ([`PageDefaults`]).
     Defaults,
-    /// The guided experiments ([`super::presets::Preset`]).
+    /// The guided experiments (`presets::Preset`).
     Presets,
     /// Lemma 3.1's toy trained by PPO ([`crate::rl::lemma::LemmaReport`]).
-    Lemma {
-        settings: super::presets::LemmaSettings,
-    },
+    Lemma { settings: LemmaSettings },
     /// Fetch the SFT policy, the sentence RM and the training users now.
     LoadPolicy,
     /// A trained policy ("ppo" or "tppo") as checkpoint bytes.
@@ -179,6 +177,51 @@ impl Default for RmSettings {
     }
 }
 
+/// The Lemma 3.1 toy's settings the page can change ([`crate::rl::lemma::LemmaConfig`]'s others fixed).
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LemmaSettings {
+    pub beta: f32,
+    pub iters: usize,
+    pub seed: u64,
+}
+
+impl Default for LemmaSettings {
+    fn default() -> Self {
+        let c = crate::rl::lemma::LemmaConfig::default();
+        Self {
+            beta: c.beta,
+            iters: c.iters,
+            seed: c.seed,
+        }
+    }
+}
+
+/// The most iterations the page's Lemma 3.1 toy runs.
+pub const MAX_LEMMA_ITERS: usize = 2000;
+
+impl LemmaSettings {
+    /// The toy's full settings, or what is wrong with these.
+    pub fn config(&self) -> Result<crate::rl::lemma::LemmaConfig, String> {
+        if !(self.beta.is_finite() && self.beta >= 0.01) {
+            return Err(format!("β: expected a number ≥ 0.01, found {}", self.beta));
+        }
+        if !(1..=MAX_LEMMA_ITERS).contains(&self.iters) {
+            return Err(format!(
+                "iterations: expected 1 to {MAX_LEMMA_ITERS}, found {}",
+                self.iters
+            ));
+        }
+        Ok(crate::rl::lemma::LemmaConfig {
+            beta: self.beta,
+            iters: self.iters,
+            seed: self.seed,
+            ..crate::rl::lemma::LemmaConfig::default()
+        })
+    }
+}
+
 /// `defaults`: what the page's forms start from (a setting in the page's URL wins).
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct PageDefaults {
@@ -192,7 +235,7 @@ pub struct PageDefaults {
     /// curve is easily read as a finding; three show the spread).
     pub seeds: usize,
     /// The Lemma 3.1 view's toy.
-    pub lemma: super::presets::LemmaSettings,
+    pub lemma: LemmaSettings,
 }
 
 /// The most seeds per mode the page runs side by side.
@@ -206,7 +249,7 @@ impl Default for PageDefaults {
             compare_users: 16,
             temperature: crate::rl::PpoConfig::page().temperature,
             seeds: 3,
-            lemma: super::presets::LemmaSettings::default(),
+            lemma: LemmaSettings::default(),
         }
     }
 }

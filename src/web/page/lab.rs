@@ -52,6 +52,9 @@ pub struct Lab {
     rm_sentence: Option<RewardModel>,
     runs: Vec<Run>,
     rm_runs: Vec<(RmTrainer, Vec<RmExample>, Vec<RmExample>)>,
+    /// The credit view's response (the SFT policy's greedy answer) for the user index:
+    /// the same at every iteration, so generated once per user.
+    credit_response: std::cell::RefCell<Option<(usize, String)>>,
 }
 
 /// A mode name from the page: "sentence" (PPO) or "token" (TPPO).
@@ -107,6 +110,7 @@ impl Lab {
             sft: None,
             runs: Vec::new(),
             rm_runs: Vec::new(),
+            credit_response: std::cell::RefCell::new(None),
         })
     }
 
@@ -131,6 +135,7 @@ impl Lab {
         self.kit.set_train(&train).map_err(js_err)?;
         self.kit.set_corpus(&corpus).map_err(js_err)?;
         self.sft = Some((policy, std::rc::Rc::new(sft)));
+        *self.credit_response.borrow_mut() = None;
         self.rm_sentence = Some(rm_sentence);
         Ok(())
     }
@@ -373,7 +378,20 @@ impl Lab {
             return Err(js_err("no run yet: press step or play"));
         }
         let user = self.user_ref(index)?.clone();
-        let response = self.generate("sft".into(), index, 0.0, 0).await?;
+        let cached = self
+            .credit_response
+            .borrow()
+            .as_ref()
+            .filter(|(i, _)| *i == index)
+            .map(|(_, r)| r.clone());
+        let response = match cached {
+            Some(r) => r,
+            None => {
+                let r = self.generate("sft".into(), index, 0.0, 0).await?;
+                *self.credit_response.borrow_mut() = Some((index, r.clone()));
+                r
+            }
+        };
         let paint = |v: &[f32]| -> Vec<String> {
             v.iter().map(|&x| crate::reward::lwp::colour(x)).collect()
         };
