@@ -393,7 +393,6 @@ let guided = null; // the preset on show
 let guidedAt = null; // when its run started (ms), for "reached after s"
 let reached = []; // per effect: {iter, seconds} once it passed, else null
 let lemmaReport = null;
-const NAMES_ = { sentence: "PPO", token: "TPPO" };
 // The bold line's last value: the mean over seeds of each seed's mean of its last SMOOTH iterations.
 const lastMean = (runs, key) => {
   const m = complete(runs);
@@ -462,7 +461,6 @@ function applyPreset(p, fromUrl) {
   params.set("preset", p.id);
   if (!fromUrl) saveUrl();
   show($(`tab-${p.view}`));
-  checkEffects();
   $("preset-effects").replaceChildren(...p.effects.map((e) => el("li", { text: `${e.text}: not run yet`, "data-reached": "0" })));
 }
 async function runPreset() {
@@ -502,7 +500,6 @@ async function runLemma() {
     lemmaReport = await call("lemma", { settings });
   } catch (e) { sayError("lemma-status", e); return; }
   const r = lemmaReport;
-  const adv = r.advantages;
   const bar = (p) => el("td", {}, el("span", { class: "lemma-bar" }), ` ${p.toFixed(3)}`);
   const head = el("tr", {}, el("th", { scope: "col", text: "action" }), ...r.pi_ref.map((_, i) => el("th", { scope: "col", text: String(i + 1) })));
   const row = (label, ps) => {
@@ -510,7 +507,7 @@ async function runLemma() {
     for (const p of ps) { const td = bar(p); td.dataset.v = String(p); td.firstChild.style.width = `${(4 * p).toFixed(2)}rem`; tr.append(td); }
     return tr;
   };
-  $("lemma-table").replaceChildren(head, ...(adv ? [el("tr", {}, el("th", { scope: "row", text: "A(a)" }), ...adv.map((a) => el("td", { text: a.toFixed(2) })))] : []),
+  $("lemma-table").replaceChildren(head, el("tr", {}, el("th", { scope: "row", text: "A(a)" }), ...r.advantages.map((a) => el("td", { text: a.toFixed(2) }))),
     row("π_ref", r.pi_ref), row("π* (closed form)", r.pi_star), row("π (trained)", r.pi));
   const xs = r.kl_to_star.map((_, i) => i);
   if (!lemmaChart) {

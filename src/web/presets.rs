@@ -212,6 +212,45 @@ mod tests {
     }
 
     #[test]
+    fn every_preset_names_a_real_view_mode_and_metric() {
+        // The page reads these by name: a renamed metric or tab would leave an effect
+        // "not measured" at run time, so the names are held to the code here.
+        let html = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("index.html"),
+        )
+        .unwrap();
+        let metrics = serde_json::to_value(crate::rl::Metrics::default()).unwrap();
+        for p in all() {
+            assert!(
+                html.contains(&format!(r#"id="tab-{}""#, p.view)),
+                "{}: no tab {}",
+                p.id,
+                p.view
+            );
+            for e in &p.effects {
+                let mode = match &e.what {
+                    Measure::Metric { mode, key } => {
+                        assert!(metrics.get(*key).is_some(), "{}: no metric {key}", p.id);
+                        Some(*mode)
+                    }
+                    Measure::RmTokens { mode } | Measure::NonzeroAdvantages { mode } => Some(*mode),
+                    Measure::LemmaKl => None,
+                };
+                if let Some(m) = mode {
+                    assert!(["sentence", "token"].contains(&m), "{}: mode {m}", p.id);
+                    assert!(p.run.is_some(), "{}: a run effect without a run", p.id);
+                } else {
+                    assert!(
+                        p.lemma.is_some(),
+                        "{}: a Lemma effect without the toy",
+                        p.id
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn the_lemma_preset_reaches_its_effect_in_the_library() {
         // The page runs the same function: its threshold must hold here first.
         let p = all().into_iter().find(|p| p.id == "lemma").unwrap();
